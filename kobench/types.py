@@ -1,0 +1,124 @@
+"""Frozen data objects passed between stages: rows become Requests, adapters return Responses."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+
+@dataclass(frozen=True, eq=False)
+class ImageRef:
+    """An image as a dataset stores it (encoded bytes or a file path), decoded only when needed."""
+
+    data: bytes | None = None
+    path: str | None = None
+    _digest: list[str] = field(default_factory=list, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.data is None and self.path is None:
+            raise ValueError("ImageRef needs bytes or a path")
+
+    def read_bytes(self) -> bytes:
+        if self.data is not None:
+            return self.data
+        assert self.path is not None
+        return Path(self.path).read_bytes()
+
+    def sha256(self) -> str:
+        """Hash of the encoded image bytes; the same file from parquet, TSV or a folder hashes alike."""
+        if not self._digest:
+            self._digest.append(hashlib.sha256(self.read_bytes()).hexdigest())
+        return self._digest[0]
+
+    def load(self) -> Image.Image:
+        """Decode to an RGB PIL image. Raises OSError/ValueError for unreadable data."""
+        from PIL import Image
+
+        with Image.open(io.BytesIO(self.read_bytes())) as img:
+            img.load()
+            return img.convert("RGB")
+
+
+@dataclass(frozen=True)
+class TextPart:
+    text: str
+    type: Literal["text"] = "text"
+
+
+@dataclass(frozen=True)
+class ImagePart:
+    image: ImageRef
+    type: Literal["image"] = "image"
+
+
+@dataclass(frozen=True)
+class Message:
+    role: Literal["system", "user", "assistant"]
+    content: tuple[TextPart | ImagePart, ...]
+
+    @property
+    def text(self) -> str:
+        return "".join(p.text for p in self.content if isinstance(p, TextPart))
+
+    @property
+    def images(self) -> list[ImageRef]:
+        return [p.image for p in self.content if isinstance(p, ImagePart)]
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    """Output-relevant generation settings. Greedy decoding unless temperature > 0."""
+
+    max_new_tokens: int
+    temperature: float = 0.0
+    stop: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"max_new_tokens": self.max_new_tokens, "temperature": self.temperature, "stop": list(self.stop)}
+
+
+RequestKind = Literal["choice", "read", "ground", "open", "caption"]
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a model adapter sees: messages and settings, never the dataset row.
+
+    `kind` and `options` are task-agnostic hints (an OCR baseline picks its page mode from `kind`;
+    a matching baseline may look at `options`), not a way for adapters to know the benchmark.
+    """
+
+    id: str
+    messages: tuple[Message, ...]
+    generation: GenerationSettings
+    kind: RequestKind = "choice"
+    options: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def images(self) -> list[ImageRef]:
+        return [img for m in self.messages for img in m.images]
+
+    @property
+    def prompt_text(self) -> str:
+        return "\n".join(m.text for m in self.messages)
+
+
+@dataclass(frozen=True)
+class Response:
+    """One adapter answer. `error` set means the call failed: the row is counted as failed, not scored."""
+
+    text: str | None
+    error: str | None = None
+    n_tokens: int = 0
+    seconds: float = 0.0
+    cached: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.text is not None
