@@ -1,0 +1,75 @@
+"""Response cache (SQLite, WAL): a finished request is never generated twice.
+
+The key covers everything that changes the output: adapter, model fingerprint (a new checkpoint at
+the same path is a new model), output-relevant adapter settings, every message with each image's
+content hash, and the generation settings. Batch size, timeouts and concurrency are not in it.
+Failed responses are never stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from kobench.types import ImagePart, Request, Response
+
+CACHE_KEY_VERSION = "1"
+
+
+def request_key(adapter: str, fingerprint: str, settings: dict[str, Any], request: Request) -> str:
+    messages = [
+        {"role": m.role,
+         "content": [{"image": p.image.sha256()} if isinstance(p, ImagePart) else {"text": p.text} for p in m.content]}
+        for m in request.messages
+    ]
+    payload = {"v": CACHE_KEY_VERSION, "adapter": adapter, "model": fingerprint, "settings": settings,
+               "messages": messages, "generation": request.generation.as_dict()}
+    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+class ResponseCache:
+    def __init__(self, path: Path | None):
+        """path None: a cache that remembers nothing (--no-cache)."""
+        self.path = path
+        self._db: sqlite3.Connection | None = None
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, text TEXT NOT NULL,"
+                " n_tokens INTEGER NOT NULL, seconds REAL NOT NULL)"
+            )
+            self._db.commit()
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, Response]:
+        if self._db is None or not keys:
+            return {}
+        found: dict[str, Response] = {}
+        for start in range(0, len(keys), 500):  # SQLite's bound-parameter limit
+            chunk = list(keys[start:start + 500])
+            marks = ",".join("?" * len(chunk))
+            for key, text, n_tokens, seconds in self._db.execute(
+                f"SELECT key, text, n_tokens, seconds FROM responses WHERE key IN ({marks})", chunk
+            ):
+                found[key] = Response(text=text, n_tokens=n_tokens, seconds=seconds, cached=True)
+        return found
+
+    def put_many(self, entries: Iterable[tuple[str, Response]]) -> None:
+        if self._db is None:
+            return
+        rows = [(k, r.text, r.n_tokens, r.seconds) for k, r in entries if r.ok]
+        if rows:
+            self._db.executemany("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?)", rows)
+            self._db.commit()
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None

@@ -1,0 +1,45 @@
+"""RunConfig: every setting of a run in one object (the CLI and the Python API both build one)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kobench.models.registry import ModelOptions
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("KOBENCH_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "kobench")
+    return Path(base)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    model: str  # ADAPTER:TARGET
+    tasks: tuple[str, ...]
+    output: Path | None = None  # None: results are returned, nothing is written
+    task_dirs: tuple[Path, ...] = ()
+    data_dir: Path | None = None
+    data_revision: str | None = None
+    limit: int | None = None
+    model_options: ModelOptions = field(default_factory=ModelOptions)
+    max_new_tokens: int | None = None  # overrides the prompt version's; recorded in signatures
+    prompt_versions: tuple[str, ...] = ()  # "VERSION" for every task that has it, or "TASK=VERSION"
+    cache_dir: Path = field(default_factory=default_cache_dir)
+    use_cache: bool = True
+    overwrite: bool = False
+    max_failed_share: float = 0.05
+    progress: bool = True
+
+    def arguments(self) -> dict:
+        """What the results record as the run's arguments (paths as strings)."""
+        return {
+            "model": self.model, "tasks": list(self.tasks), "output": str(self.output) if self.output else None,
+            "task_dirs": [str(p) for p in self.task_dirs], "data_dir": str(self.data_dir) if self.data_dir else None,
+            "data_revision": self.data_revision, "limit": self.limit, "batch_size": self.model_options.batch_size,
+            "model_options": self.model_options.output_settings(), "max_new_tokens": self.max_new_tokens,
+            "prompt_versions": list(self.prompt_versions), "use_cache": self.use_cache,
+            "max_failed_share": self.max_failed_share,
+        }

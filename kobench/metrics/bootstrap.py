@@ -1,0 +1,42 @@
+"""Percentile bootstrap confidence intervals over scoring units (deterministic: fixed seed)."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+
+import numpy as np
+
+BOOTSTRAP_VERSION = "1"
+
+
+def bootstrap_ci(
+    scores: Sequence[float],
+    strata: Sequence[Hashable] | None = None,
+    *,
+    confidence: float = 0.95,
+    n_resamples: int = 1000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """CI of the mean (or, with strata, of the macro mean over strata).
+
+    With strata, units are resampled within each stratum so every stratum stays represented
+    (the macro mean is undefined for a resample that loses one).
+    """
+    values = np.asarray(scores, dtype=float)
+    if values.size == 0:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    if strata is None:
+        idx = rng.integers(0, values.size, size=(n_resamples, values.size))
+        stats = values[idx].mean(axis=1)
+    else:
+        labels = np.asarray([str(s) for s in strata])
+        per_stratum = []
+        for label in dict.fromkeys(labels):
+            group = values[labels == label]
+            idx = rng.integers(0, group.size, size=(n_resamples, group.size))
+            per_stratum.append(group[idx].mean(axis=1))
+        stats = np.mean(per_stratum, axis=0)
+    tail = (1.0 - confidence) / 2.0
+    low, high = np.quantile(stats, [tail, 1.0 - tail])
+    return float(low), float(high)

@@ -1,0 +1,87 @@
+"""An output folder: results.json, samples/<task>.jsonl, and the settings that made them.
+
+Re-running into the same folder with the same settings resumes (finished rows are kept, failed
+rows are tried again); other settings are refused unless --overwrite.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from kobench.errors import NotComparableError
+from kobench.results import write_json_atomic
+
+SETTINGS_FILE = "settings.json"
+
+
+class OutputDir:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.results_path = self.path / "results.json"
+        self.samples_dir = self.path / "samples"
+
+    def claim(self, model_settings: dict[str, Any], task_settings: dict[str, dict[str, Any]],
+              overwrite: bool) -> None:
+        """Check (or record) the settings this folder's samples were made with."""
+        settings_path = self.path / SETTINGS_FILE
+        if overwrite and self.path.exists():
+            for name in ("results.json", SETTINGS_FILE):
+                (self.path / name).unlink(missing_ok=True)
+            shutil.rmtree(self.samples_dir, ignore_errors=True)
+        old = json.loads(settings_path.read_text(encoding="utf-8")) if settings_path.exists() else None
+        if old is not None:
+            differences = []
+            if old.get("model") != model_settings:
+                differences.append(f"model: {old.get('model')} -> {model_settings}")
+            for task, settings in task_settings.items():
+                previous = old.get("tasks", {}).get(task)
+                if previous is not None and previous != settings:
+                    differences.append(f"{task}: {previous} -> {settings}")
+            if differences:
+                raise NotComparableError(
+                    f"{self.path} holds results made with other settings; pass --overwrite to replace "
+                    "them or choose another --output.\n  " + "\n  ".join(differences))
+            task_settings = {**old.get("tasks", {}), **task_settings}
+        write_json_atomic(settings_path, {"model": model_settings, "tasks": task_settings})
+
+    def samples_path(self, task: str) -> Path:
+        return self.samples_dir / f"{task}.jsonl"
+
+    def finished_samples(self, task: str) -> dict[str, dict]:
+        """Rows already answered; failed rows are dropped from the file so they are tried again."""
+        path = self.samples_path(task)
+        if not path.exists():
+            return {}
+        kept: dict[str, dict] = {}
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut off by a crash: that row is simply answered again
+            if record.get("status") != "failed":
+                kept[record["id"]] = record
+        tmp = path.with_suffix(".jsonl.tmp")
+        tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept.values()), encoding="utf-8")
+        tmp.replace(path)
+        return kept
+
+    def append_samples(self, task: str, records: list[dict]) -> None:
+        path = self.samples_path(task)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as fh:
+            for record in records:
+                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+            fh.flush()
+
+    def previous_results(self) -> dict | None:
+        if not self.results_path.exists():
+            return None
+        try:
+            return json.loads(self.results_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            return None

@@ -1,0 +1,99 @@
+"""Turn a task spec into Items: find its data, check columns, render prompts. No model involved."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kobench.data.demo import GENERATORS
+from kobench.data.loader import Table, canonical_identity, load_table
+from kobench.errors import BadInputError
+from kobench.families.items import Item
+from kobench.families.multiple_choice import Columns, prepare_items, resolve_columns
+from kobench.results import DatasetInfo
+from kobench.tasks.spec import TaskSpec
+from kobench.types import GenerationSettings
+
+
+@dataclass(frozen=True)
+class PreparedTask:
+    spec: TaskSpec
+    version: str
+    generation: GenerationSettings
+    overridden: tuple[str, ...]
+    dataset: DatasetInfo
+    items: list[Item]
+
+    def settings(self) -> dict[str, Any]:
+        """What must stay the same for two runs' samples of this task to be mixed."""
+        return {"prompt_version": self.version, "generation": self.generation.as_dict(),
+                "data": self.dataset.identity}
+
+
+def choose_version(task: TaskSpec, requested: tuple[str, ...]) -> str:
+    """`TASK=VERSION` for one task, or a bare `VERSION` for every task that has it."""
+    for entry in requested:
+        name, sep, version = entry.partition("=")
+        if sep and name == task.name:
+            if version not in task.prompt.versions:
+                raise BadInputError(f"--prompt-version {entry}: task {task.name!r} has versions "
+                                    f"{', '.join(task.prompt.versions)}")
+            return version
+    for entry in requested:
+        if "=" not in entry and entry in task.prompt.versions:
+            return entry
+    return task.prompt.default
+
+
+def generation_for(task: TaskSpec, version: str, max_new_tokens: int | None) -> tuple[GenerationSettings, tuple]:
+    pv = task.prompt.versions[version]
+    overridden = ()
+    tokens = pv.max_new_tokens
+    if max_new_tokens is not None and max_new_tokens != pv.max_new_tokens:
+        tokens, overridden = max_new_tokens, ("max_new_tokens",)
+    return GenerationSettings(max_new_tokens=tokens, stop=tuple(pv.stop)), overridden
+
+
+def find_table(task: TaskSpec, data_dir: Path | None, revision: str | None, cache_dir: Path) -> Table:
+    ds = task.dataset
+    if ds.generator is not None and not (data_dir and (data_dir / ds.hub_id).is_dir()):
+        # Generated benchmarks need no download: write them into kobench's cache on first use.
+        data_dir = cache_dir / "data"
+        if not (data_dir / ds.hub_id).is_dir():
+            GENERATORS[ds.generator](data_dir, ds.hub_id, ds.split)
+    return load_table(ds.hub_id, ds.split, data_dir=data_dir, revision=revision or ds.revision,
+                      image_columns=tuple(task.columns.image), subset=ds.subset)
+
+
+def _limited(task: TaskSpec, rows: list[dict], cols: Columns, limit: int | None) -> list[dict]:
+    if limit is None or limit >= len(rows):
+        return rows
+    if task.scoring.aggregate != "circular" or cols.id is None:
+        return rows[:limit]
+    # Circular tasks are limited by question: the first N questions with all their rotations.
+    keep: set[int] = set()
+    for row in rows:
+        group = int(float(row[cols.id])) % 1_000_000
+        if group not in keep and len(keep) >= limit:
+            continue
+        keep.add(group)
+    return [r for r in rows if int(float(r[cols.id])) % 1_000_000 in keep]
+
+
+def prepare_task(task: TaskSpec, *, data_dir: Path | None, revision: str | None, cache_dir: Path,
+                 limit: int | None, versions: tuple[str, ...], max_new_tokens: int | None) -> PreparedTask:
+    version = choose_version(task, versions)
+    generation, overridden = generation_for(task, version, max_new_tokens)
+    table = find_table(task, data_dir, revision, cache_dir)
+    cols = resolve_columns(task, table.columns, table.origin)
+    used = [c for c in (cols.id, cols.image, cols.question, cols.answer, cols.options_list,
+                        *(cols.options or []), *cols.breakdown) if c]
+    dataset = DatasetInfo(hub_id=task.dataset.hub_id, split=task.dataset.split, origin=table.origin,
+                          identity=canonical_identity(table.rows, used), revision=table.revision)
+    rows = _limited(task, table.rows, cols, limit)
+    try:
+        items = prepare_items(task, rows, cols, version, generation)
+    except ValueError as exc:  # a template naming a column the data lacks fails for every row
+        raise BadInputError(f"{task.path}: prompt version {version!r}: {exc}") from exc
+    return PreparedTask(task, version, generation, overridden, dataset, items)

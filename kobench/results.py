@@ -1,0 +1,148 @@
+"""The results schema (versioned) and its atomic read/write."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from kobench.errors import BadInputError
+
+SCHEMA_VERSION = "1"
+
+Pipeline = Literal["protocol", "kobench"]
+PIPELINES: tuple[Pipeline, ...] = ("protocol", "kobench")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MetricValue(_Model):
+    value: float | None  # in the task's scale (accuracy: percent)
+    ci_low: float | None
+    ci_high: float | None
+    n: int  # scoring units behind the value
+
+
+class GroupValue(_Model):
+    value: float | None
+    n: int
+
+
+class PipelineResult(_Model):
+    parser: str  # name@version of the extractor that turned text into an answer
+    label: str  # what this pipeline is, in words (e.g. "published protocol (mmbench-heuristic)")
+    metrics: dict[str, MetricValue]  # the task's primary metric first
+    n_unparsed: int  # rows whose answer could not be parsed (scored wrong, counted)
+    unparsed_share: float
+    breakdown: dict[str, dict[str, GroupValue]]  # column -> group -> value
+    unit_scores: list[float]  # per scoring unit, aligned with TaskResult.units.ids (for paired comparisons)
+    signature: str
+
+
+class Units(_Model):
+    kind: Literal["row", "question-group"]
+    ids: list[str]
+    strata: list[str] | None = None  # macro-averaged tasks: the stratum of each unit
+
+
+class DatasetInfo(_Model):
+    hub_id: str
+    split: str
+    origin: str
+    identity: str
+    revision: str | None = None
+
+
+class TaskResult(_Model):
+    task: str
+    family: str
+    category: str
+    primary_metric: str
+    direction: Literal["higher", "lower"]
+    scale: Literal["percent", "raw"]
+    dataset: DatasetInfo
+    prompt_version: str
+    generation: dict[str, Any]
+    generation_overridden: list[str]  # keys the command line changed from the prompt version
+    n_rows: int  # rows asked for (after --limit)
+    n: int  # rows scored (n_rows - n_failed)
+    n_failed: int
+    failed_share: float
+    failure_reasons: dict[str, int]
+    units: Units
+    pipelines: dict[str, PipelineResult]
+    complete: bool  # every row was answered or failed (not interrupted)
+
+
+class ModelInfo(_Model):
+    spec: str
+    name: str
+    adapter: str
+    fingerprint: str
+    settings: dict[str, Any]
+
+
+class RunInfo(_Model):
+    kobench_version: str
+    model: ModelInfo
+    arguments: dict[str, Any]
+    settings_hash: str
+    packages: dict[str, str]
+    git_commit: str | None
+    started_at: str
+    ended_at: str
+    model_calls: int
+    cache_hits: int
+    generated_tokens: int
+    generation_seconds: float
+    tokens_per_second: float | None
+
+
+class RunResult(_Model):
+    schema_version: str = SCHEMA_VERSION
+    status: Literal["complete", "incomplete"]
+    run: RunInfo
+    tasks: dict[str, TaskResult]
+
+    def primary(self, task: str, pipeline: str = "kobench") -> MetricValue:
+        result = self.tasks[task]
+        return result.pipelines[pipeline].metrics[result.primary_metric]
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write via a temporary file in the same folder and rename, so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, ensure_ascii=False, indent=2)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_results(result: RunResult, path: Path) -> None:
+    write_json_atomic(path, result.model_dump(mode="json"))
+
+
+def load_results(path: Path) -> RunResult:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise BadInputError(f"{path}: cannot read results: {exc}") from exc
+    if isinstance(data, dict) and data.get("schema_version") != SCHEMA_VERSION:
+        raise BadInputError(
+            f"{path}: results schema version {data.get('schema_version')!r} is not {SCHEMA_VERSION!r}"
+        )
+    try:
+        return RunResult.model_validate(data)
+    except ValidationError as exc:
+        raise BadInputError(f"{path}: not a kobench results file: {exc}") from exc

@@ -1,0 +1,198 @@
+"""The whole flow of `kobench run` on one screen:
+
+tasks -> prepared items (data, prompts) -> responses (cache, then the model) -> samples -> results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from kobench import __version__
+from kobench.aggregate import aggregate
+from kobench.cache import ResponseCache, request_key
+from kobench.config import RunConfig
+from kobench.environment import git_commit, package_versions
+from kobench.families.items import Item
+from kobench.families.multiple_choice import judge, kobench_parser_name, protocol_parser_name
+from kobench.models.base import Model
+from kobench.models.registry import parse_model_spec
+from kobench.outputs import OutputDir
+from kobench.prepare import PreparedTask, prepare_task
+from kobench.progress import Progress
+from kobench.results import ModelInfo, RunInfo, RunResult, TaskResult, save_results
+from kobench.tasks.registry import resolve_tasks
+from kobench.types import Response
+
+
+def run(config: RunConfig) -> RunResult:
+    started = _now()
+    tasks = resolve_tasks(config.tasks, config.task_dirs)
+    adapter, target, entry = parse_model_spec(config.model)
+    prepared = [prepare_task(t, data_dir=config.data_dir, revision=config.data_revision,
+                             cache_dir=config.cache_dir, limit=config.limit, versions=config.prompt_versions,
+                             max_new_tokens=config.max_new_tokens) for t in tasks]
+    options = config.model_options
+    model_info = ModelInfo(spec=config.model, name=target.rstrip("/").split("/")[-1], adapter=adapter,
+                           fingerprint=entry.fingerprint(target, options), settings=options.output_settings())
+    task_settings = {p.spec.name: p.settings() for p in prepared}
+    out = OutputDir(config.output) if config.output else None
+    if out:
+        out.claim(model_info.model_dump(), task_settings, config.overwrite)
+    cache = ResponseCache(config.cache_dir / "responses.sqlite" if config.use_cache else None)
+    source = ModelSource(lambda: entry.load(target, options), adapter, model_info.fingerprint,
+                         options.output_settings(), cache, options.batch_size)
+    report = RunReport(config, model_info, _hash({"model": model_info.model_dump(), "tasks": task_settings}),
+                       started, source.stats, out)
+    with Progress(config.progress) as progress:
+        for task in prepared:
+            records = out.finished_samples(task.spec.name) if out else {}
+            try:
+                if not report.interrupted:
+                    answer_items(task, records, source.respond, progress, out, max(64, options.batch_size))
+            except KeyboardInterrupt:
+                report.interrupted = True
+            report.results[task.spec.name] = score_task(task, records, complete=not report.interrupted)
+            report.save()  # after every task, so a crash later loses nothing finished
+    cache.close()
+    if source.model is not None:
+        report.model = report.model.model_copy(update={"name": source.model.name})
+    return report.save()
+
+
+Responder = Callable[[Sequence[Item]], Sequence[Response]]
+
+
+def answer_items(task: PreparedTask, records: dict[str, dict], respond: Responder, progress: Progress,
+                 out: OutputDir | None, chunk_size: int = 64) -> None:
+    """Ask for every item not yet answered; write each batch's samples as soon as it is back."""
+    pending = [i for i in task.items if i.id not in records]
+    handle = progress.add(task.spec.name, total=len(task.items))
+    progress.advance(handle, len(task.items) - len(pending))
+    failed_early = [i for i in pending if i.request is None]
+    askable = sorted((i for i in pending if i.request is not None), key=lambda i: len(i.prompt))
+    batches = [failed_early] if failed_early else []
+    for batch in [*batches, *ModelSource.chunks(askable, chunk_size)]:
+        responses = respond(batch) if batch and batch[0].request is not None else [None] * len(batch)
+        new = [sample_record(task, item, resp) for item, resp in zip(batch, responses, strict=True)]
+        records.update((r["id"], r) for r in new)
+        if out:
+            out.append_samples(task.spec.name, new)
+        progress.advance(handle, len(batch))
+
+
+def score_task(task: PreparedTask, records: dict[str, dict], complete: bool) -> TaskResult:
+    done = all(i.id in records for i in task.items)
+    return aggregate(task.spec, task.items, records, dataset=task.dataset, prompt_version=task.version,
+                     generation=task.generation.as_dict(), overridden=task.overridden,
+                     complete=complete and done)
+
+
+def sample_record(task: PreparedTask, item: Item, response: Response | None) -> dict:
+    """One line of samples/<task>.jsonl: input, output, both parses, score, and why it failed."""
+    record = {"id": item.id, "index": item.index, "prompt": item.prompt, "target": item.target,
+              "options": dict(item.options), "fields": item.fields, "group": item.group}
+    error = item.failure or (response.error if response is not None else "no response")
+    if response is not None and response.ok and item.failure is None:
+        verdicts = judge(task.spec, item, response.text or "")
+        record.update(status="scored", error=None, prediction=response.text,
+                      parsed=verdicts["kobench"]["parsed"], score=verdicts["kobench"]["score"],
+                      protocol={"parser": protocol_parser_name(task.spec), **verdicts["protocol"]},
+                      kobench={"parser": kobench_parser_name(), **verdicts["kobench"]},
+                      n_tokens=response.n_tokens, cached=response.cached)
+    else:
+        record.update(status="failed", error=error, prediction=None, parsed=None, score=None,
+                      protocol=None, kobench=None, n_tokens=0, cached=False)
+    return record
+
+
+@dataclass
+class RunStats:
+    model_calls: int = 0  # requests the model generated (cache hits excluded)
+    cache_hits: int = 0
+    generated_tokens: int = 0
+    generation_seconds: float = 0.0
+
+
+@dataclass
+class ModelSource:
+    """Answers items from the cache first and loads the model only when something is missing."""
+
+    load: Callable[[], Model]
+    adapter: str
+    fingerprint: str
+    settings: dict
+    cache: ResponseCache
+    batch_size: int
+    model: Model | None = None
+    stats: RunStats = field(default_factory=RunStats)
+
+    @staticmethod
+    def chunks(items: list[Item], size: int = 64) -> list[list[Item]]:
+        # Chunks for one cache lookup each; `respond` splits them again by the model's batch size.
+        return [items[i:i + size] for i in range(0, len(items), size)]
+
+    def respond(self, items: Sequence[Item]) -> list[Response]:
+        keys = [request_key(self.adapter, self.fingerprint, self.settings, i.request) for i in items]
+        hits = self.cache.get_many(keys)
+        self.stats.cache_hits += len(hits)
+        missing = [n for n, k in enumerate(keys) if k not in hits]
+        answers: dict[int, Response] = {}
+        for start in range(0, len(missing), self.batch_size):
+            chunk = missing[start:start + self.batch_size]
+            if self.model is None:
+                self.model = self.load()
+            began = time.perf_counter()
+            responses = self.model.generate([items[n].request for n in chunk])
+            self.stats.generation_seconds += time.perf_counter() - began
+            self.stats.model_calls += len(chunk)
+            self.stats.generated_tokens += sum(r.n_tokens for r in responses)
+            self.cache.put_many((keys[n], r) for n, r in zip(chunk, responses, strict=True))
+            answers.update(zip(chunk, responses, strict=True))
+        return [hits.get(k) or answers[n] for n, k in enumerate(keys)]
+
+
+def _hash(data: dict) -> str:
+    blob = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+    return "sha256:" + hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class RunReport:
+    """Builds (and, with an output folder, writes) the RunResult as tasks finish."""
+
+    config: RunConfig
+    model: ModelInfo
+    settings_hash: str
+    started: str
+    stats: RunStats
+    out: OutputDir | None
+    results: dict[str, TaskResult] = field(default_factory=dict)
+    interrupted: bool = False
+
+    def save(self) -> RunResult:
+        tasks = dict(self.results)
+        previous = self.out.previous_results() if self.out else None
+        if previous:  # tasks from earlier runs into the same folder stay in its results
+            for name, data in previous.get("tasks", {}).items():
+                tasks.setdefault(name, TaskResult.model_validate(data))
+        complete = not self.interrupted and all(t.complete for t in self.results.values())
+        stats, seconds = self.stats, self.stats.generation_seconds
+        run = RunInfo(kobench_version=__version__, model=self.model, arguments=self.config.arguments(),
+                      settings_hash=self.settings_hash, packages=package_versions(), git_commit=git_commit(),
+                      started_at=self.started, ended_at=_now(), model_calls=stats.model_calls,
+                      cache_hits=stats.cache_hits, generated_tokens=stats.generated_tokens,
+                      generation_seconds=round(seconds, 4),
+                      tokens_per_second=round(stats.generated_tokens / seconds, 3) if seconds > 0 else None)
+        result = RunResult(status="complete" if complete else "incomplete", run=run, tasks=tasks)
+        if self.out:
+            save_results(result, self.out.results_path)
+        return result

@@ -1,0 +1,152 @@
+"""TaskSpec: a benchmark as validated data. Unknown keys and wrong types are errors with the YAML line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from kobench.errors import BadInputError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _as_alternatives(value: Any) -> Any:
+    # A column may be named by one string or by a list of alternatives (first present wins),
+    # so one task file reads both the Hub layout and an upstream layout of the same data.
+    return [value] if isinstance(value, str) else value
+
+
+class DatasetSpec(_Strict):
+    hub_id: str = Field(pattern=r"^[\w.-]+/[\w.-]+$")
+    split: str
+    subset: str | None = None
+    revision: str | None = None
+    size: int | None = None
+    license: str | None = None
+    generator: str | None = None  # a built-in generator that can write this dataset (no download)
+
+
+class ColumnsSpec(_Strict):
+    id: list[str] | None = None
+    image: list[str]
+    question: list[str]
+    answer: list[str]
+    options: list[str] | None = None  # one column per option letter, in letter order
+    options_list: list[str] | None = None  # one column holding the list of option texts
+    breakdown: list[str] = []  # category columns reported separately (data_type, category, ...)
+
+    _alternatives = field_validator("id", "image", "question", "answer", "options_list", mode="before")(
+        _as_alternatives
+    )
+
+    @model_validator(mode="after")
+    def _one_option_source(self) -> ColumnsSpec:
+        if self.options is not None and self.options_list is not None:
+            raise ValueError("give either columns.options or columns.options_list, not both")
+        return self
+
+
+class PromptVersion(_Strict):
+    template: str
+    max_new_tokens: int = Field(gt=0)
+    stop: list[str] = []
+    system: str | None = None
+    source: str  # where the exact string comes from
+
+
+class PromptSpec(_Strict):
+    default: str
+    versions: dict[str, PromptVersion]
+
+    @model_validator(mode="after")
+    def _default_exists(self) -> PromptSpec:
+        if self.default not in self.versions:
+            raise ValueError(f"prompt.default {self.default!r} is not one of prompt.versions")
+        return self
+
+
+class ScoringSpec(_Strict):
+    protocol_parser: str  # a name in kobench.extract.protocol.PROTOCOL_PARSERS
+    aggregate: Literal["mean", "macro", "circular"] = "mean"
+    macro_over: str | None = None  # column whose groups are averaged with equal weight
+    answer_format: Literal["letter", "index", "auto"] = "letter"
+
+    @model_validator(mode="after")
+    def _macro_needs_column(self) -> ScoringSpec:
+        if self.aggregate == "macro" and not self.macro_over:
+            raise ValueError("scoring.aggregate 'macro' needs scoring.macro_over")
+        return self
+
+
+class TaskSpec(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    family: Literal["multiple_choice"]
+    category: str  # leaderboard group, e.g. "General", "Document", "Culture"
+    description: str
+    source: str  # citation: paper / dataset card / evaluation code
+    dataset: DatasetSpec
+    columns: ColumnsSpec
+    letters: list[str] = ["A", "B", "C", "D"]
+    min_options: int | None = None  # default: every letter must have an option
+    prompt: PromptSpec
+    scoring: ScoringSpec
+    primary_metric: Literal["accuracy"] = "accuracy"
+    direction: Literal["higher", "lower"] = "higher"
+    path: str | None = Field(default=None, exclude=True)
+
+    @property
+    def required_options(self) -> int:
+        return self.min_options if self.min_options is not None else len(self.letters)
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """Follow a pydantic error location through the composed YAML to the line it points at."""
+    line = None
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next(((k, v) for k, v in node.value if k.value == key), None)
+            if match is None:
+                break
+            line = match[0].start_mark.line + 1
+            node = match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def parse_task(text: str, path: str) -> TaskSpec:
+    """Validate one task file's text. Raises BadInputError naming the file, line and key."""
+    try:
+        data = yaml.safe_load(text)
+        node = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        raise BadInputError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise BadInputError(f"{path}: a task file must be a YAML mapping")
+    try:
+        return TaskSpec.model_validate({**data, "path": path})
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            line = _line_of(node, loc)
+            key = ".".join(str(p) for p in loc) or "(top level)"
+            msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+            problems.append(f"{path}:{line or '?'}: {key}: {msg}")
+        raise BadInputError("invalid task file\n" + "\n".join(problems)) from None
+
+
+def load_task_file(path: Path) -> TaskSpec:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise BadInputError(f"{path}: cannot read task file: {exc}") from exc
+    return parse_task(text, str(path))
