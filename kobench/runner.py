@@ -53,7 +53,7 @@ def run(config: RunConfig) -> RunResult:
             records = out.finished_samples(task.spec.name) if out else {}
             try:
                 if not report.interrupted:
-                    answer_items(task, records, source.respond, progress, out, max(64, options.batch_size))
+                    answer_items(task, records, source.respond, progress, out, options.batch_size)
             except KeyboardInterrupt:
                 report.interrupted = True
             report.results[task.spec.name] = score_task(task, records, complete=not report.interrupted)
@@ -68,7 +68,7 @@ Responder = Callable[[Sequence[Item]], Sequence[Response]]
 
 
 def answer_items(task: PreparedTask, records: dict[str, dict], respond: Responder, progress: Progress,
-                 out: OutputDir | None, chunk_size: int = 64) -> None:
+                 out: OutputDir | None, chunk_size: int = 8) -> None:
     """Ask for every item not yet answered; write each batch's samples as soon as it is back."""
     pending = [i for i in task.items if i.id not in records]
     handle = progress.add(task.spec.name, total=len(task.items))
@@ -132,8 +132,8 @@ class ModelSource:
     stats: RunStats = field(default_factory=RunStats)
 
     @staticmethod
-    def chunks(items: list[Item], size: int = 64) -> list[list[Item]]:
-        # Chunks for one cache lookup each; `respond` splits them again by the model's batch size.
+    def chunks(items: list[Item], size: int) -> list[list[Item]]:
+        # One model batch per chunk, so every finished batch is written before the next starts.
         return [items[i:i + size] for i in range(0, len(items), size)]
 
     def respond(self, items: Sequence[Item]) -> list[Response]:

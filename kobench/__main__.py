@@ -1,0 +1,3 @@
+from kobench.cli import main
+
+main()

@@ -1,0 +1,67 @@
+"""The Python entry points (for notebooks and scripts); the CLI calls exactly these."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from kobench.config import RunConfig, default_cache_dir
+from kobench.models.registry import ModelOptions
+from kobench.results import RunResult
+
+
+def evaluate(
+    model: str,
+    tasks: str | Sequence[str],
+    *,
+    output: str | Path | None = None,
+    data_dir: str | Path | None = None,
+    limit: int | None = None,
+    batch_size: int = 8,
+    task_dirs: Sequence[str | Path] = (),
+    data_revision: str | None = None,
+    dtype: str = "auto",
+    device: str = "auto",
+    trust_remote_code: bool = False,
+    model_revision: str | None = None,
+    max_new_tokens: int | None = None,
+    prompt_versions: Sequence[str] = (),
+    cache_dir: str | Path | None = None,
+    use_cache: bool = True,
+    overwrite: bool = False,
+    max_failed_share: float = 0.05,
+    progress: bool = False,
+) -> RunResult:
+    """Evaluate `model` ("hf:PATH_OR_ID") on `tasks` and return the results object.
+
+    `data_dir` defaults to $KOBENCH_DATA_DIR: local copies are looked for at DATA_DIR/<owner>/<name>/
+    before the Hub. With `output`, results.json and samples/<task>.jsonl are written there and a
+    re-run resumes. See `kobench run --help` for every option.
+
+    >>> result = evaluate("hf:./my-model", "k-seed,k-dtcbench", data_dir="./mirror", limit=50)
+    >>> result.primary("k-seed").value        # accuracy in percent, kobench pipeline
+    """
+    from kobench.runner import run
+
+    names = tuple(tasks.split(",")) if isinstance(tasks, str) else tuple(tasks)
+    env_data = os.environ.get("KOBENCH_DATA_DIR")
+    config = RunConfig(
+        model=model,
+        tasks=names,
+        output=Path(output) if output else None,
+        task_dirs=tuple(Path(p) for p in task_dirs),
+        data_dir=Path(data_dir) if data_dir else (Path(env_data) if env_data else None),
+        data_revision=data_revision,
+        limit=limit,
+        model_options=ModelOptions(dtype=dtype, device=device, trust_remote_code=trust_remote_code,
+                                   revision=model_revision, batch_size=batch_size),
+        max_new_tokens=max_new_tokens,
+        prompt_versions=tuple(prompt_versions),
+        cache_dir=Path(cache_dir) if cache_dir else default_cache_dir(),
+        use_cache=use_cache,
+        overwrite=overwrite,
+        max_failed_share=max_failed_share,
+        progress=progress,
+    )
+    return run(config)

@@ -1,0 +1,84 @@
+"""`kobench score`: score answers produced elsewhere (another harness, an API batch job)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from kobench.config import default_cache_dir
+from kobench.errors import BadInputError, where
+from kobench.families.items import Item, id_text
+from kobench.outputs import OutputDir
+from kobench.prepare import prepare_task
+from kobench.progress import Progress
+from kobench.results import ModelInfo, RunResult
+from kobench.runner import RunReport, RunStats, _hash, _now, answer_items, score_task
+from kobench.tasks.registry import resolve_tasks
+from kobench.types import Response
+
+
+def read_predictions(path: Path) -> dict[str, str | None]:
+    """JSONL lines with `id` and `prediction`; errors name the file, line and field."""
+    predictions: dict[str, str | None] = {}
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise BadInputError(f"{path}: cannot read predictions: {exc}") from exc
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise BadInputError(f"{where(path, number)}: not valid JSON: {exc.msg}") from None
+        if not isinstance(record, dict):
+            raise BadInputError(f"{where(path, number)}: expected a JSON object")
+        for name in ("id", "prediction"):
+            if name not in record:
+                raise BadInputError(f"{where(path, number, name)}: missing")
+        prediction = record["prediction"]
+        if prediction is not None and not isinstance(prediction, str):
+            raise BadInputError(f"{where(path, number, 'prediction')}: expected a string or null")
+        rid = id_text(record["id"])
+        if rid in predictions:
+            raise BadInputError(f"{where(path, number, 'id')}: id {rid!r} appears twice")
+        predictions[rid] = prediction
+    return predictions
+
+
+def score_predictions(task: str, predictions_path: str | Path, *, output: str | Path | None = None,
+                      data_dir: str | Path | None = None, task_dirs: tuple[Path, ...] = (),
+                      limit: int | None = None, prompt_versions: tuple[str, ...] = (),
+                      model_name: str | None = None, progress: bool = False) -> RunResult:
+    path = Path(predictions_path)
+    spec = resolve_tasks([task], task_dirs)[0]
+    predictions = read_predictions(path)
+    prepared = prepare_task(spec, data_dir=Path(data_dir) if data_dir else None, revision=None,
+                            cache_dir=default_cache_dir(), limit=limit, versions=prompt_versions,
+                            max_new_tokens=None)
+    known = {i.id for i in prepared.items}
+    if predictions and not known & set(predictions):
+        raise BadInputError(f"{path}: no prediction id matches a row id of {task} (row ids look like "
+                            f"{', '.join(sorted(known)[:3])})")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    model = ModelInfo(spec=f"predictions:{path}", name=model_name or path.stem, adapter="predictions",
+                      fingerprint=f"file:{digest}", settings={})
+    out = OutputDir(Path(output)) if output else None
+    if out:
+        out.claim(model.model_dump(), {spec.name: prepared.settings()}, overwrite=True)
+
+    def respond(items: list[Item]) -> list[Response]:
+        return [Response(text=predictions[i.id]) if predictions.get(i.id) is not None
+                else Response(text=None, error="no prediction for this id") for i in items]
+
+    from kobench.config import RunConfig
+
+    config = RunConfig(model=model.spec, tasks=(task,), output=out.path if out else None, limit=limit,
+                       prompt_versions=prompt_versions, use_cache=False)
+    report = RunReport(config, model, _hash({"model": model.model_dump()}), _now(), RunStats(), out)
+    records: dict[str, dict] = {}
+    with Progress(progress) as bar:
+        answer_items(prepared, records, respond, bar, out)
+    report.results[spec.name] = score_task(prepared, records, complete=True)
+    return report.save()

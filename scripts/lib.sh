@@ -1,0 +1,66 @@
+# Sourced by the other scripts: picks the Python to use and installs what is missing.
+# Quick when everything is already installed: each step checks first.
+
+KOBENCH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+say() { printf '\033[1m[kobench setup]\033[0m %s\n' "$*" >&2; }
+
+choose_python() {
+  # A user's active virtualenv or $PYTHON wins. A system Python that forbids pip installs
+  # (PEP 668, as on Debian) gets a project .venv instead.
+  PY="${PYTHON:-python3}"
+  if [ -n "${VIRTUAL_ENV:-}" ]; then PY="$VIRTUAL_ENV/bin/python"; return; fi
+  if [ -x "$KOBENCH_ROOT/.venv/bin/python" ]; then PY="$KOBENCH_ROOT/.venv/bin/python"; return; fi
+  if "$PY" - <<'PYEOF' 2>/dev/null; then :; else
+import sys, sysconfig, pathlib
+managed = pathlib.Path(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED").exists()
+sys.exit(1 if managed and sys.prefix == sys.base_prefix else 0)
+PYEOF
+    say "system Python is externally managed: creating $KOBENCH_ROOT/.venv"
+    "$PY" -m venv "$KOBENCH_ROOT/.venv"
+    PY="$KOBENCH_ROOT/.venv/bin/python"
+  fi
+  "$PY" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
+    || { say "kobench needs Python 3.11 or newer ($PY is older)"; exit 1; }
+}
+
+apt_install() {
+  # Debian packages kobench needs at run time; installed only when missing.
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if ! command -v apt-get >/dev/null; then say "please install: ${missing[*]}"; return 0; fi
+  local sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  say "installing Debian packages: ${missing[*]}"
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+install_torch() {
+  # Never replace a user's own torch build (a CUDA one, say): install only where none imports.
+  if "$PY" -c 'import torch' 2>/dev/null; then return 0; fi
+  say "installing torch ${KOBENCH_TORCH_SPEC:-torch==2.14.1 torchvision==0.29.1} (a few minutes)"
+  # shellcheck disable=SC2086
+  "$PY" -m pip install -q ${KOBENCH_TORCH_SPEC:-torch==2.14.1 torchvision==0.29.1}
+}
+
+install_kobench() {
+  # (Re)install in editable mode when kobench or a dependency is missing, when the installed
+  # kobench is another checkout, or when pyproject.toml changed since the last install.
+  local stamp="$KOBENCH_ROOT/.kobench-installed"
+  local want; want="$(sha256sum "$KOBENCH_ROOT/pyproject.toml" | cut -c1-16) $KOBENCH_ROOT"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && (cd / && "$PY" - "$KOBENCH_ROOT" <<'PYEOF' 2>/dev/null); then return 0; fi
+import sys, pathlib, importlib.util
+import kobench, transformers, pytest  # noqa: F401
+sys.exit(0 if pathlib.Path(kobench.__file__).resolve().parents[1] == pathlib.Path(sys.argv[1]).resolve() else 1)
+PYEOF
+  say "installing kobench and its dependencies (editable)"
+  "$PY" -m pip install -q -e "$KOBENCH_ROOT[test]"
+  echo "$want" > "$stamp"
+}
+
+setup_all() {
+  choose_python
+  install_torch
+  install_kobench
+  export PY
+}
