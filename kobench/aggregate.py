@@ -18,15 +18,24 @@ def _pct(x: float | None) -> float | None:
     return None if x is None or x != x else round(100.0 * x, 6)
 
 
-def signature(task: TaskSpec, dataset: DatasetInfo, version: str, generation: dict[str, Any],
-              overridden: Sequence[str], parser: str, unit: str) -> str:
+def signature(
+    task: TaskSpec,
+    dataset: DatasetInfo,
+    version: str,
+    generation: dict[str, Any],
+    overridden: Sequence[str],
+    parser: str,
+    unit: str,
+) -> str:
     """sacrebleu-style: everything that makes two numbers comparable, nothing that doesn't (not n)."""
     gen = ",".join(
         f"{k}={'+'.join(v) if isinstance(v, list) else v}{'(cli)' if k in overridden else ''}"
         for k, v in sorted(generation.items())
     )
-    return (f"{task.name}|data:{dataset.identity}|split:{dataset.split}|prompt:{version}|gen:{gen}"
-            f"|parser:{parser}|metric:accuracy@{ACCURACY_VERSION}|agg:{task.scoring.aggregate}|unit:{unit}")
+    return (
+        f"{task.name}|data:{dataset.identity}|split:{dataset.split}|prompt:{version}|gen:{gen}"
+        f"|parser:{parser}|metric:accuracy@{ACCURACY_VERSION}|agg:{task.scoring.aggregate}|unit:{unit}"
+    )
 
 
 def _units(task: TaskSpec, scored: list[tuple[Item, dict]], pipeline: str):
@@ -47,9 +56,17 @@ def _units(task: TaskSpec, scored: list[tuple[Item, dict]], pipeline: str):
     return ids, scores, strata, [item.fields for item, _ in scored]
 
 
-def aggregate(task: TaskSpec, items: Sequence[Item], records: dict[str, dict], *, dataset: DatasetInfo,
-              prompt_version: str, generation: dict[str, Any], overridden: Sequence[str],
-              complete: bool) -> TaskResult:
+def aggregate(
+    task: TaskSpec,
+    items: Sequence[Item],
+    records: dict[str, dict],
+    *,
+    dataset: DatasetInfo,
+    prompt_version: str,
+    generation: dict[str, Any],
+    overridden: Sequence[str],
+    complete: bool,
+) -> TaskResult:
     scored, failures = [], Counter()
     incomplete_groups = set()
     for item in items:
@@ -78,17 +95,24 @@ def aggregate(task: TaskSpec, items: Sequence[Item], records: dict[str, dict], *
             by_group: dict[str, list[float]] = defaultdict(list)
             for fields, score in zip(unit_fields, scores, strict=True):
                 by_group[str(fields.get(column))].append(score)
-            breakdown[column] = {g: GroupValue(value=_pct(mean_accuracy(v)), n=len(v))
-                                 for g, v in sorted(by_group.items())}
+            breakdown[column] = {
+                g: GroupValue(value=_pct(mean_accuracy(v)), n=len(v)) for g, v in sorted(by_group.items())
+            }
         n_unparsed = sum(1 for _, rec in scored if rec[pipeline]["parsed"] is None)
         parser = protocol_parser_name(task) if pipeline == "protocol" else kobench_parser_name()
-        label = (f"published protocol ({task.scoring.protocol_parser})" if pipeline == "protocol"
-                 else "kobench Korean-aware extraction")
+        label = (
+            f"published protocol ({task.scoring.protocol_parser})"
+            if pipeline == "protocol"
+            else "kobench Korean-aware extraction"
+        )
         pipelines[pipeline] = PipelineResult(
             parser=parser,
             label=label,
-            metrics={task.primary_metric: MetricValue(value=_pct(value), ci_low=_pct(low), ci_high=_pct(high),
-                                                      n=len(scores))},
+            metrics={
+                task.primary_metric: MetricValue(
+                    value=_pct(value), ci_low=_pct(low), ci_high=_pct(high), n=len(scores)
+                )
+            },
             n_unparsed=n_unparsed,
             unparsed_share=n_unparsed / len(scored) if scored else 0.0,
             breakdown=breakdown,
@@ -98,10 +122,22 @@ def aggregate(task: TaskSpec, items: Sequence[Item], records: dict[str, dict], *
         units = Units(kind=unit_kind, ids=[str(i) for i in ids], strata=strata)
     n_failed = sum(failures.values())
     return TaskResult(
-        task=task.name, family=task.family, category=task.category, primary_metric=task.primary_metric,
-        direction=task.direction, scale="percent", dataset=dataset, prompt_version=prompt_version,
-        generation=generation, generation_overridden=list(overridden), n_rows=len(items),
+        task=task.name,
+        family=task.family,
+        category=task.category,
+        primary_metric=task.primary_metric,
+        direction=task.direction,
+        scale="percent",
+        dataset=dataset,
+        prompt_version=prompt_version,
+        generation=generation,
+        generation_overridden=list(overridden),
+        n_rows=len(items),
         n=sum(1 for item in items if (r := records.get(item.id)) and r["status"] != "failed"),
-        n_failed=n_failed, failed_share=n_failed / len(items) if items else 0.0,
-        failure_reasons=dict(failures), units=units, pipelines=pipelines, complete=complete,
+        n_failed=n_failed,
+        failed_share=n_failed / len(items) if items else 0.0,
+        failure_reasons=dict(failures),
+        units=units,
+        pipelines=pipelines,
+        complete=complete,
     )

@@ -22,12 +22,23 @@ CACHE_KEY_VERSION = "1"
 
 def request_key(adapter: str, fingerprint: str, settings: dict[str, Any], request: Request) -> str:
     messages = [
-        {"role": m.role,
-         "content": [{"image": p.image.sha256()} if isinstance(p, ImagePart) else {"text": p.text} for p in m.content]}
+        {
+            "role": m.role,
+            "content": [
+                {"image": p.image.sha256()} if isinstance(p, ImagePart) else {"text": p.text}
+                for p in m.content
+            ],
+        }
         for m in request.messages
     ]
-    payload = {"v": CACHE_KEY_VERSION, "adapter": adapter, "model": fingerprint, "settings": settings,
-               "messages": messages, "generation": request.generation.as_dict()}
+    payload = {
+        "v": CACHE_KEY_VERSION,
+        "adapter": adapter,
+        "model": fingerprint,
+        "settings": settings,
+        "messages": messages,
+        "generation": request.generation.as_dict(),
+    }
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
@@ -53,7 +64,7 @@ class ResponseCache:
             return {}
         found: dict[str, Response] = {}
         for start in range(0, len(keys), 500):  # SQLite's bound-parameter limit
-            chunk = list(keys[start:start + 500])
+            chunk = list(keys[start : start + 500])
             marks = ",".join("?" * len(chunk))
             for key, text, n_tokens, seconds in self._db.execute(
                 f"SELECT key, text, n_tokens, seconds FROM responses WHERE key IN ({marks})", chunk

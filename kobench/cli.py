@@ -18,10 +18,17 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-TaskDirs = Annotated[list[Path], typer.Option("--task-dir", help="Extra folder of task YAML files (repeatable).")]
-DataDir = Annotated[Path | None, typer.Option(
-    "--data-dir", envvar="KOBENCH_DATA_DIR",
-    help="Local dataset mirror: DIR/<owner>/<name>/ is used before the Hub.")]
+TaskDirs = Annotated[
+    list[Path], typer.Option("--task-dir", help="Extra folder of task YAML files (repeatable).")
+]
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        envvar="KOBENCH_DATA_DIR",
+        help="Local dataset mirror: DIR/<owner>/<name>/ is used before the Hub.",
+    ),
+]
 Output = Annotated[Path | None, typer.Option("--output", "-o", help="Folder for results.json and samples/.")]
 
 
@@ -37,54 +44,92 @@ def _finish(result, output: Path | None, max_failed_share: float) -> None:
     for name, task in result.tasks.items():
         for pipeline, piped in task.pipelines.items():
             if piped.n_unparsed:
-                typer.echo(f"{name}: {piped.n_unparsed} of {task.n} answers unparsed by the {pipeline} pipeline")
+                typer.echo(
+                    f"{name}: {piped.n_unparsed} of {task.n} answers unparsed by the {pipeline} pipeline"
+                )
         if task.n_failed:
-            typer.secho(f"{name}: {task.n_failed} of {task.n_rows} rows failed: {task.failure_reasons}",
-                        fg="yellow", err=True)
+            typer.secho(
+                f"{name}: {task.n_failed} of {task.n_rows} rows failed: {task.failure_reasons}",
+                fg="yellow",
+                err=True,
+            )
     if output:
         typer.echo(f"results: {output / 'results.json'}  samples: {output / 'samples'}")
     too_many = [n for n, t in result.tasks.items() if t.failed_share > max_failed_share]
     if result.status != "complete" or too_many:
-        reason = (f"failed rows above --max-failed-share {max_failed_share:.0%} in {', '.join(too_many)}"
-                  if too_many else "the run was interrupted; re-run the same command to resume")
+        reason = (
+            f"failed rows above --max-failed-share {max_failed_share:.0%} in {', '.join(too_many)}"
+            if too_many
+            else "the run was interrupted; re-run the same command to resume"
+        )
         typer.secho(f"incomplete: {reason}", fg="red", err=True)
         raise typer.Exit(EXIT_INCOMPLETE)
 
 
 @app.command()
 def run(
-    model: Annotated[str, typer.Option("--model", "-m", help="ADAPTER:TARGET, e.g. hf:./my-model or hf:org/name.")],
-    tasks: Annotated[str, typer.Option("--tasks", "-t", help="Comma-separated task names (see `kobench tasks`).")],
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="ADAPTER:TARGET, e.g. hf:./my-model or hf:org/name.")
+    ],
+    tasks: Annotated[
+        str, typer.Option("--tasks", "-t", help="Comma-separated task names (see `kobench tasks`).")
+    ],
     output: Output = None,
     data_dir: DataDir = None,
-    limit: Annotated[int | None, typer.Option(help="Only the first N rows (questions for circular tasks).")] = None,
+    limit: Annotated[
+        int | None, typer.Option(help="Only the first N rows (questions for circular tasks).")
+    ] = None,
     batch_size: Annotated[int, typer.Option(help="Requests per model call.")] = 8,
     task_dir: TaskDirs = [],  # noqa: B006 (typer reads the default, never mutates it)
     data_revision: Annotated[str | None, typer.Option(help="Pin a Hub dataset revision.")] = None,
     dtype: Annotated[str, typer.Option(help="auto, float32, bfloat16 or float16.")] = "auto",
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1, ...")] = "auto",
-    max_new_tokens: Annotated[int | None, typer.Option(
-        help="Override the prompt version's generation length (recorded in the signature).")] = None,
+    max_new_tokens: Annotated[
+        int | None,
+        typer.Option(help="Override the prompt version's generation length (recorded in the signature)."),
+    ] = None,
     trust_remote_code: Annotated[bool, typer.Option(help="Allow a model's own Python code to run.")] = False,
     model_revision: Annotated[str | None, typer.Option(help="Pin a Hub model revision.")] = None,
-    prompt_version: Annotated[list[str], typer.Option(
-        help="VERSION for every task that has it, or TASK=VERSION (repeatable).")] = [],  # noqa: B006
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the response cache.")] = False,
+    prompt_version: Annotated[
+        list[str], typer.Option(help="VERSION for every task that has it, or TASK=VERSION (repeatable).")
+    ] = [],  # noqa: B006
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Neither read nor write the response cache.")
+    ] = False,
     cache_dir: Annotated[Path | None, typer.Option(envvar="KOBENCH_CACHE_DIR", help="Cache folder.")] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace results made with other settings in --output.")] = False,
-    max_failed_share: Annotated[float, typer.Option(help="Exit 5 when more rows than this share fail.")] = 0.05,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace results made with other settings in --output.")
+    ] = False,
+    max_failed_share: Annotated[
+        float, typer.Option(help="Exit 5 when more rows than this share fail.")
+    ] = 0.05,
     progress: Annotated[bool, typer.Option(help="Show a progress bar with ETA.")] = True,
 ) -> None:
     """Run tasks on a model and print the leaderboard; with --output, write results and samples."""
     from kobench.api import evaluate
 
     try:
-        result = evaluate(model, tasks, output=output, data_dir=data_dir, limit=limit, batch_size=batch_size,
-                          task_dirs=task_dir, data_revision=data_revision, dtype=dtype, device=device,
-                          trust_remote_code=trust_remote_code, model_revision=model_revision,
-                          max_new_tokens=max_new_tokens, prompt_versions=prompt_version, cache_dir=cache_dir,
-                          use_cache=not no_cache, overwrite=overwrite, max_failed_share=max_failed_share,
-                          progress=progress)
+        result = evaluate(
+            model,
+            tasks,
+            output=output,
+            data_dir=data_dir,
+            limit=limit,
+            batch_size=batch_size,
+            task_dirs=task_dir,
+            data_revision=data_revision,
+            dtype=dtype,
+            device=device,
+            trust_remote_code=trust_remote_code,
+            model_revision=model_revision,
+            max_new_tokens=max_new_tokens,
+            prompt_versions=prompt_version,
+            cache_dir=cache_dir,
+            use_cache=not no_cache,
+            overwrite=overwrite,
+            max_failed_share=max_failed_share,
+            progress=progress,
+        )
     except KobenchError as exc:
         _fail(exc)
     _finish(result, output, max_failed_share)
@@ -98,16 +143,30 @@ def score(
     data_dir: DataDir = None,
     task_dir: TaskDirs = [],  # noqa: B006
     limit: Annotated[int | None, typer.Option(help="Only the first N rows.")] = None,
-    prompt_version: Annotated[list[str], typer.Option(help="Prompt version the answers were made with.")] = [],  # noqa: B006
-    model_name: Annotated[str | None, typer.Option(help="Column name in tables (default: file name).")] = None,
-    max_failed_share: Annotated[float, typer.Option(help="Exit 5 when more rows than this share fail.")] = 0.05,
+    prompt_version: Annotated[
+        list[str], typer.Option(help="Prompt version the answers were made with.")
+    ] = [],  # noqa: B006
+    model_name: Annotated[
+        str | None, typer.Option(help="Column name in tables (default: file name).")
+    ] = None,
+    max_failed_share: Annotated[
+        float, typer.Option(help="Exit 5 when more rows than this share fail.")
+    ] = 0.05,
 ) -> None:
     """Score answers produced elsewhere, writing the same results and samples as `run`."""
     from kobench.score import score_predictions
 
     try:
-        result = score_predictions(task, predictions, output=output, data_dir=data_dir, task_dirs=tuple(task_dir),
-                                   limit=limit, prompt_versions=tuple(prompt_version), model_name=model_name)
+        result = score_predictions(
+            task,
+            predictions,
+            output=output,
+            data_dir=data_dir,
+            task_dirs=tuple(task_dir),
+            limit=limit,
+            prompt_versions=tuple(prompt_version),
+            model_name=model_name,
+        )
     except KobenchError as exc:
         _fail(exc)
     _finish(result, output, max_failed_share)
@@ -126,18 +185,36 @@ def list_tasks(task_dir: TaskDirs = []) -> None:  # noqa: B006
         _fail(exc)
     rows = []
     for name, spec in sorted(registry.items(), key=lambda kv: (kv[1].category, kv[0])):
-        versions = ", ".join(v if v != spec.prompt.default else f"{v} (default)" for v in spec.prompt.versions)
+        versions = ", ".join(
+            v if v != spec.prompt.default else f"{v} (default)" for v in spec.prompt.versions
+        )
         metric = f"{spec.primary_metric} ({spec.scoring.aggregate}; protocol: {spec.scoring.protocol_parser})"
-        rows.append([name, spec.category, spec.dataset.hub_id, spec.dataset.split,
-                     spec.dataset.size or "?", metric, versions])
-    typer.echo(tabulate(rows, headers=["task", "category", "source", "split", "size", "metric", "prompt versions"],
-                        tablefmt="simple"))
+        rows.append(
+            [
+                name,
+                spec.category,
+                spec.dataset.hub_id,
+                spec.dataset.split,
+                spec.dataset.size or "?",
+                metric,
+                versions,
+            ]
+        )
+    typer.echo(
+        tabulate(
+            rows,
+            headers=["task", "category", "source", "split", "size", "metric", "prompt versions"],
+            tablefmt="simple",
+        )
+    )
 
 
 @app.command()
 def table(
     results: Annotated[list[Path], typer.Argument(help="results.json files (or folders holding one).")],
-    pipeline: Annotated[str, typer.Option(help="kobench (Korean-aware) or protocol (published parsers).")] = "kobench",
+    pipeline: Annotated[
+        str, typer.Option(help="kobench (Korean-aware) or protocol (published parsers).")
+    ] = "kobench",
 ) -> None:
     """Print a Markdown leaderboard: one column per model, one row per task, grouped by category."""
     from kobench.report import markdown_table
@@ -155,7 +232,9 @@ def table(
 
 @app.command()
 def demo(
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the demo's results.")] = Path("results/demo"),
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the demo's results.")] = Path(
+        "results/demo"
+    ),
     cache_dir: Annotated[Path | None, typer.Option(envvar="KOBENCH_CACHE_DIR", help="Cache folder.")] = None,
 ) -> None:
     """Run the built-in demo: generated Korean questions, a tiny random model built locally, no download."""

@@ -11,7 +11,8 @@ from kobench.models.registry import ModelOptions
 
 def default_cache_dir() -> Path:
     base = os.environ.get("KOBENCH_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "kobench")
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "kobench"
+    )
     return Path(base)
 
 
@@ -36,10 +37,17 @@ class RunConfig:
     def arguments(self) -> dict:
         """What the results record as the run's arguments (paths as strings)."""
         return {
-            "model": self.model, "tasks": list(self.tasks), "output": str(self.output) if self.output else None,
-            "task_dirs": [str(p) for p in self.task_dirs], "data_dir": str(self.data_dir) if self.data_dir else None,
-            "data_revision": self.data_revision, "limit": self.limit, "batch_size": self.model_options.batch_size,
-            "model_options": self.model_options.output_settings(), "max_new_tokens": self.max_new_tokens,
-            "prompt_versions": list(self.prompt_versions), "use_cache": self.use_cache,
+            "model": self.model,
+            "tasks": list(self.tasks),
+            "output": str(self.output) if self.output else None,
+            "task_dirs": [str(p) for p in self.task_dirs],
+            "data_dir": str(self.data_dir) if self.data_dir else None,
+            "data_revision": self.data_revision,
+            "limit": self.limit,
+            "batch_size": self.model_options.batch_size,
+            "model_options": self.model_options.output_settings(),
+            "max_new_tokens": self.max_new_tokens,
+            "prompt_versions": list(self.prompt_versions),
+            "use_cache": self.use_cache,
             "max_failed_share": self.max_failed_share,
         }

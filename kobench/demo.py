@@ -14,6 +14,12 @@ def run_demo(output: Path, cache_dir: Path | None = None) -> tuple[RunResult, st
 
     cache = cache_dir or default_cache_dir()
     model_dir = build_tiny_llava(cache / "models" / "tiny-llava-ko")
-    result = evaluate(f"hf:{model_dir}", ["kobench-demo"], output=output, cache_dir=cache, progress=True,
-                      max_failed_share=0.05)
+    result = evaluate(
+        f"hf:{model_dir}",
+        ["kobench-demo"],
+        output=output,
+        cache_dir=cache,
+        progress=True,
+        max_failed_share=0.05,
+    )
     return result, TINY_MODEL_NOTE

@@ -23,8 +23,9 @@ class OutputDir:
         self.results_path = self.path / "results.json"
         self.samples_dir = self.path / "samples"
 
-    def claim(self, model_settings: dict[str, Any], task_settings: dict[str, dict[str, Any]],
-              overwrite: bool) -> None:
+    def claim(
+        self, model_settings: dict[str, Any], task_settings: dict[str, dict[str, Any]], overwrite: bool
+    ) -> None:
         """Check (or record) the settings this folder's samples were made with."""
         settings_path = self.path / SETTINGS_FILE
         if overwrite and self.path.exists():
@@ -43,7 +44,8 @@ class OutputDir:
             if differences:
                 raise NotComparableError(
                     f"{self.path} holds results made with other settings; pass --overwrite to replace "
-                    "them or choose another --output.\n  " + "\n  ".join(differences))
+                    "them or choose another --output.\n  " + "\n  ".join(differences)
+                )
             task_settings = {**old.get("tasks", {}), **task_settings}
         write_json_atomic(settings_path, {"model": model_settings, "tasks": task_settings})
 
@@ -66,7 +68,9 @@ class OutputDir:
             if record.get("status") != "failed":
                 kept[record["id"]] = record
         tmp = path.with_suffix(".jsonl.tmp")
-        tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept.values()), encoding="utf-8")
+        tmp.write_text(
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept.values()), encoding="utf-8"
+        )
         tmp.replace(path)
         return kept
 
@@ -77,6 +81,14 @@ class OutputDir:
             for record in records:
                 fh.write(json.dumps(record, ensure_ascii=False) + "\n")
             fh.flush()
+
+    def rewrite_samples(self, task: str, records: dict[str, dict]) -> None:
+        """Once a task is complete, its samples file is rewritten in dataset order (easier to diff)."""
+        path = self.samples_path(task)
+        tmp = path.with_suffix(".jsonl.tmp")
+        ordered = sorted(records.values(), key=lambda r: r["index"])
+        tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in ordered), encoding="utf-8")
+        tmp.replace(path)
 
     def previous_results(self) -> dict | None:
         if not self.results_path.exists():

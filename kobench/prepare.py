@@ -27,8 +27,11 @@ class PreparedTask:
 
     def settings(self) -> dict[str, Any]:
         """What must stay the same for two runs' samples of this task to be mixed."""
-        return {"prompt_version": self.version, "generation": self.generation.as_dict(),
-                "data": self.dataset.identity}
+        return {
+            "prompt_version": self.version,
+            "generation": self.generation.as_dict(),
+            "data": self.dataset.identity,
+        }
 
 
 def choose_version(task: TaskSpec, requested: tuple[str, ...]) -> str:
@@ -37,8 +40,10 @@ def choose_version(task: TaskSpec, requested: tuple[str, ...]) -> str:
         name, sep, version = entry.partition("=")
         if sep and name == task.name:
             if version not in task.prompt.versions:
-                raise BadInputError(f"--prompt-version {entry}: task {task.name!r} has versions "
-                                    f"{', '.join(task.prompt.versions)}")
+                raise BadInputError(
+                    f"--prompt-version {entry}: task {task.name!r} has versions "
+                    f"{', '.join(task.prompt.versions)}"
+                )
             return version
     for entry in requested:
         if "=" not in entry and entry in task.prompt.versions:
@@ -46,7 +51,9 @@ def choose_version(task: TaskSpec, requested: tuple[str, ...]) -> str:
     return task.prompt.default
 
 
-def generation_for(task: TaskSpec, version: str, max_new_tokens: int | None) -> tuple[GenerationSettings, tuple]:
+def generation_for(
+    task: TaskSpec, version: str, max_new_tokens: int | None
+) -> tuple[GenerationSettings, tuple]:
     pv = task.prompt.versions[version]
     overridden = ()
     tokens = pv.max_new_tokens
@@ -62,8 +69,14 @@ def find_table(task: TaskSpec, data_dir: Path | None, revision: str | None, cach
         data_dir = cache_dir / "data"
         if not (data_dir / ds.hub_id).is_dir():
             GENERATORS[ds.generator](data_dir, ds.hub_id, ds.split)
-    return load_table(ds.hub_id, ds.split, data_dir=data_dir, revision=revision or ds.revision,
-                      image_columns=tuple(task.columns.image), subset=ds.subset)
+    return load_table(
+        ds.hub_id,
+        ds.split,
+        data_dir=data_dir,
+        revision=revision or ds.revision,
+        image_columns=tuple(task.columns.image),
+        subset=ds.subset,
+    )
 
 
 def _limited(task: TaskSpec, rows: list[dict], cols: Columns, limit: int | None) -> list[dict]:
@@ -81,16 +94,40 @@ def _limited(task: TaskSpec, rows: list[dict], cols: Columns, limit: int | None)
     return [r for r in rows if int(float(r[cols.id])) % 1_000_000 in keep]
 
 
-def prepare_task(task: TaskSpec, *, data_dir: Path | None, revision: str | None, cache_dir: Path,
-                 limit: int | None, versions: tuple[str, ...], max_new_tokens: int | None) -> PreparedTask:
+def prepare_task(
+    task: TaskSpec,
+    *,
+    data_dir: Path | None,
+    revision: str | None,
+    cache_dir: Path,
+    limit: int | None,
+    versions: tuple[str, ...],
+    max_new_tokens: int | None,
+) -> PreparedTask:
     version = choose_version(task, versions)
     generation, overridden = generation_for(task, version, max_new_tokens)
     table = find_table(task, data_dir, revision, cache_dir)
     cols = resolve_columns(task, table.columns, table.origin)
-    used = [c for c in (cols.id, cols.image, cols.question, cols.answer, cols.options_list,
-                        *(cols.options or []), *cols.breakdown) if c]
-    dataset = DatasetInfo(hub_id=task.dataset.hub_id, split=task.dataset.split, origin=table.origin,
-                          identity=canonical_identity(table.rows, used), revision=table.revision)
+    used = [
+        c
+        for c in (
+            cols.id,
+            cols.image,
+            cols.question,
+            cols.answer,
+            cols.options_list,
+            *(cols.options or []),
+            *cols.breakdown,
+        )
+        if c
+    ]
+    dataset = DatasetInfo(
+        hub_id=task.dataset.hub_id,
+        split=task.dataset.split,
+        origin=table.origin,
+        identity=canonical_identity(table.rows, used),
+        revision=table.revision,
+    )
     rows = _limited(task, table.rows, cols, limit)
     try:
         items = prepare_items(task, rows, cols, version, generation)

@@ -20,7 +20,9 @@ def _column_names(results: Sequence[RunResult]) -> list[str]:
     return names
 
 
-def leaderboard_rows(results: Sequence[RunResult], pipeline: str = "kobench") -> tuple[list[str], list[list[str]], list[str]]:
+def leaderboard_rows(
+    results: Sequence[RunResult], pipeline: str = "kobench"
+) -> tuple[list[str], list[list[str]], list[str]]:
     """Header, rows and footnotes. A value whose signature differs from its row's first is marked †,
     an incomplete one *, so numbers that are not comparable never sit silently side by side."""
     tasks: dict[str, str] = {}

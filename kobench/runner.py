@@ -33,21 +33,47 @@ def run(config: RunConfig) -> RunResult:
     started = _now()
     tasks = resolve_tasks(config.tasks, config.task_dirs)
     adapter, target, entry = parse_model_spec(config.model)
-    prepared = [prepare_task(t, data_dir=config.data_dir, revision=config.data_revision,
-                             cache_dir=config.cache_dir, limit=config.limit, versions=config.prompt_versions,
-                             max_new_tokens=config.max_new_tokens) for t in tasks]
+    prepared = [
+        prepare_task(
+            t,
+            data_dir=config.data_dir,
+            revision=config.data_revision,
+            cache_dir=config.cache_dir,
+            limit=config.limit,
+            versions=config.prompt_versions,
+            max_new_tokens=config.max_new_tokens,
+        )
+        for t in tasks
+    ]
     options = config.model_options
-    model_info = ModelInfo(spec=config.model, name=target.rstrip("/").split("/")[-1], adapter=adapter,
-                           fingerprint=entry.fingerprint(target, options), settings=options.output_settings())
+    model_info = ModelInfo(
+        spec=config.model,
+        name=target.rstrip("/").split("/")[-1],
+        adapter=adapter,
+        fingerprint=entry.fingerprint(target, options),
+        settings=options.output_settings(),
+    )
     task_settings = {p.spec.name: p.settings() for p in prepared}
     out = OutputDir(config.output) if config.output else None
     if out:
         out.claim(model_info.model_dump(), task_settings, config.overwrite)
     cache = ResponseCache(config.cache_dir / "responses.sqlite" if config.use_cache else None)
-    source = ModelSource(lambda: entry.load(target, options), adapter, model_info.fingerprint,
-                         options.output_settings(), cache, options.batch_size)
-    report = RunReport(config, model_info, _hash({"model": model_info.model_dump(), "tasks": task_settings}),
-                       started, source.stats, out)
+    source = ModelSource(
+        lambda: entry.load(target, options),
+        adapter,
+        model_info.fingerprint,
+        options.output_settings(),
+        cache,
+        options.batch_size,
+    )
+    report = RunReport(
+        config,
+        model_info,
+        _hash({"model": model_info.model_dump(), "tasks": task_settings}),
+        started,
+        source.stats,
+        out,
+    )
     with Progress(config.progress) as progress:
         for task in prepared:
             records = out.finished_samples(task.spec.name) if out else {}
@@ -56,7 +82,11 @@ def run(config: RunConfig) -> RunResult:
                     answer_items(task, records, source.respond, progress, out, options.batch_size)
             except KeyboardInterrupt:
                 report.interrupted = True
-            report.results[task.spec.name] = score_task(task, records, complete=not report.interrupted)
+            result = report.results[task.spec.name] = score_task(
+                task, records, complete=not report.interrupted
+            )
+            if out and result.complete:
+                out.rewrite_samples(task.spec.name, records)
             report.save()  # after every task, so a crash later loses nothing finished
     cache.close()
     if source.model is not None:
@@ -67,8 +97,14 @@ def run(config: RunConfig) -> RunResult:
 Responder = Callable[[Sequence[Item]], Sequence[Response]]
 
 
-def answer_items(task: PreparedTask, records: dict[str, dict], respond: Responder, progress: Progress,
-                 out: OutputDir | None, chunk_size: int = 8) -> None:
+def answer_items(
+    task: PreparedTask,
+    records: dict[str, dict],
+    respond: Responder,
+    progress: Progress,
+    out: OutputDir | None,
+    chunk_size: int = 8,
+) -> None:
     """Ask for every item not yet answered; write each batch's samples as soon as it is back."""
     pending = [i for i in task.items if i.id not in records]
     handle = progress.add(task.spec.name, total=len(task.items))
@@ -87,26 +123,55 @@ def answer_items(task: PreparedTask, records: dict[str, dict], respond: Responde
 
 def score_task(task: PreparedTask, records: dict[str, dict], complete: bool) -> TaskResult:
     done = all(i.id in records for i in task.items)
-    return aggregate(task.spec, task.items, records, dataset=task.dataset, prompt_version=task.version,
-                     generation=task.generation.as_dict(), overridden=task.overridden,
-                     complete=complete and done)
+    return aggregate(
+        task.spec,
+        task.items,
+        records,
+        dataset=task.dataset,
+        prompt_version=task.version,
+        generation=task.generation.as_dict(),
+        overridden=task.overridden,
+        complete=complete and done,
+    )
 
 
 def sample_record(task: PreparedTask, item: Item, response: Response | None) -> dict:
     """One line of samples/<task>.jsonl: input, output, both parses, score, and why it failed."""
-    record = {"id": item.id, "index": item.index, "prompt": item.prompt, "target": item.target,
-              "options": dict(item.options), "fields": item.fields, "group": item.group}
+    record = {
+        "id": item.id,
+        "index": item.index,
+        "prompt": item.prompt,
+        "target": item.target,
+        "options": dict(item.options),
+        "fields": item.fields,
+        "group": item.group,
+    }
     error = item.failure or (response.error if response is not None else "no response")
     if response is not None and response.ok and item.failure is None:
         verdicts = judge(task.spec, item, response.text or "")
-        record.update(status="scored", error=None, prediction=response.text,
-                      parsed=verdicts["kobench"]["parsed"], score=verdicts["kobench"]["score"],
-                      protocol={"parser": protocol_parser_name(task.spec), **verdicts["protocol"]},
-                      kobench={"parser": kobench_parser_name(), **verdicts["kobench"]},
-                      n_tokens=response.n_tokens, cached=response.cached)
+        record.update(
+            status="scored",
+            error=None,
+            prediction=response.text,
+            parsed=verdicts["kobench"]["parsed"],
+            score=verdicts["kobench"]["score"],
+            protocol={"parser": protocol_parser_name(task.spec), **verdicts["protocol"]},
+            kobench={"parser": kobench_parser_name(), **verdicts["kobench"]},
+            n_tokens=response.n_tokens,
+            cached=response.cached,
+        )
     else:
-        record.update(status="failed", error=error, prediction=None, parsed=None, score=None,
-                      protocol=None, kobench=None, n_tokens=0, cached=False)
+        record.update(
+            status="failed",
+            error=error,
+            prediction=None,
+            parsed=None,
+            score=None,
+            protocol=None,
+            kobench=None,
+            n_tokens=0,
+            cached=False,
+        )
     return record
 
 
@@ -134,7 +199,7 @@ class ModelSource:
     @staticmethod
     def chunks(items: list[Item], size: int) -> list[list[Item]]:
         # One model batch per chunk, so every finished batch is written before the next starts.
-        return [items[i:i + size] for i in range(0, len(items), size)]
+        return [items[i : i + size] for i in range(0, len(items), size)]
 
     def respond(self, items: Sequence[Item]) -> list[Response]:
         keys = [request_key(self.adapter, self.fingerprint, self.settings, i.request) for i in items]
@@ -143,7 +208,7 @@ class ModelSource:
         missing = [n for n, k in enumerate(keys) if k not in hits]
         answers: dict[int, Response] = {}
         for start in range(0, len(missing), self.batch_size):
-            chunk = missing[start:start + self.batch_size]
+            chunk = missing[start : start + self.batch_size]
             if self.model is None:
                 self.model = self.load()
             began = time.perf_counter()
@@ -186,12 +251,21 @@ class RunReport:
                 tasks.setdefault(name, TaskResult.model_validate(data))
         complete = not self.interrupted and all(t.complete for t in self.results.values())
         stats, seconds = self.stats, self.stats.generation_seconds
-        run = RunInfo(kobench_version=__version__, model=self.model, arguments=self.config.arguments(),
-                      settings_hash=self.settings_hash, packages=package_versions(), git_commit=git_commit(),
-                      started_at=self.started, ended_at=_now(), model_calls=stats.model_calls,
-                      cache_hits=stats.cache_hits, generated_tokens=stats.generated_tokens,
-                      generation_seconds=round(seconds, 4),
-                      tokens_per_second=round(stats.generated_tokens / seconds, 3) if seconds > 0 else None)
+        run = RunInfo(
+            kobench_version=__version__,
+            model=self.model,
+            arguments=self.config.arguments(),
+            settings_hash=self.settings_hash,
+            packages=package_versions(),
+            git_commit=git_commit(),
+            started_at=self.started,
+            ended_at=_now(),
+            model_calls=stats.model_calls,
+            cache_hits=stats.cache_hits,
+            generated_tokens=stats.generated_tokens,
+            generation_seconds=round(seconds, 4),
+            tokens_per_second=round(stats.generated_tokens / seconds, 3) if seconds > 0 else None,
+        )
         result = RunResult(status="complete" if complete else "incomplete", run=run, tasks=tasks)
         if self.out:
             save_results(result, self.out.results_path)

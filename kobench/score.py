@@ -47,35 +47,66 @@ def read_predictions(path: Path) -> dict[str, str | None]:
     return predictions
 
 
-def score_predictions(task: str, predictions_path: str | Path, *, output: str | Path | None = None,
-                      data_dir: str | Path | None = None, task_dirs: tuple[Path, ...] = (),
-                      limit: int | None = None, prompt_versions: tuple[str, ...] = (),
-                      model_name: str | None = None, progress: bool = False) -> RunResult:
+def score_predictions(
+    task: str,
+    predictions_path: str | Path,
+    *,
+    output: str | Path | None = None,
+    data_dir: str | Path | None = None,
+    task_dirs: tuple[Path, ...] = (),
+    limit: int | None = None,
+    prompt_versions: tuple[str, ...] = (),
+    model_name: str | None = None,
+    progress: bool = False,
+) -> RunResult:
     path = Path(predictions_path)
     spec = resolve_tasks([task], task_dirs)[0]
     predictions = read_predictions(path)
-    prepared = prepare_task(spec, data_dir=Path(data_dir) if data_dir else None, revision=None,
-                            cache_dir=default_cache_dir(), limit=limit, versions=prompt_versions,
-                            max_new_tokens=None)
+    prepared = prepare_task(
+        spec,
+        data_dir=Path(data_dir) if data_dir else None,
+        revision=None,
+        cache_dir=default_cache_dir(),
+        limit=limit,
+        versions=prompt_versions,
+        max_new_tokens=None,
+    )
     known = {i.id for i in prepared.items}
     if predictions and not known & set(predictions):
-        raise BadInputError(f"{path}: no prediction id matches a row id of {task} (row ids look like "
-                            f"{', '.join(sorted(known)[:3])})")
+        raise BadInputError(
+            f"{path}: no prediction id matches a row id of {task} (row ids look like "
+            f"{', '.join(sorted(known)[:3])})"
+        )
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    model = ModelInfo(spec=f"predictions:{path}", name=model_name or path.stem, adapter="predictions",
-                      fingerprint=f"file:{digest}", settings={})
+    model = ModelInfo(
+        spec=f"predictions:{path}",
+        name=model_name or path.stem,
+        adapter="predictions",
+        fingerprint=f"file:{digest}",
+        settings={},
+    )
     out = OutputDir(Path(output)) if output else None
     if out:
         out.claim(model.model_dump(), {spec.name: prepared.settings()}, overwrite=True)
 
     def respond(items: list[Item]) -> list[Response]:
-        return [Response(text=predictions[i.id]) if predictions.get(i.id) is not None
-                else Response(text=None, error="no prediction for this id") for i in items]
+        return [
+            Response(text=predictions[i.id])
+            if predictions.get(i.id) is not None
+            else Response(text=None, error="no prediction for this id")
+            for i in items
+        ]
 
     from kobench.config import RunConfig
 
-    config = RunConfig(model=model.spec, tasks=(task,), output=out.path if out else None, limit=limit,
-                       prompt_versions=prompt_versions, use_cache=False)
+    config = RunConfig(
+        model=model.spec,
+        tasks=(task,),
+        output=out.path if out else None,
+        limit=limit,
+        prompt_versions=prompt_versions,
+        use_cache=False,
+    )
     report = RunReport(config, model, _hash({"model": model.model_dump()}), _now(), RunStats(), out)
     records: dict[str, dict] = {}
     with Progress(progress) as bar:

@@ -80,7 +80,11 @@ class GenerationSettings:
     stop: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        return {"max_new_tokens": self.max_new_tokens, "temperature": self.temperature, "stop": list(self.stop)}
+        return {
+            "max_new_tokens": self.max_new_tokens,
+            "temperature": self.temperature,
+            "stop": list(self.stop),
+        }
 
 
 RequestKind = Literal["choice", "read", "ground", "open", "caption"]

@@ -35,36 +35,79 @@ def write_parquet(root: Path, hub_id: str, split: str, rows: list[dict]) -> Path
     return path
 
 
-QUESTIONS = ["사진 속 사람은 무엇을 하고 있습니까?", "표에서 가장 큰 값은 무엇입니까?", "이 문서의 제목은 무엇입니까?",
-             "그림에 보이는 동물은 몇 마리입니까?", "차트에서 2023년 매출은 얼마입니까?"]
-OPTIONS = [["요리", "운동", "독서", "수면"], ["120", "95", "300", "48"], ["견적서", "영수증", "계약서", "공문"],
-           ["한 마리", "두 마리", "세 마리", "네 마리"], ["1억 원", "2억 원", "3억 원", "4억 원"]]
+QUESTIONS = [
+    "사진 속 사람은 무엇을 하고 있습니까?",
+    "표에서 가장 큰 값은 무엇입니까?",
+    "이 문서의 제목은 무엇입니까?",
+    "그림에 보이는 동물은 몇 마리입니까?",
+    "차트에서 2023년 매출은 얼마입니까?",
+]
+OPTIONS = [
+    ["요리", "운동", "독서", "수면"],
+    ["120", "95", "300", "48"],
+    ["견적서", "영수증", "계약서", "공문"],
+    ["한 마리", "두 마리", "세 마리", "네 마리"],
+    ["1억 원", "2억 원", "3억 원", "4억 원"],
+]
 
 
 def k_seed_rows(n: int = 10) -> list[dict]:
-    return [{"question": QUESTIONS[i % 5], "choice_a": OPTIONS[i % 5][0], "choice_b": OPTIONS[i % 5][1],
-             "choice_c": OPTIONS[i % 5][2], "choice_d": OPTIONS[i % 5][3], "answer": "ABCD"[i % 4],
-             "data_type": "image", "question_id": f"{1000 + i}", "question_type_id": i % 9 + 1,
-             "image": image(i)} for i in range(n)]
+    return [
+        {
+            "question": QUESTIONS[i % 5],
+            "choice_a": OPTIONS[i % 5][0],
+            "choice_b": OPTIONS[i % 5][1],
+            "choice_c": OPTIONS[i % 5][2],
+            "choice_d": OPTIONS[i % 5][3],
+            "answer": "ABCD"[i % 4],
+            "data_type": "image",
+            "question_id": f"{1000 + i}",
+            "question_type_id": i % 9 + 1,
+            "image": image(i),
+        }
+        for i in range(n)
+    ]
 
 
 def k_dtcbench_rows(n: int = 9) -> list[dict]:
-    return [{"index": i, "question": QUESTIONS[i % 5], "choice_a": OPTIONS[i % 5][0],
-             "choice_b": OPTIONS[i % 5][1], "choice_c": OPTIONS[i % 5][2], "choice_d": OPTIONS[i % 5][3],
-             "answer": "ABCD"[(i + 1) % 4], "category": ("document", "table", "chart")[i % 3], "image": image(i)}
-            for i in range(n)]
+    return [
+        {
+            "index": i,
+            "question": QUESTIONS[i % 5],
+            "choice_a": OPTIONS[i % 5][0],
+            "choice_b": OPTIONS[i % 5][1],
+            "choice_c": OPTIONS[i % 5][2],
+            "choice_d": OPTIONS[i % 5][3],
+            "answer": "ABCD"[(i + 1) % 4],
+            "category": ("document", "table", "chart")[i % 3],
+            "image": image(i),
+        }
+        for i in range(n)
+    ]
 
 
 def k_mmstar_rows(n: int = 12) -> list[dict]:
     l2 = ["object counting", "recognition", "diagram reasoning", "geometry"]
-    cat = {"object counting": "fine-grained perception", "recognition": "fine-grained perception",
-           "diagram reasoning": "logical reasoning", "geometry": "math"}
+    cat = {
+        "object counting": "fine-grained perception",
+        "recognition": "fine-grained perception",
+        "diagram reasoning": "logical reasoning",
+        "geometry": "math",
+    }
     rows = []
     for i in range(n):
         opts = OPTIONS[i % 5]
-        question = (f"{QUESTIONS[i % 5]}\n옵션: A: {opts[0]}, B: {opts[1]}, C: {opts[2]}, D: {opts[3]}  ")
-        rows.append({"index": i, "question": question, "answer": "ABCD"[i % 4], "category": cat[l2[i % 4]],
-                     "l2_category": l2[i % 4], "image": image(i)})
+        question = f"{QUESTIONS[i % 5]}\n옵션: A: {opts[0]}, B: {opts[1]}, C: {opts[2]}, D: {opts[3]}  "
+        rows.append(
+            {
+                "index": i,
+                "question": question,
+                "answer": "ABCD"[i % 4],
+                "category": cat[l2[i % 4]],
+                "l2_category": l2[i % 4],
+                "image": image(i),
+            }
+        )
     return rows
 
 
@@ -77,9 +120,17 @@ def k_mmbench_rows(questions: int = 3) -> list[dict]:
         answer_pos = q % len(opts)
         for k in range(len(opts)):
             rotated = opts[k:] + opts[:k]
-            row = {"index": q + k * 1_000_000, "question": QUESTIONS[q], "hint": hints[q % 3],
-                   "answer": "ABCD"[(answer_pos - k) % len(opts)], "category": ("인식", "추론", "인식")[q],
-                   "l2-category": f"l2-{q}", "source": "kobench-test", "split": "dev", "image": image(q)}
+            row = {
+                "index": q + k * 1_000_000,
+                "question": QUESTIONS[q],
+                "hint": hints[q % 3],
+                "answer": "ABCD"[(answer_pos - k) % len(opts)],
+                "category": ("인식", "추론", "인식")[q],
+                "l2-category": f"l2-{q}",
+                "source": "kobench-test",
+                "split": "dev",
+                "image": image(q),
+            }
             for j, letter in enumerate("ABCD"):
                 row[letter] = rotated[j] if j < len(rotated) else math.nan
             rows.append(row)

@@ -30,8 +30,11 @@ class ScriptedModel:
         for request in requests:
             self.calls.append(request.id)
             text = self.script(request)
-            out.append(Response(text=text, n_tokens=len(text or "")) if text is not None
-                       else Response(text=None, error="scripted failure"))
+            out.append(
+                Response(text=text, n_tokens=len(text or ""))
+                if text is not None
+                else Response(text=None, error="scripted failure")
+            )
         return out
 
 
@@ -43,5 +46,8 @@ def register(monkeypatch, model: ScriptedModel, loads: list | None = None) -> No
             loads.append(target)
         return model
 
-    monkeypatch.setitem(registry.BUILTIN_ADAPTERS, "scripted",
-                        AdapterEntry(fingerprint=lambda target, options: model.fingerprint, load=load))
+    monkeypatch.setitem(
+        registry.BUILTIN_ADAPTERS,
+        "scripted",
+        AdapterEntry(fingerprint=lambda target, options: model.fingerprint, load=load),
+    )

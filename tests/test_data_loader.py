@@ -35,18 +35,28 @@ def png(color: tuple[int, int, int], size: int = 4) -> bytes:
 
 
 def base_rows(answer_of_row_3: str = "C") -> list[dict[str, Any]]:
-    questions = ["이 그림의 색은 무엇입니까?", "사진 속 물체는 무엇인가요?", "어느 계절입니까?",
-                 "몇 명이 있습니까?", "이 음식의 이름은?"]
+    questions = [
+        "이 그림의 색은 무엇입니까?",
+        "사진 속 물체는 무엇인가요?",
+        "어느 계절입니까?",
+        "몇 명이 있습니까?",
+        "이 음식의 이름은?",
+    ]
     rows = []
     for i, q in enumerate(questions):
-        rows.append({
-            "index": 10 + i,
-            "question": q,
-            "hint": None if i == 1 else f"힌트 {i}",  # the NaN hint of K-MMBench
-            "A": "빨강", "B": "초록", "C": "파랑", "D": "None",  # an option that literally reads None
-            "answer": "ABCDA"[i] if i != 3 else answer_of_row_3,
-            "category": "색" if i % 2 else "사물",
-        })
+        rows.append(
+            {
+                "index": 10 + i,
+                "question": q,
+                "hint": None if i == 1 else f"힌트 {i}",  # the NaN hint of K-MMBench
+                "A": "빨강",
+                "B": "초록",
+                "C": "파랑",
+                "D": "None",  # an option that literally reads None
+                "answer": "ABCDA"[i] if i != 3 else answer_of_row_3,
+                "category": "색" if i % 2 else "사물",
+            }
+        )
     return rows
 
 
@@ -55,12 +65,20 @@ def image_bytes(i: int) -> bytes:
 
 
 def hf_dataset(rows: list[dict[str, Any]]) -> datasets.Dataset:
-    feats = datasets.Features({
-        "index": datasets.Value("int64"), "question": datasets.Value("string"),
-        "hint": datasets.Value("string"), "A": datasets.Value("string"), "B": datasets.Value("string"),
-        "C": datasets.Value("string"), "D": datasets.Value("string"), "answer": datasets.Value("string"),
-        "category": datasets.Value("string"), "image": datasets.Image(),
-    })
+    feats = datasets.Features(
+        {
+            "index": datasets.Value("int64"),
+            "question": datasets.Value("string"),
+            "hint": datasets.Value("string"),
+            "A": datasets.Value("string"),
+            "B": datasets.Value("string"),
+            "C": datasets.Value("string"),
+            "D": datasets.Value("string"),
+            "answer": datasets.Value("string"),
+            "category": datasets.Value("string"),
+            "image": datasets.Image(),
+        }
+    )
     data = {c: [r[c] for r in rows] for c in COLUMNS[:-1]}
     data["image"] = [{"bytes": image_bytes(i), "path": None} for i in range(len(rows))]
     return datasets.Dataset.from_dict(data, features=feats)
@@ -127,8 +145,10 @@ def test_each_format_loads_rows_columns_and_images(tmp_path: Path, fmt: str) -> 
 
 
 def test_identity_is_the_same_across_formats_and_changes_with_an_answer(tmp_path: Path) -> None:
-    ids = {fmt: canonical_identity(load_table(HUB_ID, "test", data_dir=make(tmp_path, fmt)).rows, COLUMNS)
-           for fmt in WRITERS}
+    ids = {
+        fmt: canonical_identity(load_table(HUB_ID, "test", data_dir=make(tmp_path, fmt)).rows, COLUMNS)
+        for fmt in WRITERS
+    }
     assert len(set(ids.values())) == 1, ids
     assert next(iter(ids.values())).startswith("sha256:") and len(next(iter(ids.values()))) == 7 + 16
     changed = load_table(HUB_ID, "test", data_dir=make(tmp_path / "b", "parquet", base_rows("A"))).rows
@@ -190,6 +210,7 @@ def test_subset_folder_is_searched_alone(tmp_path: Path) -> None:
     table = load_table(HUB_ID, "test", data_dir=tmp_path, subset="ko")
     assert table.rows == [{"lang": "ko"}]
 
+
 # --- TSV ------------------------------------------------------------------------------------------
 
 
@@ -205,9 +226,7 @@ def test_tsv_empty_cell_is_none_and_text_nan_stays_text(tmp_path: Path) -> None:
     folder.mkdir(parents=True)
     b64 = base64.b64encode(png((1, 2, 3))).decode()
     (folder / "t.tsv").write_text(
-        "index\thint\tA\tcode\tscore\timage\n"
-        f"1\t\tNone\t007\t0.5\t{b64}\n"
-        f"2\tnan\tNA\t12\t1.50\t1\n",
+        f"index\thint\tA\tcode\tscore\timage\n1\t\tNone\t007\t0.5\t{b64}\n2\tnan\tNA\t12\t1.50\t1\n",
         encoding="utf-8",
     )
     rows = load_table(HUB_ID, "test", data_dir=tmp_path).rows
@@ -347,6 +366,7 @@ def test_other_hub_errors_are_bad_input(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(datasets, "load_dataset", _raise(ValueError('Unknown split "tset".')))
     with pytest.raises(BadInputError, match=r"could not load NCSOFT/K-SEED \(split 'tset'\).*Unknown split"):
         load_table("NCSOFT/K-SEED", "tset", data_dir=None)
+
 
 def test_hub_rows_carry_encoded_bytes_and_revision(monkeypatch: pytest.MonkeyPatch) -> None:
     sha = "a" * 40

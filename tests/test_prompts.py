@@ -10,8 +10,8 @@ import math
 from pathlib import Path
 
 import pytest
-
 from benchmark_copies import k_dtcbench_rows, k_mmbench_rows, k_mmstar_rows, k_seed_rows, write_all
+
 from kobench.prepare import prepare_task
 from kobench.tasks.registry import resolve_tasks
 
@@ -33,7 +33,9 @@ def ref_k_seed(doc: dict, instruction: str) -> str:  # seedbench/ko_utils.py see
 
 def ref_k_dtcbench(doc: dict, instruction: str) -> str:  # dtcbench/utils.py dtcbench_doc_to_text
     question = doc["question"]
-    question += f"\nOptions: A: {doc['choice_a']}, B: {doc['choice_b']}, C: {doc['choice_c']}, D: {doc['choice_d']}"
+    question += (
+        f"\nOptions: A: {doc['choice_a']}, B: {doc['choice_b']}, C: {doc['choice_c']}, D: {doc['choice_d']}"
+    )
     return f"{question}\n{instruction}"
 
 
@@ -65,8 +67,15 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def prompts(task: str, data_dir: Path, version: str, tmp_path: Path) -> dict[str, str]:
     spec = resolve_tasks([task])[0]
-    prepared = prepare_task(spec, data_dir=data_dir, revision=None, cache_dir=tmp_path, limit=None,
-                            versions=(version,), max_new_tokens=None)
+    prepared = prepare_task(
+        spec,
+        data_dir=data_dir,
+        revision=None,
+        cache_dir=tmp_path,
+        limit=None,
+        versions=(version,),
+        max_new_tokens=None,
+    )
     assert prepared.version == version
     return {item.id: item.prompt for item in prepared.items}
 
@@ -96,11 +105,15 @@ def test_k_mmbench_prompt_is_byte_exact(data_dir: Path, tmp_path: Path, version:
 
 def test_k_mmbench_prompt_by_hand(data_dir: Path, tmp_path: Path) -> None:
     got = prompts("k-mmbench", data_dir, "2025-07", tmp_path)
-    assert got["0"] == ("다음 글을 읽고 답하세요. 사진 속 사람은 무엇을 하고 있습니까? There are several options:\n"
-                        "A. 요리\nB. 운동\nC. 독서\nD. 수면\n\n주어진 선택지 중 해당 옵션의 문자로 바로 답하세요.")
+    assert got["0"] == (
+        "다음 글을 읽고 답하세요. 사진 속 사람은 무엇을 하고 있습니까? There are several options:\n"
+        "A. 요리\nB. 운동\nC. 독서\nD. 수면\n\n주어진 선택지 중 해당 옵션의 문자로 바로 답하세요."
+    )
     # question 1: NaN hint left out, only three options (D is NaN)
-    assert got["1"] == ("표에서 가장 큰 값은 무엇입니까? There are several options:\nA. 120\nB. 95\nC. 300\n\n"
-                        "주어진 선택지 중 해당 옵션의 문자로 바로 답하세요.")
+    assert got["1"] == (
+        "표에서 가장 큰 값은 무엇입니까? There are several options:\nA. 120\nB. 95\nC. 300\n\n"
+        "주어진 선택지 중 해당 옵션의 문자로 바로 답하세요."
+    )
 
 
 @pytest.mark.parametrize("version", ["ncsoft-original", "lmms-eval-2025"])
@@ -112,8 +125,10 @@ def test_k_mmstar_prompt_is_byte_exact(data_dir: Path, tmp_path: Path, version: 
 
 def test_k_seed_prompt_by_hand(data_dir: Path, tmp_path: Path) -> None:
     got = prompts("k-seed", data_dir, "2025-07", tmp_path)
-    assert got["1000"] == ("사진 속 사람은 무엇을 하고 있습니까?\nA. 요리\nB. 운동\nC. 독서\nD. 수면\n"
-                           "주어진 선택지 중 해당 옵션의 문자로 바로 답하세요.")
+    assert got["1000"] == (
+        "사진 속 사람은 무엇을 하고 있습니까?\nA. 요리\nB. 운동\nC. 독서\nD. 수면\n"
+        "주어진 선택지 중 해당 옵션의 문자로 바로 답하세요."
+    )
 
 
 def test_k_viscuit_prompt(tmp_path: Path) -> None:
@@ -124,9 +139,19 @@ def test_k_viscuit_prompt(tmp_path: Path) -> None:
     from benchmark_copies import png
 
     (root / "images" / "1.png").write_bytes(png((1, 2, 3)))
-    row = {"id": "Food.1.0", "question": "What is this dish?", "options": ["Bibimbap", "Kimchi", "Tteok", "Japchae"],
-           "answer": "B", "answer_index": 1, "image": "images/1.png", "category": "Food", "question_type": 1}
+    row = {
+        "id": "Food.1.0",
+        "question": "What is this dish?",
+        "options": ["Bibimbap", "Kimchi", "Tteok", "Japchae"],
+        "answer": "B",
+        "answer_index": 1,
+        "image": "images/1.png",
+        "category": "Food",
+        "question_type": 1,
+    }
     (root / "test.jsonl").write_text(json.dumps(row) + "\n", encoding="utf-8")
     got = prompts("k-viscuit", tmp_path, "kobench-1", tmp_path)
-    assert got == {"Food.1.0": "What is this dish?\nA. Bibimbap\nB. Kimchi\nC. Tteok\nD. Japchae\n"
-                               "Answer with the option's letter from the given choices directly."}
+    assert got == {
+        "Food.1.0": "What is this dish?\nA. Bibimbap\nB. Kimchi\nC. Tteok\nD. Japchae\n"
+        "Answer with the option's letter from the given choices directly."
+    }

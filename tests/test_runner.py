@@ -7,12 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
-
 from benchmark_copies import k_mmbench_rows, k_mmstar_rows, k_seed_rows, write_all, write_parquet
+from scripted_model import ScriptedModel, register
+
 from kobench.api import evaluate
 from kobench.errors import NotComparableError
 from kobench.results import load_results
-from scripted_model import ScriptedModel, register
 
 # K-SEED copy: answers are A,B,C,D,A,B,C,D,A,B by row.
 SEED_ANSWERS = [r["answer"] for r in k_seed_rows()]
@@ -64,13 +64,19 @@ def test_scores_both_pipelines_and_counts_unparsed(monkeypatch, mirror: Path, tm
     assert len(lines) == 10
     first = next(x for x in lines if x["id"] == "1000")
     assert first["prediction"] == "정답은 A입니다." and first["parsed"] == "A" and first["score"] == 1.0
-    assert first["protocol"]["parsed"] is None and first["protocol"]["score"] == 0.0 and first["target"] == "A"
+    assert (
+        first["protocol"]["parsed"] is None and first["protocol"]["score"] == 0.0 and first["target"] == "A"
+    )
     assert first["prompt"].startswith("사진 속 사람은") and first["status"] == "scored"
-    assert saved.run.model.adapter == "scripted" and saved.run.kobench_version and "numpy" in saved.run.packages
+    assert (
+        saved.run.model.adapter == "scripted" and saved.run.kobench_version and "numpy" in saved.run.packages
+    )
     assert saved.run.generated_tokens > 0 and saved.run.model_calls == 10
 
 
-def test_cache_answers_a_repeat_run_without_loading_the_model(monkeypatch, mirror: Path, tmp_path: Path) -> None:
+def test_cache_answers_a_repeat_run_without_loading_the_model(
+    monkeypatch, mirror: Path, tmp_path: Path
+) -> None:
     loads: list[str] = []
     model = ScriptedModel(seed_script)
     register(monkeypatch, model, loads)
@@ -135,8 +141,11 @@ def test_bad_rows_are_counted_failures_with_reasons(monkeypatch, tmp_path: Path)
     assert "unreadable image" in reasons and "only 3 options" in reasons and "'Z'" in reasons
     assert "scripted failure" in reasons
     assert sorted(model.calls) == [str(1000 + i) for i in range(3, 10)]  # bad rows never reach the model
-    failed = [json.loads(x) for x in (tmp_path / "out/samples/k-seed.jsonl").read_text().splitlines()
-              if json.loads(x)["status"] == "failed"]
+    failed = [
+        json.loads(x)
+        for x in (tmp_path / "out/samples/k-seed.jsonl").read_text().splitlines()
+        if json.loads(x)["status"] == "failed"
+    ]
     assert {f["id"] for f in failed} == {"1000", "1001", "1002", "1003"} and all(f["error"] for f in failed)
 
 
@@ -170,6 +179,7 @@ def test_k_mmbench_limit_takes_whole_questions(monkeypatch, mirror: Path, tmp_pa
 
 def test_k_mmstar_macro_over_l2(monkeypatch, mirror: Path, tmp_path: Path) -> None:
     rows = {str(r["index"]): r for r in k_mmstar_rows()}
+
     # l2 groups by index % 4; right on every row of group 0, on one of three rows of group 1, none else
     def script(request) -> str:
         i = int(request.id)

@@ -25,7 +25,9 @@ def user_task(tmp_path: Path, extra: str = "", name: str = "my-task") -> Path:
     seed = (builtin_task_dir() / "k-seed.yaml").read_text(encoding="utf-8")
     folder = tmp_path / "user-tasks"
     folder.mkdir(exist_ok=True)
-    text = seed.replace("name: k-seed", f"name: {name}").replace("hub_id: NCSOFT/K-SEED", "hub_id: me/my-data")
+    text = seed.replace("name: k-seed", f"name: {name}").replace(
+        "hub_id: NCSOFT/K-SEED", "hub_id: me/my-data"
+    )
     path = folder / f"{name}.yaml"
     path.write_text(text + extra, encoding="utf-8")
     return folder
@@ -62,5 +64,5 @@ def test_duplicate_task_name_is_refused(tmp_path: Path) -> None:
 
 
 def test_unknown_task_lists_known_ones() -> None:
-    with pytest.raises(BadInputError, match="unknown task.*k-nope.*k-seed"):
+    with pytest.raises(BadInputError, match=r"unknown task.*k-nope.*k-seed"):
         resolve_tasks(["k-nope"])

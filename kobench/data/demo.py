@@ -13,8 +13,14 @@ from pathlib import Path
 
 DEMO_GENERATOR_VERSION = "1"
 
-_COLOURS = {"빨간색": (220, 40, 40), "파란색": (40, 80, 220), "초록색": (40, 170, 70), "노란색": (235, 200, 30),
-            "보라색": (140, 60, 190), "검은색": (20, 20, 20)}
+_COLOURS = {
+    "빨간색": (220, 40, 40),
+    "파란색": (40, 80, 220),
+    "초록색": (40, 170, 70),
+    "노란색": (235, 200, 30),
+    "보라색": (140, 60, 190),
+    "검은색": (20, 20, 20),
+}
 _SHAPES = ["원", "사각형", "삼각형"]
 _LETTERS = "ABCD"
 
@@ -38,7 +44,9 @@ def _draw(shape: str, colour: tuple[int, int, int], count: int, rng: random.Rand
     return buf.getvalue()
 
 
-def _question(kind: str, colour: str, shape: str, count: int, rng: random.Random) -> tuple[str, list[str], str]:
+def _question(
+    kind: str, colour: str, shape: str, count: int, rng: random.Random
+) -> tuple[str, list[str], str]:
     if kind == "colour":
         wrong = rng.sample([c for c in _COLOURS if c != colour], 3)
         return "그림에 있는 도형은 무슨 색입니까?", [colour, *wrong], colour
@@ -62,14 +70,16 @@ def demo_rows(n: int = 40, seed: int = 0) -> list[dict]:
         question, options, answer = _question(kind, colour, shape, count, rng)
         rng.shuffle(options)
         image = _draw(shape, _COLOURS[colour], count, rng)
-        rows.append({
-            "question_id": f"demo-{i:03d}",
-            "question": question,
-            **{f"choice_{c}": opt for c, opt in zip("abcd", options, strict=True)},
-            "answer": _LETTERS[options.index(answer)],
-            "data_type": kind,
-            "image": {"bytes": image, "path": f"demo-{i:03d}.png"},
-        })
+        rows.append(
+            {
+                "question_id": f"demo-{i:03d}",
+                "question": question,
+                **{f"choice_{c}": opt for c, opt in zip("abcd", options, strict=True)},
+                "answer": _LETTERS[options.index(answer)],
+                "data_type": kind,
+                "image": {"bytes": image, "path": f"demo-{i:03d}.png"},
+            }
+        )
     return rows
 
 

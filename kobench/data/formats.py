@@ -116,8 +116,15 @@ def to_image(value: Any, src: Source, row: int, field: str, *, b64: bool = False
     raise BadInputError(f"{where(src.file, row, field)}: cannot read an image from a {type(value).__name__}")
 
 
-def convert_images(rows: Rows, columns: Sequence[str], image_columns: Sequence[str], src: Source,
-                   *, row_numbers: Sequence[int] | None = None, b64: bool = False) -> None:
+def convert_images(
+    rows: Rows,
+    columns: Sequence[str],
+    image_columns: Sequence[str],
+    src: Source,
+    *,
+    row_numbers: Sequence[int] | None = None,
+    b64: bool = False,
+) -> None:
     """In place: image columns that exist become ImageRef. `row_numbers` are the 1-based numbers to report."""
     present = [c for c in image_columns if c in columns]
     for i, row in enumerate(rows):
@@ -180,8 +187,9 @@ def read_disk(path: Path, split: str | None, image_columns: Sequence[str]) -> tu
 # --- JSON lines / JSON array --------------------------------------------------------------------
 
 
-def _json_rows(items: list[tuple[int, Any]], path: Path, root: Path,
-               image_columns: Sequence[str]) -> tuple[Rows, list[str]]:
+def _json_rows(
+    items: list[tuple[int, Any]], path: Path, root: Path, image_columns: Sequence[str]
+) -> tuple[Rows, list[str]]:
     rows: Rows = []
     for n, obj in items:
         if not isinstance(obj, dict):
@@ -189,8 +197,9 @@ def _json_rows(items: list[tuple[int, Any]], path: Path, root: Path,
         rows.append(obj)
     rows, columns = merge_columns([(rows, list(dict.fromkeys(k for r in rows for k in r)))])
     rows = [{k: plain(v) for k, v in r.items()} for r in rows]
-    convert_images(rows, columns, image_columns, Source(str(path), path.parent, root),
-                   row_numbers=[n for n, _ in items])
+    convert_images(
+        rows, columns, image_columns, Source(str(path), path.parent, root), row_numbers=[n for n, _ in items]
+    )
     return rows, columns
 
 
@@ -245,8 +254,9 @@ def _numeric_column(values: list[Any]) -> list[Any]:
 
 def _resolve_backref(value: Any, by_index: dict[str, dict[str, Any]], col: str) -> Any:
     seen: set[str] = set()
-    while (isinstance(value, str) and len(value) <= BACKREF_MAX_CHARS
-           and value in by_index and value not in seen):
+    while (
+        isinstance(value, str) and len(value) <= BACKREF_MAX_CHARS and value in by_index and value not in seen
+    ):
         seen.add(value)
         value = by_index[value].get(col)
     return value
@@ -262,8 +272,10 @@ def read_tsv(path: Path, root: Path, image_columns: Sequence[str]) -> tuple[Rows
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise BadInputError(f"{where(path)}: unreadable TSV: {exc}") from exc
     columns = [str(c) for c in df.columns]
-    rows: Rows = [{k: plain(v) for k, v in zip(columns, rec, strict=True)}
-                  for rec in df.itertuples(index=False, name=None)]
+    rows: Rows = [
+        {k: plain(v) for k, v in zip(columns, rec, strict=True)}
+        for rec in df.itertuples(index=False, name=None)
+    ]
     src = Source(str(path), path.parent, root)
     images = [c for c in image_columns if c in columns]
     by_index = {r["index"]: r for r in rows if r.get("index") is not None} if "index" in columns else {}

@@ -95,16 +95,18 @@ class _Unit:
         return self.split == split or split in self.splits
 
 
-def load_local(folder: Path, split: str, *, image_columns: Sequence[str] = ("image",),
-               subset: str | None = None) -> Table:
+def load_local(
+    folder: Path, split: str, *, image_columns: Sequence[str] = ("image",), subset: str | None = None
+) -> Table:
     # A multi-config Hub mirror keeps each config in its own folder; a single-config copy has none.
     search = folder / subset if subset and (folder / subset).is_dir() else folder
     units = _select(_discover(search, split), split, search)
     kind = units[0].kind
     if kind == "disk":
         rows, columns = formats.read_disk(units[0].path, split, image_columns)
-        return Table(rows, columns, f"local save_to_disk {units[0].path} split {split}",
-                     [str(units[0].path)], None)
+        return Table(
+            rows, columns, f"local save_to_disk {units[0].path} split {split}", [str(units[0].path)], None
+        )
     parts = [_READERS[kind](u.path, folder, image_columns) for u in units]
     rows, columns = formats.merge_columns(parts)
     n = len(units)
@@ -203,8 +205,9 @@ def _hub_revision(hub_id: str, revision: str | None) -> str | None:
         return None
 
 
-def _load_hub(hub_id: str, split: str, revision: str | None, image_columns: Sequence[str],
-              subset: str | None) -> Table:
+def _load_hub(
+    hub_id: str, split: str, revision: str | None, image_columns: Sequence[str], subset: str | None
+) -> Table:
     import datasets
 
     sha = _hub_revision(hub_id, revision)
@@ -242,8 +245,14 @@ def hub_error(hub_id: str, split: str, exc: BaseException) -> BadInputError:
             f"dataset's terms at https://huggingface.co/datasets/{hub_id} and log in with `hf auth login` "
             f"(or set HF_TOKEN). Hub error: {first}"
         )
-    offline_names = {"ConnectionError", "ConnectError", "TimeoutError", "TimeoutException",
-                     "OfflineModeIsEnabled", "LocalEntryNotFoundError"}
+    offline_names = {
+        "ConnectionError",
+        "ConnectError",
+        "TimeoutError",
+        "TimeoutException",
+        "OfflineModeIsEnabled",
+        "LocalEntryNotFoundError",
+    }
     lowered = text.lower()
     if names & offline_names or "couldn't reach" in lowered or "offline" in lowered:
         return BadInputError(

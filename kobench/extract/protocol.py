@@ -39,8 +39,20 @@ def mmstar_original(response: str, options: Options) -> str | None:
 
 # MMBench's heuristic matcher (lmms-eval mmbench/mmbench_evals.py, can_infer_option / can_infer_text),
 # the stage before its GPT matcher and random fallback, which kobench does not reproduce.
-_MMBENCH_AFFIXES = [("", "."), ("", ","), ("", ":"), ("", ")"), ("", ")."), ("(", ")"), ("(", ")."),
-                    (":", ""), (":", ","), (":", "."), (":", ")"), (":", ").")]
+_MMBENCH_AFFIXES = [
+    ("", "."),
+    ("", ","),
+    ("", ":"),
+    ("", ")"),
+    ("", ")."),
+    ("(", ")"),
+    ("(", ")."),
+    (":", ""),
+    (":", ","),
+    (":", "."),
+    (":", ")"),
+    (":", ")."),
+]
 
 
 def _mmbench_option(answer: str) -> str | None:

@@ -72,14 +72,16 @@ def resolve_columns(task: TaskSpec, present: Sequence[str], origin: str) -> Colu
 def _options(task: TaskSpec, row: dict[str, Any], cols: Columns) -> list[tuple[str, str]] | str:
     """Present options as (letter, text), or a failure reason."""
     if cols.options is not None:
-        pairs = [(letter, row.get(c) if c else None) for letter, c in zip(task.letters, cols.options)]
+        pairs = [
+            (letter, row.get(c) if c else None) for letter, c in zip(task.letters, cols.options, strict=True)
+        ]
     elif cols.options_list is not None:
         values = row.get(cols.options_list)
         if not isinstance(values, list):
             return f"field {cols.options_list!r} is not a list of options"
         if len(values) > len(task.letters):
             return f"{len(values)} options but the task has only letters {''.join(task.letters)}"
-        pairs = list(zip(task.letters, values))
+        pairs = list(zip(task.letters, values, strict=False))  # fewer options than letters is fine
     else:  # options are part of the question (K-MMStar): only the letters are known
         return [(letter, "") for letter in task.letters]
     present = [(letter, str(text)) for letter, text in pairs if text not in MISSING_OPTION_VALUES]
@@ -91,7 +93,9 @@ def _options(task: TaskSpec, row: dict[str, Any], cols: Columns) -> list[tuple[s
 def _target(task: TaskSpec, raw: Any, options: list[tuple[str, str]]) -> str | None:
     letters = [letter for letter, _ in options]
     fmt = task.scoring.answer_format
-    if fmt in ("index", "auto") and (isinstance(raw, int) or (isinstance(raw, str) and raw.strip().isdigit())):
+    if fmt in ("index", "auto") and (
+        isinstance(raw, int) or (isinstance(raw, str) and raw.strip().isdigit())
+    ):
         i = int(raw)
         return task.letters[i] if 0 <= i < len(task.letters) and task.letters[i] in letters else None
     if fmt == "index":
@@ -147,8 +151,9 @@ def prepare_items(
         if template.system:
             messages.append(Message("system", (TextPart(template.system),)))
         messages.append(Message("user", (*(ImagePart(img) for img in images), TextPart(prompt))))
-        request = Request(id=rid, messages=tuple(messages), generation=generation, kind="choice",
-                          options=tuple(options))
+        request = Request(
+            id=rid, messages=tuple(messages), generation=generation, kind="choice", options=tuple(options)
+        )
         items.append(Item(request=request, target=target, options=tuple(options), **base))
     return items
 
@@ -165,6 +170,12 @@ def judge(task: TaskSpec, item: Item, text: str) -> dict[str, dict[str, Any]]:
     """Both pipelines' verdicts on one response: the letter each extracted and the score."""
     parser = PROTOCOL_PARSERS[task.scoring.protocol_parser]
     verdicts = {}
-    for pipeline, letter in (("protocol", parser(text, item.options)), ("kobench", extract_choice(text, item.options))):
-        verdicts[pipeline] = {"parsed": letter, "score": 1.0 if letter is not None and letter == item.target else 0.0}
+    for pipeline, letter in (
+        ("protocol", parser(text, item.options)),
+        ("kobench", extract_choice(text, item.options)),
+    ):
+        verdicts[pipeline] = {
+            "parsed": letter,
+            "score": 1.0 if letter is not None and letter == item.target else 0.0,
+        }
     return verdicts

@@ -30,8 +30,13 @@ class ModelOptions:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def output_settings(self) -> dict[str, Any]:
-        return {"dtype": self.dtype, "device": self.device, "revision": self.revision,
-                "trust_remote_code": self.trust_remote_code, **self.extra}
+        return {
+            "dtype": self.dtype,
+            "device": self.device,
+            "revision": self.revision,
+            "trust_remote_code": self.trust_remote_code,
+            **self.extra,
+        }
 
 
 @dataclass(frozen=True)
@@ -49,9 +54,14 @@ def _hf_fingerprint(target: str, options: ModelOptions) -> str:
 def _hf_load(target: str, options: ModelOptions) -> Model:
     from kobench.models.hf import HFModel
 
-    return HFModel(target, dtype=options.dtype, device=options.device,
-                   trust_remote_code=options.trust_remote_code, batch_size=options.batch_size,
-                   revision=options.revision)
+    return HFModel(
+        target,
+        dtype=options.dtype,
+        device=options.device,
+        trust_remote_code=options.trust_remote_code,
+        batch_size=options.batch_size,
+        revision=options.revision,
+    )
 
 
 BUILTIN_ADAPTERS: dict[str, AdapterEntry] = {"hf": AdapterEntry(_hf_fingerprint, _hf_load)}
@@ -71,8 +81,12 @@ def parse_model_spec(spec: str) -> tuple[str, str, AdapterEntry]:
     adapter, sep, target = spec.partition(":")
     known = adapters()
     if not sep or not target:
-        raise BadInputError(f"--model {spec!r}: expected ADAPTER:TARGET, e.g. hf:./model (adapters: "
-                            f"{', '.join(sorted(known))})")
+        raise BadInputError(
+            f"--model {spec!r}: expected ADAPTER:TARGET, e.g. hf:./model (adapters: "
+            f"{', '.join(sorted(known))})"
+        )
     if adapter not in known:
-        raise BadInputError(f"--model {spec!r}: unknown model adapter {adapter!r} (known: {', '.join(sorted(known))})")
+        raise BadInputError(
+            f"--model {spec!r}: unknown model adapter {adapter!r} (known: {', '.join(sorted(known))})"
+        )
     return adapter, target, known[adapter]

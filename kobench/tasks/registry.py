@@ -57,7 +57,5 @@ def resolve_tasks(names: Iterable[str], task_dirs: Sequence[Path] = ()) -> list[
         raise BadInputError("no task given: pass --tasks NAME[,NAME...] (see `kobench tasks`)")
     unknown = [n for n in wanted if n not in registry]
     if unknown:
-        raise BadInputError(
-            f"unknown task(s): {', '.join(unknown)}. Known: {', '.join(sorted(registry))}"
-        )
+        raise BadInputError(f"unknown task(s): {', '.join(unknown)}. Known: {', '.join(sorted(registry))}")
     return [registry[n] for n in dict.fromkeys(wanted)]

@@ -99,6 +99,15 @@ class TaskSpec(_Strict):
     direction: Literal["higher", "lower"] = "higher"
     path: str | None = Field(default=None, exclude=True)
 
+    @model_validator(mode="after")
+    def _one_column_per_letter(self) -> TaskSpec:
+        if self.columns.options is not None and len(self.columns.options) != len(self.letters):
+            raise ValueError(
+                f"columns.options names {len(self.columns.options)} columns for "
+                f"{len(self.letters)} letters {self.letters}"
+            )
+        return self
+
     @property
     def required_options(self) -> int:
         return self.min_options if self.min_options is not None else len(self.letters)

@@ -1,0 +1,308 @@
+"""The `hf` adapter: a transformers vision-language model on a local GPU or CPU.
+
+Requests are grouped by generation settings, sorted by prompt length and run in left-padded batches;
+the next batch's images are decoded and preprocessed in a background thread while the model runs.
+A request that fails (unreadable image, a batch that raises) gets a Response with `error` set; a failed
+batch is retried one request at a time so only the bad request fails.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import transformers
+
+from kobench.errors import BadInputError
+from kobench.models.fingerprint import looks_like_path, model_fingerprint
+from kobench.types import GenerationSettings, ImagePart, Request, Response
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+# Tried in order; the first whose mapping knows the config's class (or, with remote code, that the
+# config's auto_map names) loads the model. AutoModelForVision2Seq is gone from transformers 5.
+AUTO_CLASSES = ("AutoModelForImageTextToText", "AutoModelForVision2Seq", "AutoModelForCausalLM")
+
+
+@dataclass
+class _Item:
+    index: int
+    request: Request
+    prompt: str
+
+
+@dataclass
+class _Prepared:
+    """A batch ready for the model: the items that made it, their inputs, and per-item failures."""
+
+    items: list[_Item]
+    inputs: Any = None
+    error: BaseException | None = None
+    failed: dict[int, Response] = field(default_factory=dict)
+
+
+class HFModel:
+    """A transformers image-text-to-text model loaded from a local folder or a Hub id."""
+
+    adapter = "hf"
+
+    def __init__(
+        self,
+        path_or_id: str,
+        *,
+        dtype: str = "auto",
+        device: str = "auto",
+        trust_remote_code: bool = False,
+        batch_size: int = 8,
+        revision: str | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise BadInputError(f"batch size must be at least 1, got {batch_size}")
+        if dtype != "auto" and dtype not in DTYPES:
+            raise BadInputError(f"unknown dtype {dtype!r}; expected auto, {', '.join(DTYPES)}")
+        self.path_or_id = path_or_id
+        self.batch_size = batch_size
+        self.name = Path(path_or_id.rstrip("/\\")).name if _is_local(path_or_id) else path_or_id
+        self.fingerprint = model_fingerprint(path_or_id, revision)
+        self.device = _resolve_device(device)
+        self.torch_dtype = _resolve_dtype(dtype, self.device)
+        # As given (so they are known without loading the model, like the registry's cache keys);
+        # the resolved ones are `self.device` and `self.torch_dtype`.
+        self.settings: dict[str, Any] = {
+            "dtype": dtype,
+            "device": device,
+            "revision": revision,
+            "trust_remote_code": trust_remote_code,
+        }
+        # A Hub model loads the very commit its fingerprint names.
+        load_revision = self.fingerprint.rsplit("@", 1)[1] if self.fingerprint.startswith("hub:") else None
+        self.processor, self.model = _load(
+            path_or_id, load_revision, trust_remote_code, self.torch_dtype, self.device
+        )
+        self.tokenizer = getattr(self.processor, "tokenizer", self.processor)
+        self.tokenizer.padding_side = "left"  # right padding changes what a batch generates
+        if self.tokenizer.pad_token_id is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        if getattr(self.processor, "chat_template", None) is None and not getattr(
+            self.tokenizer, "chat_template", None
+        ):
+            raise BadInputError(f"model {path_or_id} has no chat template; the hf adapter needs a chat model")
+
+    def generate(self, requests: Sequence[Request]) -> list[Response]:
+        responses: list[Response | None] = [None] * len(requests)
+        groups: dict[GenerationSettings, list[_Item]] = {}
+        for index, request in enumerate(requests):
+            try:
+                prompt = self._render(request)
+            except Exception as exc:
+                responses[index] = Response(text=None, error=f"chat template failed: {_describe(exc)}")
+                continue
+            groups.setdefault(request.generation, []).append(_Item(index, request, prompt))
+
+        batches = []
+        for settings, items in groups.items():
+            # Longest first: similar lengths pad little, and an out-of-memory batch shows up at once.
+            items.sort(key=lambda item: len(item.prompt), reverse=True)
+            batches += [
+                (settings, items[i : i + self.batch_size]) for i in range(0, len(items), self.batch_size)
+            ]
+
+        if batches:
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kobench-hf-prep") as pool:
+                # The next batch's images are decoded and preprocessed while the model runs this one.
+                ahead: Future[_Prepared] = pool.submit(self._prepare, batches[0][1])
+                for number, (settings, _) in enumerate(batches):
+                    prepared = ahead.result()
+                    if number + 1 < len(batches):
+                        ahead = pool.submit(self._prepare, batches[number + 1][1])
+                    for index, response in self._answer(prepared, settings).items():
+                        responses[index] = response
+        return [r if r is not None else Response(text=None, error="no response produced") for r in responses]
+
+    def _render(self, request: Request) -> str:
+        conversation = [
+            {
+                "role": message.role,
+                "content": [
+                    {"type": "image"} if isinstance(part, ImagePart) else {"type": "text", "text": part.text}
+                    for part in message.content
+                ],
+            }
+            for message in request.messages
+        ]
+        return self.processor.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)
+
+    def _prepare(self, items: list[_Item]) -> _Prepared:
+        """Decode images and run the processor; an undecodable image fails its own request only."""
+        prepared = _Prepared(items=[])
+        images = []
+        for item in items:
+            refs = item.request.images
+            try:
+                loaded = []
+                for number, ref in enumerate(refs, 1):
+                    failing = number
+                    loaded.append(ref.load())
+            except Exception as exc:
+                error = f"image {failing} of {len(refs)} could not be decoded: {_describe(exc)}"
+                prepared.failed[item.index] = Response(text=None, error=error)
+                continue
+            prepared.items.append(item)
+            images.append(loaded)
+        if not prepared.items:
+            return prepared
+        prompts = [item.prompt for item in prepared.items]
+        bos = self.tokenizer.bos_token
+        # as apply_chat_template(tokenize=True) does: no second BOS after a template's own
+        kwargs: dict[str, Any] = {"add_special_tokens": not (bos and prompts[0].startswith(bos))}
+        if any(images):  # a text-only model's processor is a bare tokenizer with no `images`
+            kwargs["images"] = images
+        try:
+            prepared.inputs = self.processor(text=prompts, padding=True, return_tensors="pt", **kwargs)
+        except Exception as exc:
+            prepared.error = exc
+        return prepared
+
+    def _answer(self, prepared: _Prepared, settings: GenerationSettings) -> dict[int, Response]:
+        """Responses by request index; a batch that raises is retried one request at a time."""
+        out = dict(prepared.failed)
+        if not prepared.items:
+            return out
+        try:
+            if prepared.error is not None:
+                raise prepared.error
+            out.update(self._run(prepared, settings))
+        except Exception as exc:
+            if len(prepared.items) == 1:
+                out[prepared.items[0].index] = Response(text=None, error=_describe(exc))
+            else:
+                for item in prepared.items:
+                    out.update(self._answer(self._prepare([item]), settings))
+        return out
+
+    @torch.inference_mode()
+    def _run(self, prepared: _Prepared, settings: GenerationSettings) -> dict[int, Response]:
+        start = time.perf_counter()
+        inputs = prepared.inputs.to(self.model.device)
+        for key, value in inputs.items():  # pixel values in the model's dtype; ids stay integers
+            if torch.is_floating_point(value):
+                inputs[key] = value.to(self.torch_dtype)
+        sampling = settings.temperature > 0
+        kwargs: dict[str, Any] = {
+            "max_new_tokens": settings.max_new_tokens,
+            "do_sample": sampling,
+            "pad_token_id": self.tokenizer.pad_token_id,
+        }
+        if sampling:  # plain temperature sampling, whatever top-k/top-p the checkpoint ships
+            kwargs.update(temperature=settings.temperature, top_k=0, top_p=1.0)
+        if settings.stop:
+            kwargs.update(stop_strings=list(settings.stop), tokenizer=self.tokenizer)
+        output = self.model.generate(**inputs, **kwargs)
+        new_tokens = output[:, inputs["input_ids"].shape[1] :].cpu()
+        texts = self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+        seconds = (time.perf_counter() - start) / len(prepared.items)
+        ends = self._end_ids()
+        out = {}
+        for item, row, text in zip(prepared.items, new_tokens.tolist(), texts, strict=True):
+            n_tokens = next((i for i, token in enumerate(row) if token in ends), len(row))
+            out[item.index] = Response(text=_cut(text, settings.stop), n_tokens=n_tokens, seconds=seconds)
+        return out
+
+    def _end_ids(self) -> set[int]:
+        """Token ids that end a generated row: EOS (model and tokenizer) and padding."""
+        ends = {self.tokenizer.pad_token_id, self.tokenizer.eos_token_id}
+        eos = getattr(self.model.generation_config, "eos_token_id", None)
+        ends.update(eos if isinstance(eos, list) else [eos])
+        return {i for i in ends if i is not None}
+
+
+def _load(
+    path_or_id: str, revision: str | None, trust_remote_code: bool, dtype: torch.dtype, device: torch.device
+) -> tuple[Any, Any]:
+    from transformers import AutoConfig, AutoProcessor, PreTrainedConfig
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+
+    common = {"revision": revision, "trust_remote_code": trust_remote_code}
+    transformers.utils.logging.disable_progress_bar()  # kobench shows its own progress bar
+    try:
+        raw, _ = PreTrainedConfig.get_config_dict(path_or_id, revision=revision)
+    except (OSError, ValueError) as exc:
+        raise BadInputError(f"cannot read the config of model {path_or_id}: {exc}") from exc
+    model_type = raw.get("model_type")
+    if model_type not in CONFIG_MAPPING and not trust_remote_code:
+        if raw.get("auto_map"):
+            raise BadInputError(
+                f"model {path_or_id} (model type {model_type!r}) ships its own code; this transformers"
+                " cannot load it without running that code. Pass --trust-remote-code if you trust it."
+            )
+        raise BadInputError(
+            f"model {path_or_id} has model type {model_type!r}, which transformers"
+            f" {transformers.__version__} does not know; upgrade transformers"
+            " (or pass --trust-remote-code if the model ships its own code)"
+        )
+    try:
+        config = AutoConfig.from_pretrained(path_or_id, **common)
+        auto_class = _auto_class(config, trust_remote_code)
+        processor = AutoProcessor.from_pretrained(path_or_id, **common)
+        model = auto_class.from_pretrained(
+            path_or_id, config=config, dtype=dtype, device_map=str(device), **common
+        )
+    except (OSError, ValueError, KeyError) as exc:
+        raise BadInputError(f"cannot load model {path_or_id}: {exc}") from exc
+    return processor, model.eval()
+
+
+def _auto_class(config: Any, trust_remote_code: bool) -> Any:
+    """The first Auto class that can build a generating model for `config`."""
+    auto_map = (getattr(config, "auto_map", None) or {}) if trust_remote_code else {}
+    names = list(AUTO_CLASSES) + [name for name in auto_map if name not in AUTO_CLASSES]
+    for name in names:
+        cls = getattr(transformers, name, None)
+        if cls is None:
+            continue
+        if name in auto_map or type(config) in cls._model_mapping:
+            return cls
+    raise BadInputError(
+        f"model type {config.model_type!r} has no image-text-to-text or causal-LM class in transformers"
+        f" {transformers.__version__}"
+    )
+
+
+def _resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError as exc:
+        raise BadInputError(f"unknown device {device!r}: {exc}") from exc
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise BadInputError(f"device {device!r} asked for, but torch sees no CUDA device")
+    return resolved
+
+
+def _resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
+    if dtype != "auto":
+        return DTYPES[dtype]
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.float32
+
+
+def _is_local(path_or_id: str) -> bool:
+    return Path(path_or_id).expanduser().is_dir() or looks_like_path(path_or_id)
+
+
+def _cut(text: str, stop: Sequence[str]) -> str:
+    """`text` up to the first occurrence of any stop string."""
+    cut = min((i for i in (text.find(s) for s in stop if s) if i >= 0), default=len(text))
+    return text[:cut]
+
+
+def _describe(exc: BaseException) -> str:
+    """'Type: message', without the object addresses PIL puts in its messages (errors stay reproducible)."""
+    return re.sub(r"<[^<>]* at 0x[0-9a-fA-F]+>", "<data>", f"{type(exc).__name__}: {exc}").strip()

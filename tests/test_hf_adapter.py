@@ -1,0 +1,287 @@
+"""The `hf` adapter and the tiny models it is tested with: batching, padding, failures, identities."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("transformers", reason="the hf adapter needs transformers")
+from PIL import Image
+
+from kobench.errors import BadInputError
+from kobench.models.base import Model
+from kobench.models.fingerprint import model_fingerprint
+from kobench.models.hf import HFModel, _cut
+from kobench.types import (
+    GenerationSettings,
+    ImagePart,
+    ImageRef,
+    Message,
+    Request,
+    TextPart,
+)
+
+FAMILIES = ["tiny_llava", "tiny_qwen2_vl", "tiny_qwen2_5_vl"]
+GREEDY = GenerationSettings(max_new_tokens=8)
+PROMPTS = [
+    "이 그림의 색은 무엇입니까?",
+    "정답을 고르시오. A. 빨강 B. 초록 C. 파랑 D. 노랑",
+    "사진에 보이는 것을 한 문장으로 설명하세요.",
+    "답:",
+]
+IMAGES = [
+    ((220, 30, 30), (40, 30)),
+    ((30, 200, 60), (64, 64)),
+    ((20, 40, 230), (24, 56)),
+    ((200, 200, 0), (96, 40)),
+]
+
+
+def png(colour: tuple[int, int, int], size: tuple[int, int]) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def request(i: int, image: ImageRef | None = None, text: str | None = None, gen: GenerationSettings = GREEDY):
+    image = image or ImageRef(data=png(*IMAGES[i % 4]))
+    parts = (ImagePart(image), TextPart(text if text is not None else PROMPTS[i % 4]))
+    return Request(id=f"r{i}", messages=(Message("user", parts),), generation=gen)
+
+
+REQUESTS = [request(i) for i in range(4)]
+
+
+@pytest.fixture(scope="module", params=FAMILIES)
+def hf_model(request: pytest.FixtureRequest) -> HFModel:
+    return HFModel(str(request.getfixturevalue(request.param)), batch_size=4)
+
+
+@pytest.fixture(scope="module")
+def good_texts(hf_model: HFModel) -> list[str | None]:
+    return [r.text for r in hf_model.generate(REQUESTS)]
+
+
+@pytest.mark.slow
+def test_adapter_identity(hf_model: HFModel) -> None:
+    assert isinstance(hf_model, Model)
+    assert hf_model.adapter == "hf"
+    assert hf_model.name == Path(hf_model.path_or_id).name
+    assert hf_model.fingerprint.startswith("local:")
+    assert hf_model.settings == {
+        "dtype": "auto",
+        "device": "auto",
+        "revision": None,
+        "trust_remote_code": False,
+    }
+    # The tiny models ship right padding, as many checkpoints do: the adapter must switch to left.
+    assert hf_model.tokenizer.padding_side == "left"
+    assert hf_model.device.type == "cpu" and str(hf_model.torch_dtype) == "torch.float32"
+
+
+@pytest.mark.slow
+def test_batch_equals_one_at_a_time(hf_model: HFModel, good_texts: list[str | None]) -> None:
+    responses = hf_model.generate(REQUESTS)
+    assert len(responses) == 4
+    assert all(r.ok and isinstance(r.text, str) for r in responses)
+    assert any(r.n_tokens > 0 for r in responses)
+    assert all(0 <= r.n_tokens <= GREEDY.max_new_tokens and r.seconds >= 0 for r in responses)
+    assert len(set(good_texts)) > 1, "different images and prompts should give different outputs"
+    # In order: each response is what that request gives on its own (also the left-padding check).
+    alone = [hf_model.generate([r])[0].text for r in REQUESTS]
+    assert [r.text for r in responses] == alone == good_texts
+    single = HFModel(hf_model.path_or_id, batch_size=1)
+    assert [r.text for r in single.generate(REQUESTS)] == good_texts
+
+
+@pytest.mark.slow
+def test_bad_image_fails_only_its_request(hf_model: HFModel, good_texts: list[str | None]) -> None:
+    requests = list(REQUESTS)
+    requests[1] = request(1, image=ImageRef(data=b"not an image"))
+    responses = hf_model.generate(requests)
+    assert responses[1].text is None
+    assert "could not be decoded" in (responses[1].error or "")
+    assert "0x" not in (responses[1].error or "")  # no object addresses: errors are reproducible
+    assert [r.text for i, r in enumerate(responses) if i != 1] == [
+        t for i, t in enumerate(good_texts) if i != 1
+    ]
+
+
+@pytest.mark.slow
+def test_failing_batch_is_retried_one_at_a_time(hf_model: HFModel, good_texts: list[str | None]) -> None:
+    # A literal image token in the text makes the processor reject the whole batch (token/image mismatch).
+    requests = list(REQUESTS)
+    requests[2] = request(2, text=f"{hf_model.processor.image_token} 이것은?")
+    responses = hf_model.generate(requests)
+    assert responses[2].text is None and responses[2].error
+    assert [r.text for i, r in enumerate(responses) if i != 2] == [
+        t for i, t in enumerate(good_texts) if i != 2
+    ]
+
+
+@pytest.mark.slow
+def test_mixed_settings_and_stop_strings(tiny_llava: Path) -> None:
+    model = HFModel(str(tiny_llava), batch_size=4)
+    full = model.generate([REQUESTS[0]])[0].text or ""
+    # the first character, after the first, that is a whole letter and not seen before it
+    cut = next(i for i, ch in enumerate(full) if i > 0 and ch.isalnum() and full.find(ch) == i)
+    stop = GenerationSettings(max_new_tokens=8, stop=(full[cut],))
+    short = GenerationSettings(max_new_tokens=2)
+    sampled = GenerationSettings(max_new_tokens=4, temperature=0.8)
+    mixed = [request(0, gen=stop), REQUESTS[1], request(2, gen=short), request(3, gen=sampled), REQUESTS[0]]
+    responses = model.generate(mixed)
+    assert responses[0].text == full[:cut]
+    assert responses[1].text == model.generate([REQUESTS[1]])[0].text
+    assert responses[2].n_tokens <= 2
+    assert responses[3].ok and responses[3].n_tokens <= 4
+    assert responses[4].text == full
+    assert model.generate([]) == []
+
+
+def test_cut_at_first_stop_string() -> None:
+    assert _cut("정답은 B입니다.\n설명", ("\n", "입니다")) == "정답은 B"
+    assert _cut("abc", ()) == "abc"
+    assert _cut("abc", ("", "z")) == "abc"
+
+
+@pytest.mark.slow
+def test_explicit_dtype_is_honoured(tiny_llava: Path) -> None:
+    import torch
+
+    model = HFModel(str(tiny_llava), dtype="bfloat16", device="cpu")
+    assert model.model.dtype == torch.bfloat16
+    assert model.settings["dtype"] == "bfloat16"
+    assert model.generate(REQUESTS[:2])[0].ok
+    with pytest.raises(BadInputError, match="dtype"):
+        HFModel(str(tiny_llava), dtype="int3")
+
+
+@pytest.mark.slow
+def test_tiny_models_load_in_a_fresh_process(
+    tiny_llava: Path, tiny_qwen2_vl: Path, tiny_qwen2_5_vl: Path
+) -> None:
+    code = (
+        "import sys\n"
+        "from transformers import AutoModelForImageTextToText, AutoProcessor\n"
+        "for path in sys.argv[1:]:\n"
+        "    AutoProcessor.from_pretrained(path)\n"
+        "    AutoModelForImageTextToText.from_pretrained(path)\n"
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    paths = [str(tiny_llava), str(tiny_qwen2_vl), str(tiny_qwen2_5_vl)]
+    done = subprocess.run([sys.executable, "-c", code, *paths], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_tiny_builder_is_deterministic_and_idempotent(tiny_llava: Path, tmp_path: Path) -> None:
+    from kobench.testing.tiny_models import TINY_MODEL_NOTE, build_tiny_llava
+
+    assert "random" in TINY_MODEL_NOTE
+    weights = tiny_llava / "model.safetensors"
+    before = weights.stat().st_mtime_ns
+    assert build_tiny_llava(tiny_llava) == tiny_llava
+    assert weights.stat().st_mtime_ns == before, "a finished folder is not rebuilt"
+    again = build_tiny_llava(tmp_path / "again")
+    assert (again / "model.safetensors").read_bytes() == weights.read_bytes()
+    assert (again / "tokenizer.json").read_bytes() == (tiny_llava / "tokenizer.json").read_bytes()
+    other = build_tiny_llava(tmp_path / "other", seed=1)
+    assert (other / "model.safetensors").read_bytes() != weights.read_bytes()
+
+
+def test_importing_light_modules_does_not_import_torch() -> None:
+    code = (
+        "import sys, kobench.testing.tiny_models, kobench.models.fingerprint\n"
+        "assert 'torch' not in sys.modules and 'transformers' not in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+# --- fingerprints ---
+
+
+@pytest.mark.slow
+def test_local_fingerprint_follows_the_checkpoint(tiny_llava: Path, tmp_path: Path) -> None:
+    folder = Path(shutil.copytree(tiny_llava, tmp_path / "model"))
+    first = model_fingerprint(str(folder))
+    assert first.startswith("local:") and len(first) == len("local:") + 16
+    assert model_fingerprint(str(folder)) == first
+    weights = folder / "model.safetensors"
+    stat = weights.stat()
+    os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    touched = model_fingerprint(str(folder))
+    assert touched != first
+    with weights.open("ab") as f:
+        f.write(b"\0")
+    grown = model_fingerprint(str(folder))
+    assert grown not in (first, touched)
+    config = json.loads((folder / "config.json").read_text())
+    config["text_config"]["rms_norm_eps"] = 1e-5
+    (folder / "config.json").write_text(json.dumps(config))
+    edited = model_fingerprint(str(folder))
+    assert edited != grown
+    # hidden folders (huggingface download bookkeeping in .cache/) are not the model
+    (folder / ".cache").mkdir()
+    (folder / ".cache" / "download.json").write_text("{}")
+    assert model_fingerprint(str(folder)) == edited
+
+
+def test_hub_fingerprint_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    with pytest.raises(BadInputError, match="kobench-tests/no-such-model"):
+        model_fingerprint("kobench-tests/no-such-model")
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "models--kobench-tests--cached-model"
+    (repo / "snapshots" / sha).mkdir(parents=True)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(sha)
+    assert model_fingerprint("kobench-tests/cached-model") == f"hub:kobench-tests/cached-model@{sha}"
+    assert model_fingerprint("kobench-tests/cached-model", revision=sha).endswith("@" + sha)
+    with pytest.raises(BadInputError):
+        model_fingerprint("kobench-tests/cached-model", revision="v2")
+
+
+def test_missing_model_is_bad_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from huggingface_hub import constants
+
+    missing = tmp_path / "no-such-folder"
+    with pytest.raises(BadInputError, match="no-such-folder"):
+        HFModel(str(missing))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    with pytest.raises(BadInputError, match="kobench-tests/absent"):
+        HFModel("kobench-tests/absent")
+
+
+# --- remote code ---
+
+
+def test_remote_code_model_needs_the_flag(tmp_path: Path) -> None:
+    config = {
+        "model_type": "kobench_custom_vlm",
+        "architectures": ["CustomVLM"],
+        "auto_map": {
+            "AutoConfig": "configuration_custom.CustomConfig",
+            "AutoModel": "modeling_custom.CustomVLM",
+        },
+    }
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(BadInputError, match="--trust-remote-code"):
+        HFModel(str(tmp_path))
+
+
+def test_unknown_model_type_is_bad_input(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "kobench_unknown_vlm"}))
+    with pytest.raises(BadInputError, match="kobench_unknown_vlm"):
+        HFModel(str(tmp_path))
