@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from importlib import metadata, resources
+from importlib import metadata
 from pathlib import Path
 
 from kobench.errors import BadInputError
@@ -15,10 +15,11 @@ ENTRY_POINT_GROUP = "kobench.tasks"  # each entry point returns a folder of task
 def builtin_task_dir() -> Path:
     # In a source checkout the YAML sits at the top-level tasks/; an installed wheel carries it
     # as the package kobench.builtin_tasks.
-    checkout = Path(__file__).resolve().parents[2] / "tasks"
-    if checkout.is_dir():
+    package = Path(__file__).resolve().parents[1]
+    checkout = package.parent / "tasks"
+    if checkout.is_dir() and (package.parent / "pyproject.toml").is_file():
         return checkout
-    return Path(str(resources.files("kobench.builtin_tasks")))
+    return package / "builtin_tasks"
 
 
 def _plugin_dirs() -> list[Path]:
