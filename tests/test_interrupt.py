@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from benchmark_copies import k_seed_rows, write_parquet
+
 from kobench.results import load_results
 
 pytestmark = pytest.mark.slow
@@ -23,9 +23,27 @@ def test_sigint_keeps_finished_rows_and_the_rerun_resumes(tiny_llava: Path, tmp_
     rows = k_seed_rows(60)
     write_parquet(tmp_path / "m", "NCSOFT/K-SEED", "test", rows)
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "kobench", "run", "--model", f"hf:{tiny_llava}", "--tasks", "k-seed",
-               "--data-dir", str(tmp_path / "m"), "--batch-size", "1", "--max-new-tokens", "24",
-               "--output", str(out), "--cache-dir", str(tmp_path / "cache"), "--no-progress"]
+    command = [
+        sys.executable,
+        "-m",
+        "kobench",
+        "run",
+        "--model",
+        f"hf:{tiny_llava}",
+        "--tasks",
+        "k-seed",
+        "--data-dir",
+        str(tmp_path / "m"),
+        "--batch-size",
+        "1",
+        "--max-new-tokens",
+        "24",
+        "--output",
+        str(out),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--no-progress",
+    ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     samples = out / "samples" / "k-seed.jsonl"
@@ -44,8 +62,13 @@ def test_sigint_keeps_finished_rows_and_the_rerun_resumes(tiny_llava: Path, tmp_
     assert first.status == "incomplete" and not first.tasks["k-seed"].complete
     assert first.tasks["k-seed"].n == len(kept)
 
-    rerun = subprocess.run([*command[:command.index("--cache-dir")], "--no-cache", "--no-progress"],
-                           env=env, capture_output=True, text=True, timeout=300)
+    rerun = subprocess.run(
+        [*command[: command.index("--cache-dir")], "--no-cache", "--no-progress"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     final = load_results(out / "results.json")
     assert final.status == "complete" and final.tasks["k-seed"].n == 60
