@@ -38,23 +38,18 @@ def _fail(exc: KobenchError) -> None:
 
 
 def _finish(result, output: Path | None, max_failed_share: float) -> None:
-    from kobench.report import markdown_table
+    from kobench.report import markdown_table, run_summary
 
-    typer.echo(markdown_table([result]))
+    typer.echo(run_summary(result))
     for name, task in result.tasks.items():
-        for pipeline, piped in task.pipelines.items():
-            if piped.n_unparsed:
-                typer.echo(
-                    f"{name}: {piped.n_unparsed} of {task.n} answers unparsed by the {pipeline} pipeline"
-                )
         if task.n_failed:
+            reasons = "; ".join(f"{n} x {why}" for why, n in task.failure_reasons.items())
             typer.secho(
-                f"{name}: {task.n_failed} of {task.n_rows} rows failed: {task.failure_reasons}",
-                fg="yellow",
-                err=True,
+                f"{name}: {task.n_failed} of {task.n_rows} rows failed: {reasons}", fg="yellow", err=True
             )
     if output:
-        typer.echo(f"results: {output / 'results.json'}  samples: {output / 'samples'}")
+        typer.echo(f"results: {output / 'results.json'}  samples: {output / 'samples'}\n")
+    typer.echo(markdown_table([result]))
     too_many = [n for n, t in result.tasks.items() if t.failed_share > max_failed_share]
     if result.status != "complete" or too_many:
         reason = (

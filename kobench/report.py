@@ -63,3 +63,30 @@ def markdown_table(results: Sequence[RunResult], pipeline: str = "kobench") -> s
     label = "kobench Korean-aware extraction" if pipeline == "kobench" else "published protocol parsers"
     lines = [table, "", f"Accuracy (%), {label}."]
     return "\n".join(lines + notes) + "\n"
+
+
+def run_summary(result: RunResult) -> str:
+    """Per task: both pipelines with intervals and unparsed counts, and failed rows."""
+    rows = []
+    for name, task in result.tasks.items():
+        cells = [name, f"{task.n}/{task.n_rows}", task.n_failed]
+        for pipeline in ("kobench", "protocol"):
+            piped = task.pipelines[pipeline]
+            metric = piped.metrics[task.primary_metric]
+            value = (
+                "–"
+                if metric.value is None
+                else f"{metric.value:.1f} [{metric.ci_low:.1f}, {metric.ci_high:.1f}]"
+            )
+            cells += [value, piped.n_unparsed]
+        rows.append(cells)
+    header = [
+        "task",
+        "scored",
+        "failed",
+        "kobench acc [95% CI]",
+        "unparsed",
+        "protocol acc [95% CI]",
+        "unparsed",
+    ]
+    return tabulate(rows, headers=header, tablefmt="simple", disable_numparse=True) + "\n"
