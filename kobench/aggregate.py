@@ -82,7 +82,7 @@ def aggregate(
         # missing row is left out (its failed rows are counted above).
         scored = [(i, r) for i, r in scored if i.group not in incomplete_groups]
     unit_kind = "question-group" if task.scoring.aggregate == "circular" else "row"
-    pipelines = {}
+    pipelines, units = {}, Units(kind=unit_kind, ids=[])
     for pipeline in PIPELINES:
         ids, scores, strata, unit_fields = _units(task, scored, pipeline)
         if task.scoring.aggregate == "macro":
@@ -119,7 +119,7 @@ def aggregate(
             unit_scores=scores,
             signature=signature(task, dataset, prompt_version, generation, overridden, parser, unit_kind),
         )
-        units = Units(kind=unit_kind, ids=[str(i) for i in ids], strata=strata)
+        units = Units(kind=unit_kind, ids=[str(i) for i in ids], strata=strata)  # alike for both pipelines
     n_failed = sum(failures.values())
     return TaskResult(
         task=task.name,

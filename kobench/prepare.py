@@ -9,7 +9,7 @@ from typing import Any
 from kobench.data.demo import GENERATORS
 from kobench.data.loader import Table, canonical_identity, load_table
 from kobench.errors import BadInputError
-from kobench.families.items import Item
+from kobench.families.items import Item, circular_group
 from kobench.families.multiple_choice import Columns, prepare_items, resolve_columns
 from kobench.results import DatasetInfo
 from kobench.tasks.spec import TaskSpec
@@ -85,13 +85,9 @@ def _limited(task: TaskSpec, rows: list[dict], cols: Columns, limit: int | None)
     if task.scoring.aggregate != "circular" or cols.id is None:
         return rows[:limit]
     # Circular tasks are limited by question: the first N questions with all their rotations.
-    keep: set[int] = set()
-    for row in rows:
-        group = int(float(row[cols.id])) % 1_000_000
-        if group not in keep and len(keep) >= limit:
-            continue
-        keep.add(group)
-    return [r for r in rows if int(float(r[cols.id])) % 1_000_000 in keep]
+    groups = [circular_group(row.get(cols.id), str(i)) for i, row in enumerate(rows)]
+    keep = set(list(dict.fromkeys(groups))[:limit])
+    return [row for row, group in zip(rows, groups, strict=True) if group in keep]
 
 
 def prepare_task(

@@ -51,3 +51,11 @@ def id_text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def circular_group(value: Any, fallback: str) -> str:
+    """MMBench's rotations of one question share `index % 1_000_000`; a non-numeric id is its own group."""
+    try:
+        return str(int(float(value)) % 1_000_000)
+    except (TypeError, ValueError):
+        return fallback

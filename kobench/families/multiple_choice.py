@@ -10,7 +10,7 @@ from typing import Any
 from kobench.errors import BadInputError
 from kobench.extract.choice import EXTRACTOR_NAME, EXTRACTOR_VERSION, extract_choice
 from kobench.extract.protocol import PROTOCOL_PARSER_VERSION, PROTOCOL_PARSERS
-from kobench.families.items import Item, id_text, unique_ids
+from kobench.families.items import Item, circular_group, id_text, unique_ids
 from kobench.tasks.prompt import render
 from kobench.tasks.spec import TaskSpec
 from kobench.types import GenerationSettings, ImagePart, ImageRef, Message, Request, TextPart
@@ -131,7 +131,7 @@ def prepare_items(
         fields = {c: row.get(c) for c in cols.breakdown}
         group = None
         if task.scoring.aggregate == "circular":
-            group = str(int(float(row[cols.id])) % 1_000_000) if cols.id else rid
+            group = circular_group(row.get(cols.id), rid) if cols.id else rid
         base = dict(id=rid, index=index, fields=fields, group=group)
         options = _options(task, row, cols)
         if isinstance(options, str):
