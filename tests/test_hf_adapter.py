@@ -92,7 +92,7 @@ def test_batch_equals_one_at_a_time(hf_model: HFModel, good_texts: list[str | No
     assert len(responses) == 4
     assert all(r.ok and isinstance(r.text, str) for r in responses)
     assert any(r.n_tokens > 0 for r in responses)
-    assert all(0 <= r.n_tokens <= GREEDY.max_new_tokens and r.seconds >= 0 for r in responses)
+    assert all(0 <= r.n_tokens <= GREEDY.max_new_tokens for r in responses)
     assert len(set(good_texts)) > 1, "different images and prompts should give different outputs"
     # In order: each response is what that request gives on its own (also the left-padding check).
     alone = [hf_model.generate([r])[0].text for r in REQUESTS]
