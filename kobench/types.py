@@ -94,8 +94,9 @@ RequestKind = Literal["choice", "read", "ground", "open", "caption"]
 class Request:
     """What a model adapter sees: messages and settings, never the dataset row.
 
-    `kind` and `options` are task-agnostic hints (an OCR baseline picks its page mode from `kind`;
-    a matching baseline may look at `options`), not a way for adapters to know the benchmark.
+    `kind`, `options`, `region` and `question` are task-agnostic hints (an OCR baseline picks its page
+    mode from `kind` and crops to `region`; a matching baseline looks at `options` or `question`), not a
+    way for adapters to know the benchmark. `region` is [x1, y1, x2, y2] in 0-1 image coordinates.
     """
 
     id: str
@@ -103,6 +104,8 @@ class Request:
     generation: GenerationSettings
     kind: RequestKind = "choice"
     options: tuple[tuple[str, str], ...] = ()
+    region: tuple[float, float, float, float] | None = None
+    question: str | None = None
 
     @property
     def images(self) -> list[ImageRef]:
