@@ -1,0 +1,1 @@
+"""Benchmarks kobench generates itself: deterministic from a seed, versioned, no download."""
