@@ -6,9 +6,10 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+from kobench.families import FAMILIES
+from kobench.families.base import JudgeSettings, MetricDef
 from kobench.families.items import Item
-from kobench.families.multiple_choice import kobench_parser_name, protocol_parser_name
-from kobench.metrics.accuracy import ACCURACY_VERSION, circular_units, macro_accuracy, mean_accuracy
+from kobench.metrics.accuracy import circular_units, macro_accuracy
 from kobench.metrics.bootstrap import bootstrap_ci
 from kobench.results import PIPELINES, DatasetInfo, GroupValue, MetricValue, PipelineResult, TaskResult, Units
 from kobench.tasks.spec import TaskSpec
@@ -18,6 +19,15 @@ def _pct(x: float | None) -> float | None:
     return None if x is None or x != x else round(100.0 * x, 6)
 
 
+def _mean(values: Sequence[float], weights: Sequence[float] | None) -> float | None:
+    if not values:
+        return None
+    if weights is None:
+        return sum(values) / len(values)
+    total = sum(weights)
+    return sum(v * w for v, w in zip(values, weights, strict=True)) / total if total else None
+
+
 def signature(
     task: TaskSpec,
     dataset: DatasetInfo,
@@ -25,35 +35,45 @@ def signature(
     generation: dict[str, Any],
     overridden: Sequence[str],
     parser: str,
+    metric: MetricDef,
     unit: str,
+    extra: Sequence[str],
 ) -> str:
     """sacrebleu-style: everything that makes two numbers comparable, nothing that doesn't (not n)."""
     gen = ",".join(
         f"{k}={'+'.join(v) if isinstance(v, list) else v}{'(cli)' if k in overridden else ''}"
         for k, v in sorted(generation.items())
     )
-    return (
-        f"{task.name}|data:{dataset.identity}|split:{dataset.split}|prompt:{version}|gen:{gen}"
-        f"|parser:{parser}|metric:accuracy@{ACCURACY_VERSION}|agg:{task.scoring.aggregate}|unit:{unit}"
-    )
+    parts = [
+        task.name,
+        f"data:{dataset.identity}",
+        f"split:{dataset.split}",
+        f"prompt:{version}",
+        f"gen:{gen}",
+        f"parser:{parser}",
+        f"metric:{metric.name}@{metric.version}",
+        *extra,
+        f"agg:{task.scoring.aggregate}",
+        f"unit:{unit}",
+    ]
+    return "|".join(parts)
 
 
-def _units(task: TaskSpec, scored: list[tuple[Item, dict]], pipeline: str):
-    """(unit ids, unit scores, strata or None, unit -> breakdown fields)."""
+def _units(task: TaskSpec, scored: list[tuple[Item, dict]], pipeline: str, metric: MetricDef):
+    """(unit ids, unit values, unit weights or None, strata or None, each unit's breakdown fields)."""
+    values = [rec[pipeline][metric.field] for _, rec in scored]
     if task.scoring.aggregate == "circular":
-        groups = [item.group for item, _ in scored]
-        per_group = circular_units([rec[pipeline]["score"] for _, rec in scored], groups)
-        first_fields = {}
+        per_group = circular_units(values, [item.group for item, _ in scored])
+        first_fields: dict[Any, dict] = {}
         for item, _ in scored:
             first_fields.setdefault(item.group, item.fields)
         ids = list(per_group)
-        return ids, [per_group[g] for g in ids], None, [first_fields[g] for g in ids]
-    ids = [item.id for item, _ in scored]
-    scores = [rec[pipeline]["score"] for _, rec in scored]
+        return ids, [per_group[g] for g in ids], None, None, [first_fields[g] for g in ids]
+    weights = [rec[pipeline][metric.weight] for _, rec in scored] if metric.weight else None
     strata = None
     if task.scoring.aggregate == "macro":
         strata = [str(item.fields.get(task.scoring.macro_over)) for item, _ in scored]
-    return ids, scores, strata, [item.fields for item, _ in scored]
+    return [item.id for item, _ in scored], values, weights, strata, [item.fields for item, _ in scored]
 
 
 def aggregate(
@@ -66,14 +86,17 @@ def aggregate(
     generation: dict[str, Any],
     overridden: Sequence[str],
     complete: bool,
+    settings: JudgeSettings | None = None,
 ) -> TaskResult:
+    family = FAMILIES[task.family]
+    settings = settings or JudgeSettings()
     scored, failures = [], Counter()
     incomplete_groups = set()
     for item in items:
         rec = records.get(item.id)
         if rec is None or rec["status"] == "failed":
             if rec is not None:
-                failures[rec.get("error") or "failed"] += 1
+                failures[(rec.get("error") or "failed")[:300]] += 1
             incomplete_groups.add(item.group)
             continue
         scored.append((item, rec))
@@ -82,42 +105,64 @@ def aggregate(
         # missing row is left out (its failed rows are counted above).
         scored = [(i, r) for i, r in scored if i.group not in incomplete_groups]
     unit_kind = "question-group" if task.scoring.aggregate == "circular" else "row"
+    metrics = sorted(family.metrics, key=lambda m: m.name != task.primary)  # primary first
+    parsers = family.parser_names(task)
+    extra = family.signature_extra(task, settings)
     pipelines, units = {}, Units(kind=unit_kind, ids=[])
     for pipeline in PIPELINES:
-        ids, scores, strata, unit_fields = _units(task, scored, pipeline)
-        if task.scoring.aggregate == "macro":
-            value = macro_accuracy(scores, strata or []) if scores else None
-        else:
-            value = mean_accuracy(scores) if scores else None
-        low, high = bootstrap_ci(scores, strata) if scores else (None, None)
+        values: dict[str, MetricValue] = {}
+        for metric in metrics:
+            ids, scores, weights, strata, unit_fields = _units(task, scored, pipeline, metric)
+            if task.scoring.aggregate == "macro":
+                value = macro_accuracy(scores, strata or []) if scores else None
+            else:
+                value = _mean(scores, weights)
+            low, high = bootstrap_ci(scores, strata, weights=weights) if scores else (None, None)
+            values[metric.name] = MetricValue(
+                value=_pct(value),
+                ci_low=_pct(low),
+                ci_high=_pct(high),
+                n=len(scores),
+                direction=metric.direction,
+            )
+            if metric.name == task.primary:
+                primary = (metric, ids, scores, weights, strata, unit_fields)
+        metric, ids, scores, weights, strata, unit_fields = primary
         breakdown: dict[str, dict[str, GroupValue]] = {}
         for column in task.columns.breakdown:
-            by_group: dict[str, list[float]] = defaultdict(list)
-            for fields, score in zip(unit_fields, scores, strict=True):
-                by_group[str(fields.get(column))].append(score)
+            by_group: dict[str, list[tuple[float, float]]] = defaultdict(list)
+            for n, (fields, score) in enumerate(zip(unit_fields, scores, strict=True)):
+                by_group[str(fields.get(column))].append((score, weights[n] if weights else 1.0))
             breakdown[column] = {
-                g: GroupValue(value=_pct(mean_accuracy(v)), n=len(v)) for g, v in sorted(by_group.items())
+                g: GroupValue(value=_pct(_mean([s for s, _ in v], [w for _, w in v])), n=len(v))
+                for g, v in sorted(by_group.items())
             }
         n_unparsed = sum(1 for _, rec in scored if rec[pipeline]["parsed"] is None)
-        parser = protocol_parser_name(task) if pipeline == "protocol" else kobench_parser_name()
         label = (
-            f"published protocol ({task.scoring.protocol_parser})"
+            f"published protocol ({parsers['protocol']})"
             if pipeline == "protocol"
-            else "kobench Korean-aware extraction"
+            else f"kobench ({parsers['kobench']})"
         )
         pipelines[pipeline] = PipelineResult(
-            parser=parser,
+            parser=parsers[pipeline],
             label=label,
-            metrics={
-                task.primary_metric: MetricValue(
-                    value=_pct(value), ci_low=_pct(low), ci_high=_pct(high), n=len(scores)
-                )
-            },
+            metrics=values,
             n_unparsed=n_unparsed,
             unparsed_share=n_unparsed / len(scored) if scored else 0.0,
             breakdown=breakdown,
             unit_scores=scores,
-            signature=signature(task, dataset, prompt_version, generation, overridden, parser, unit_kind),
+            unit_weights=weights,
+            signature=signature(
+                task,
+                dataset,
+                prompt_version,
+                generation,
+                overridden,
+                parsers[pipeline],
+                metric,
+                unit_kind,
+                extra,
+            ),
         )
         units = Units(kind=unit_kind, ids=[str(i) for i in ids], strata=strata)  # alike for both pipelines
     n_failed = sum(failures.values())
@@ -125,8 +170,8 @@ def aggregate(
         task=task.name,
         family=task.family,
         category=task.category,
-        primary_metric=task.primary_metric,
-        direction=task.direction,
+        primary_metric=task.primary,
+        direction=next(m.direction for m in metrics if m.name == task.primary),
         scale="percent",
         dataset=dataset,
         prompt_version=prompt_version,

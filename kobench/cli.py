@@ -183,7 +183,9 @@ def list_tasks(task_dir: TaskDirs = []) -> None:  # noqa: B006
         versions = ", ".join(
             v if v != spec.prompt.default else f"{v} (default)" for v in spec.prompt.versions
         )
-        metric = f"{spec.primary_metric} ({spec.scoring.aggregate}; protocol: {spec.scoring.protocol_parser})"
+        metric = f"{spec.primary} ({spec.scoring.aggregate}" + (
+            f"; protocol: {spec.scoring.protocol_parser})" if spec.scoring.protocol_parser else ")"
+        )
         rows.append(
             [
                 name,

@@ -28,6 +28,7 @@ class RunConfig:
     model_options: ModelOptions = field(default_factory=ModelOptions)
     max_new_tokens: int | None = None  # overrides the prompt version's; recorded in signatures
     prompt_versions: tuple[str, ...] = ()  # "VERSION" for every task that has it, or "TASK=VERSION"
+    box_convention: str | None = None  # how the model writes boxes; default: each task's own
     cache_dir: Path = field(default_factory=default_cache_dir)
     use_cache: bool = True
     overwrite: bool = False

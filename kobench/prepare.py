@@ -6,12 +6,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kobench.data.demo import GENERATORS
 from kobench.data.loader import Table, canonical_identity, load_table
 from kobench.errors import BadInputError
+from kobench.families import FAMILIES
+from kobench.families.base import JudgeSettings
+from kobench.families.columns import Columns, resolve_columns
 from kobench.families.items import Item, circular_group
-from kobench.families.multiple_choice import Columns, prepare_items, resolve_columns
 from kobench.results import DatasetInfo
+from kobench.synth.registry import generate
 from kobench.tasks.spec import TaskSpec
 from kobench.types import GenerationSettings
 
@@ -24,6 +26,7 @@ class PreparedTask:
     overridden: tuple[str, ...]
     dataset: DatasetInfo
     items: list[Item]
+    judging: JudgeSettings
 
     def settings(self) -> dict[str, Any]:
         """What must stay the same for two runs' samples of this task to be mixed."""
@@ -31,6 +34,7 @@ class PreparedTask:
             "prompt_version": self.version,
             "generation": self.generation.as_dict(),
             "data": self.dataset.identity,
+            "judging": self.judging.__dict__,
         }
 
 
@@ -68,7 +72,7 @@ def find_table(task: TaskSpec, data_dir: Path | None, revision: str | None, cach
         # Generated benchmarks need no download: write them into kobench's cache on first use.
         data_dir = cache_dir / "data"
         if not (data_dir / ds.hub_id).is_dir():
-            GENERATORS[ds.generator](data_dir, ds.hub_id, ds.split)
+            generate(ds.generator, data_dir)
     return load_table(
         ds.hub_id,
         ds.split,
@@ -99,34 +103,24 @@ def prepare_task(
     limit: int | None,
     versions: tuple[str, ...],
     max_new_tokens: int | None,
+    box_convention: str | None = None,
 ) -> PreparedTask:
     version = choose_version(task, versions)
     generation, overridden = generation_for(task, version, max_new_tokens)
+    family = FAMILIES[task.family]
     table = find_table(task, data_dir, revision, cache_dir)
-    cols = resolve_columns(task, table.columns, table.origin)
-    used = [
-        c
-        for c in (
-            cols.id,
-            cols.image,
-            cols.question,
-            cols.answer,
-            cols.options_list,
-            *(cols.options or []),
-            *cols.breakdown,
-        )
-        if c
-    ]
+    cols = resolve_columns(task, table.columns, table.origin, family.roles)
     dataset = DatasetInfo(
         hub_id=task.dataset.hub_id,
         split=task.dataset.split,
         origin=table.origin,
-        identity=canonical_identity(table.rows, used),
+        identity=canonical_identity(table.rows, cols.used()),
         revision=table.revision,
     )
     rows = _limited(task, table.rows, cols, limit)
     try:
-        items = prepare_items(task, rows, cols, version, generation)
+        items = family.prepare(task, rows, cols, version, generation)
     except ValueError as exc:  # a template naming a column the data lacks fails for every row
         raise BadInputError(f"{task.path}: prompt version {version!r}: {exc}") from exc
-    return PreparedTask(task, version, generation, overridden, dataset, items)
+    judging = JudgeSettings(box_convention=box_convention or task.scoring.box_convention)
+    return PreparedTask(task, version, generation, overridden, dataset, items, judging)

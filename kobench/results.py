@@ -23,10 +23,11 @@ class _Model(BaseModel):
 
 
 class MetricValue(_Model):
-    value: float | None  # in the task's scale (accuracy: percent)
+    value: float | None  # in the task's scale (percent)
     ci_low: float | None
     ci_high: float | None
     n: int  # scoring units behind the value
+    direction: Literal["higher", "lower"] = "higher"
 
 
 class GroupValue(_Model):
@@ -41,7 +42,8 @@ class PipelineResult(_Model):
     n_unparsed: int  # rows whose answer could not be parsed (scored wrong, counted)
     unparsed_share: float
     breakdown: dict[str, dict[str, GroupValue]]  # column -> group -> value
-    unit_scores: list[float]  # per scoring unit, aligned with TaskResult.units.ids (for paired comparisons)
+    unit_scores: list[float]  # primary metric per scoring unit, aligned with TaskResult.units.ids
+    unit_weights: list[float] | None = None  # for corpus statistics: value = weighted mean of unit_scores
     signature: str
 
 

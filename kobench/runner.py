@@ -17,8 +17,8 @@ from kobench.aggregate import aggregate
 from kobench.cache import ResponseCache, request_key
 from kobench.config import RunConfig
 from kobench.environment import git_commit, package_versions
+from kobench.families import FAMILIES
 from kobench.families.items import Item
-from kobench.families.multiple_choice import judge, kobench_parser_name, protocol_parser_name
 from kobench.models.base import Model
 from kobench.models.registry import parse_model_spec
 from kobench.outputs import OutputDir
@@ -42,6 +42,7 @@ def run(config: RunConfig) -> RunResult:
             limit=config.limit,
             versions=config.prompt_versions,
             max_new_tokens=config.max_new_tokens,
+            box_convention=config.box_convention,
         )
         for t in tasks
     ]
@@ -132,11 +133,12 @@ def score_task(task: PreparedTask, records: dict[str, dict], complete: bool) -> 
         generation=task.generation.as_dict(),
         overridden=task.overridden,
         complete=complete and done,
+        settings=task.judging,
     )
 
 
 def sample_record(task: PreparedTask, item: Item, response: Response | None) -> dict:
-    """One line of samples/<task>.jsonl: input, output, both parses, score, and why it failed."""
+    """One line of samples/<task>.jsonl: input, output, both pipelines' verdicts, and why it failed."""
     record = {
         "id": item.id,
         "index": item.index,
@@ -148,15 +150,18 @@ def sample_record(task: PreparedTask, item: Item, response: Response | None) -> 
     }
     error = item.failure or (response.error if response is not None else "no response")
     if response is not None and response.ok and item.failure is None:
-        verdicts = judge(task.spec, item, response.text or "")
+        family = FAMILIES[task.spec.family]
+        verdicts = family.judge(task.spec, item, response.text or "", task.judging)
+        parsers = family.parser_names(task.spec)
+        primary = next(m for m in family.metrics if m.name == task.spec.primary)
         record.update(
             status="scored",
             error=None,
             prediction=response.text,
             parsed=verdicts["kobench"]["parsed"],
-            score=verdicts["kobench"]["score"],
-            protocol={"parser": protocol_parser_name(task.spec), **verdicts["protocol"]},
-            kobench={"parser": kobench_parser_name(), **verdicts["kobench"]},
+            score=verdicts["kobench"][primary.field],
+            protocol={"parser": parsers["protocol"], **verdicts["protocol"]},
+            kobench={"parser": parsers["kobench"], **verdicts["kobench"]},
             n_tokens=response.n_tokens,
             cached=response.cached,
         )

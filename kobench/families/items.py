@@ -13,7 +13,7 @@ class Item:
     id: str
     index: int  # position in the dataset (file order)
     request: Request | None  # None when the row cannot be asked
-    target: str | None
+    target: Any  # a letter, a text, a box or a list of accepted answers, by family
     options: tuple[tuple[str, str], ...]
     fields: dict[str, Any] = field(default_factory=dict)  # breakdown columns
     group: str | None = None  # scoring unit for circular evaluation

@@ -13,11 +13,13 @@ def bootstrap_ci(
     scores: Sequence[float],
     strata: Sequence[Hashable] | None = None,
     *,
+    weights: Sequence[float] | None = None,
     confidence: float = 0.95,
     n_resamples: int = 1000,
     seed: int = 0,
 ) -> tuple[float, float]:
-    """CI of the mean (or, with strata, of the macro mean over strata).
+    """CI of the mean (with weights, the weighted mean: a corpus statistic such as CER; with strata,
+    the macro mean over strata).
 
     With strata, units are resampled within each stratum so every stratum stays represented
     (the macro mean is undefined for a resample that loses one).
@@ -26,7 +28,17 @@ def bootstrap_ci(
     if values.size == 0:
         return float("nan"), float("nan")
     rng = np.random.default_rng(seed)
-    if strata is None:
+    if weights is not None:
+        w = np.asarray(weights, dtype=float)
+        idx = rng.integers(0, values.size, size=(n_resamples, values.size))
+        totals = w[idx].sum(axis=1)
+        stats = np.divide(
+            (values * w)[idx].sum(axis=1), totals, out=np.full(n_resamples, np.nan), where=totals > 0
+        )
+        stats = stats[~np.isnan(stats)]
+        if stats.size == 0:
+            return float("nan"), float("nan")
+    elif strata is None:
         idx = rng.integers(0, values.size, size=(n_resamples, values.size))
         stats = values[idx].mean(axis=1)
     else:

@@ -9,12 +9,20 @@ from typing import Any
 
 from kobench.errors import BadInputError
 
-FONT_DIRS = (Path("/usr/share/fonts/truetype/nanum"), Path("/usr/share/fonts/opentype/noto"),
-             Path("/usr/share/fonts/truetype/noto"))
+FONT_DIRS = (
+    Path("/usr/share/fonts/truetype/nanum"),
+    Path("/usr/share/fonts/opentype/noto"),
+    Path("/usr/share/fonts/truetype/noto"),
+)
 # Debian's fonts-nanum; each entry is (file name, style label). Regular and bold, sans and serif.
-KOREAN_FONTS = (("NanumGothic.ttf", "gothic"), ("NanumGothicBold.ttf", "gothic-bold"),
-                ("NanumMyeongjo.ttf", "myeongjo"), ("NanumMyeongjoBold.ttf", "myeongjo-bold"),
-                ("NanumBarunGothic.ttf", "barun-gothic"), ("NanumSquareR.ttf", "square"))
+KOREAN_FONTS = (
+    ("NanumGothic.ttf", "gothic"),
+    ("NanumGothicBold.ttf", "gothic-bold"),
+    ("NanumMyeongjo.ttf", "myeongjo"),
+    ("NanumMyeongjoBold.ttf", "myeongjo-bold"),
+    ("NanumBarunGothic.ttf", "barun-gothic"),
+    ("NanumSquareR.ttf", "square"),
+)
 
 
 def korean_fonts() -> list[tuple[Path, str]]:
@@ -26,9 +34,11 @@ def korean_fonts() -> list[tuple[Path, str]]:
                 found.append((folder / name, label))
                 break
     if not found:
-        raise BadInputError("no Korean font found (looked for Debian's fonts-nanum in "
-                            f"{', '.join(map(str, FONT_DIRS))}); run scripts/setup.sh or "
-                            "`apt-get install fonts-nanum`")
+        raise BadInputError(
+            "no Korean font found (looked for Debian's fonts-nanum in "
+            f"{', '.join(map(str, FONT_DIRS))}); run scripts/setup.sh or "
+            "`apt-get install fonts-nanum`"
+        )
     return found
 
 

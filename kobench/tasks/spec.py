@@ -32,17 +32,34 @@ class DatasetSpec(_Strict):
 
 
 class ColumnsSpec(_Strict):
+    """Which dataset column plays which role; each family says which roles it needs."""
+
     id: list[str] | None = None
     image: list[str]
-    question: list[str]
-    answer: list[str]
+    question: list[str] | None = None
+    answer: list[str] | None = None  # one answer (a letter for multiple choice)
+    answers: list[str] | None = None  # a list of accepted answers (document/chart VQA)
+    text: list[str] | None = None  # text to read (OCR) or to find (grounding)
+    box: list[str] | None = None  # [x1, y1, x2, y2] in 0-1: the region to read, or the box to find
+    width: list[str] | None = None  # image size in pixels, for the absolute-pixel box convention
+    height: list[str] | None = None
     options: list[str] | None = None  # one column per option letter, in letter order
     options_list: list[str] | None = None  # one column holding the list of option texts
     breakdown: list[str] = []  # category columns reported separately (data_type, category, ...)
 
-    _alternatives = field_validator("id", "image", "question", "answer", "options_list", mode="before")(
-        _as_alternatives
-    )
+    _alternatives = field_validator(
+        "id",
+        "image",
+        "question",
+        "answer",
+        "answers",
+        "text",
+        "box",
+        "width",
+        "height",
+        "options_list",
+        mode="before",
+    )(_as_alternatives)
 
     @model_validator(mode="after")
     def _one_option_source(self) -> ColumnsSpec:
@@ -70,11 +87,15 @@ class PromptSpec(_Strict):
         return self
 
 
+BoxConvention = Literal["normalized", "qwen2vl", "pixels"]
+
+
 class ScoringSpec(_Strict):
-    protocol_parser: str  # a name in kobench.extract.protocol.PROTOCOL_PARSERS
+    protocol_parser: str | None = None  # multiple choice: a name in kobench.extract.protocol.PROTOCOL_PARSERS
     aggregate: Literal["mean", "macro", "circular"] = "mean"
     macro_over: str | None = None  # column whose groups are averaged with equal weight
     answer_format: Literal["letter", "index", "auto"] = "letter"
+    box_convention: BoxConvention = "normalized"  # how box answers are read unless --box-convention says
 
     @model_validator(mode="after")
     def _macro_needs_column(self) -> ScoringSpec:
@@ -85,7 +106,7 @@ class ScoringSpec(_Strict):
 
 class TaskSpec(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
-    family: Literal["multiple_choice"]
+    family: Literal["multiple_choice", "ocr_read", "ocr_grounding", "doc_vqa"]
     category: str  # leaderboard group, e.g. "General", "Document", "Culture"
     description: str
     source: str  # citation: paper / dataset card / evaluation code
@@ -95,9 +116,30 @@ class TaskSpec(_Strict):
     min_options: int | None = None  # default: every letter must have an option
     prompt: PromptSpec
     scoring: ScoringSpec
-    primary_metric: Literal["accuracy"] = "accuracy"
-    direction: Literal["higher", "lower"] = "higher"
+    primary_metric: str | None = None  # one of the family's metrics; default: the family's first
+    kind: Literal["choice", "read", "ground", "open"] | None = None  # request kind; default by family
     path: str | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _family_fits(self) -> TaskSpec:
+        from kobench.families import FAMILIES
+
+        family = FAMILIES[self.family]
+        missing = [role for role in family.roles if getattr(self.columns, role) is None]
+        if missing:
+            raise ValueError(f"family {self.family} needs columns.{', columns.'.join(missing)}")
+        names = [m.name for m in family.metrics]
+        if self.primary_metric is not None and self.primary_metric not in names:
+            raise ValueError(f"primary_metric {self.primary_metric!r} is not one of {names}")
+        if self.family == "multiple_choice" and not self.scoring.protocol_parser:
+            raise ValueError("multiple_choice tasks need scoring.protocol_parser")
+        return self
+
+    @property
+    def primary(self) -> str:
+        from kobench.families import FAMILIES
+
+        return self.primary_metric or FAMILIES[self.family].metrics[0].name
 
     @model_validator(mode="after")
     def _one_column_per_letter(self) -> TaskSpec:

@@ -1,0 +1,56 @@
+"""What a task family is: the columns it needs, how a row becomes an Item, how a response is judged
+by each pipeline, and which metrics summarise the verdicts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from kobench.families.columns import Columns
+from kobench.families.items import Item
+from kobench.tasks.spec import TaskSpec
+from kobench.types import GenerationSettings
+
+Verdict = dict[str, Any]  # "parsed" (None = unparseable) plus one value per metric field
+
+
+@dataclass(frozen=True)
+class MetricDef:
+    """A per-row value averaged over scoring units; with `weight`, a weighted mean, which is how a
+    corpus statistic is kept bootstrappable (corpus CER = sum(row CER * length) / sum(length))."""
+
+    name: str
+    field: str
+    direction: Literal["higher", "lower"]
+    version: str
+    weight: str | None = None
+
+
+@dataclass(frozen=True)
+class JudgeSettings:
+    """Run-level scoring options (the box convention a model answers in)."""
+
+    box_convention: str = "normalized"
+
+
+class Family(Protocol):
+    name: str
+    roles: tuple[str, ...]  # column roles every task of the family must name
+    metrics: tuple[MetricDef, ...]  # the first is the default primary metric
+    default_kind: str
+
+    def prepare(
+        self,
+        task: TaskSpec,
+        rows: list[dict[str, Any]],
+        cols: Columns,
+        version: str,
+        generation: GenerationSettings,
+    ) -> list[Item]: ...
+
+    def judge(self, task: TaskSpec, item: Item, text: str, settings: JudgeSettings) -> dict[str, Verdict]: ...
+
+    def parser_names(self, task: TaskSpec) -> dict[str, str]: ...  # pipeline -> "name@version"
+
+    def signature_extra(self, task: TaskSpec, settings: JudgeSettings) -> Sequence[str]: ...

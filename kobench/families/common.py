@@ -1,0 +1,70 @@
+"""Row handling every family shares: ids, images, and building the request."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from kobench.families.columns import Columns
+from kobench.families.items import id_text, unique_ids
+from kobench.tasks.prompt import render
+from kobench.tasks.spec import TaskSpec
+from kobench.types import GenerationSettings, ImagePart, ImageRef, Message, Request, RequestKind, TextPart
+
+
+def row_ids(rows: list[dict[str, Any]], cols: Columns) -> list[str]:
+    raw = [id_text(r.get(cols.id)) if cols.id else str(i) for i, r in enumerate(rows)]
+    return unique_ids(raw)
+
+
+def images_of(value: Any) -> tuple[list[ImageRef], tuple[int, int] | None] | str:
+    """The row's images and the first one's (width, height), or why the row cannot be asked."""
+    from PIL import Image
+
+    refs = value if isinstance(value, list) else [value]
+    if not refs or any(not isinstance(r, ImageRef) for r in refs):
+        return "no image"
+    size = None
+    for ref in refs:
+        try:
+            # Opening reads only the header: cheap, and it finds a missing, empty or non-image file
+            # before the model is asked, whichever adapter runs.
+            with Image.open(io.BytesIO(ref.read_bytes())) as img:
+                size = size or img.size
+                if img.size[0] == 0 or img.size[1] == 0:
+                    return "empty image (0 pixels)"
+        except (OSError, ValueError) as exc:
+            return f"unreadable image: {exc}"
+    return refs, size
+
+
+def build_request(
+    task: TaskSpec,
+    rid: str,
+    version: str,
+    row: dict[str, Any],
+    images: list[ImageRef],
+    generation: GenerationSettings,
+    kind: RequestKind,
+    *,
+    options: list[tuple[str, str]] = (),
+    template_options: list[tuple[str, str]] = (),
+    region: tuple[float, ...] | None = None,
+    question: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Request:
+    template = task.prompt.versions[version]
+    prompt = render(template.template, {**row, **(extra or {})}, list(template_options))
+    messages = []
+    if template.system:
+        messages.append(Message("system", (TextPart(template.system),)))
+    messages.append(Message("user", (*(ImagePart(img) for img in images), TextPart(prompt))))
+    return Request(
+        id=rid,
+        messages=tuple(messages),
+        generation=generation,
+        kind=task.kind or kind,
+        options=tuple(options),
+        region=region,
+        question=question,
+    )

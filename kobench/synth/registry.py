@@ -1,0 +1,55 @@
+"""Generators by name. `kobench data synth` and first use of a generated task both call `generate`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from kobench.errors import BadInputError
+
+# name -> (hub id it writes, version, function(root, hub_id, seed))
+Generator = tuple[str, str, Callable[..., Path]]
+
+
+def generators() -> dict[str, Generator]:
+    from kobench.data import demo
+
+    def demo_mc(root: Path, hub_id: str, seed: int = 0) -> Path:
+        return demo.write_demo_dataset(root, hub_id, "test", seed)
+
+    found: dict[str, Generator] = {"demo-mc": ("kobench/demo-ko-mc", demo.DEMO_GENERATOR_VERSION, demo_mc)}
+    try:
+        from kobench.synth import ocr
+
+        found["ko-ocr-synth"] = ("kobench/ko-ocr-synth", ocr.OCR_GENERATOR_VERSION, ocr.generate_ko_ocr)
+        found["ko-ocr-grounding-synth"] = (
+            "kobench/ko-ocr-grounding-synth",
+            ocr.GROUNDING_GENERATOR_VERSION,
+            ocr.generate_ko_ocr_grounding,
+        )
+    except ImportError:
+        pass
+    try:
+        from kobench.synth import charts, documents
+
+        found["kobizdoc-synth"] = (
+            "kobench/kobizdoc-synth",
+            documents.DOCUMENT_GENERATOR_VERSION,
+            documents.generate_kobizdoc,
+        )
+        found["ko-chart-synth"] = (
+            "kobench/ko-chart-synth",
+            charts.CHART_GENERATOR_VERSION,
+            charts.generate_ko_chart,
+        )
+    except ImportError:
+        pass
+    return found
+
+
+def generate(name: str, root: Path, seed: int = 0) -> Path:
+    known = generators()
+    if name not in known:
+        raise BadInputError(f"unknown data generator {name!r} (known: {', '.join(sorted(known))})")
+    hub_id, _, function = known[name]
+    return function(root, hub_id, seed=seed)
