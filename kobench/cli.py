@@ -88,6 +88,13 @@ def run(
     prompt_version: Annotated[
         list[str], typer.Option(help="VERSION for every task that has it, or TASK=VERSION (repeatable).")
     ] = [],  # noqa: B006
+    box_convention: Annotated[
+        str | None,
+        typer.Option(
+            help="How the model writes boxes: normalized (0-1), qwen2vl (0-1000) or pixels "
+            "(default: the task's)."
+        ),
+    ] = None,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Neither read nor write the response cache.")
     ] = False,
@@ -119,6 +126,7 @@ def run(
             model_revision=model_revision,
             max_new_tokens=max_new_tokens,
             prompt_versions=prompt_version,
+            box_convention=box_convention,
             cache_dir=cache_dir,
             use_cache=not no_cache,
             overwrite=overwrite,

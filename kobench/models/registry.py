@@ -1,4 +1,6 @@
-"""Model adapters by name: `--model ADAPTER:TARGET` (e.g. `hf:./my-model`, `hf:org/name`).
+"""Model adapters by name: `--model ADAPTER:TARGET` (e.g. `hf:./my-model`, `hf:org/name`), or
+`--model ADAPTER` for an adapter that needs no target (the baselines `tesseract`, `ocr-match`,
+`chance`; an optional target such as `tesseract:kor` or `chance:1` sets their language or seed).
 
 An adapter entry knows how to fingerprint a model without loading it (so a finished run that is
 served entirely from the cache never loads the model) and how to load it. Third-party adapters
@@ -41,8 +43,13 @@ class ModelOptions:
 
 @dataclass(frozen=True)
 class AdapterEntry:
+    """`needs_target`: `--model ADAPTER` alone is an error (the target is then ""); `kinds`: the request
+    kinds the adapter answers (None: all), so a run can refuse other tasks before any work."""
+
     fingerprint: Callable[[str, ModelOptions], str]
     load: Callable[[str, ModelOptions], Model]
+    needs_target: bool = True
+    kinds: frozenset[str] | None = None
 
 
 def _hf_fingerprint(target: str, options: ModelOptions) -> str:
@@ -64,7 +71,63 @@ def _hf_load(target: str, options: ModelOptions) -> Model:
     )
 
 
-BUILTIN_ADAPTERS: dict[str, AdapterEntry] = {"hf": AdapterEntry(_hf_fingerprint, _hf_load)}
+def _lang(target: str) -> str:
+    from kobench.models.ocr import DEFAULT_LANG, check_lang
+
+    lang = target or DEFAULT_LANG
+    check_lang(lang)
+    return lang
+
+
+def _tesseract_fingerprint(target: str, options: ModelOptions) -> str:
+    from kobench.models.ocr import tesseract_fingerprint
+
+    return tesseract_fingerprint(_lang(target))
+
+
+def _tesseract_load(target: str, options: ModelOptions) -> Model:
+    from kobench.models.ocr import TesseractModel
+
+    return TesseractModel(_lang(target))
+
+
+def _ocr_match_fingerprint(target: str, options: ModelOptions) -> str:
+    from kobench.models.ocr_match import ocr_match_fingerprint
+
+    return ocr_match_fingerprint(_lang(target))
+
+
+def _ocr_match_load(target: str, options: ModelOptions) -> Model:
+    from kobench.models.ocr_match import OCRMatchModel
+
+    return OCRMatchModel(_lang(target))
+
+
+def _chance_fingerprint(target: str, options: ModelOptions) -> str:
+    from kobench.models.chance import chance_fingerprint, parse_seed
+
+    return chance_fingerprint(parse_seed(target))
+
+
+def _chance_load(target: str, options: ModelOptions) -> Model:
+    from kobench.models.chance import ChanceModel, parse_seed
+
+    return ChanceModel(parse_seed(target))
+
+
+BUILTIN_ADAPTERS: dict[str, AdapterEntry] = {
+    "hf": AdapterEntry(_hf_fingerprint, _hf_load),
+    "tesseract": AdapterEntry(
+        _tesseract_fingerprint, _tesseract_load, needs_target=False, kinds=frozenset({"read", "ground"})
+    ),
+    "ocr-match": AdapterEntry(
+        _ocr_match_fingerprint,
+        _ocr_match_load,
+        needs_target=False,
+        kinds=frozenset({"choice", "open", "read"}),
+    ),
+    "chance": AdapterEntry(_chance_fingerprint, _chance_load, needs_target=False),
+}
 
 
 def adapters() -> dict[str, AdapterEntry]:
@@ -77,16 +140,23 @@ def adapters() -> dict[str, AdapterEntry]:
 
 
 def parse_model_spec(spec: str) -> tuple[str, str, AdapterEntry]:
-    """'hf:PATH' -> ('hf', 'PATH', entry). Unknown adapters stop before any work."""
-    adapter, sep, target = spec.partition(":")
+    """'hf:PATH' -> ('hf', 'PATH', entry); 'tesseract' -> ('tesseract', '', entry) for an adapter
+    that needs no target. Unknown adapters and missing targets stop before any work."""
+    adapter, _, target = spec.partition(":")
     known = adapters()
-    if not sep or not target:
+    names = ", ".join(sorted(known))
+    if not adapter:
         raise BadInputError(
-            f"--model {spec!r}: expected ADAPTER:TARGET, e.g. hf:./model (adapters: "
-            f"{', '.join(sorted(known))})"
+            f"--model {spec!r}: expected ADAPTER:TARGET (e.g. hf:./model) or ADAPTER (adapters: {names})"
         )
     if adapter not in known:
+        raise BadInputError(f"--model {spec!r}: unknown model adapter {adapter!r} (known: {names})")
+    entry = known[adapter]
+    if not target and getattr(entry, "needs_target", True):
+        bare = ", ".join(sorted(n for n, e in known.items() if not getattr(e, "needs_target", True)))
+        example = "hf:./model or hf:org/name" if adapter == "hf" else f"{adapter}:TARGET"
         raise BadInputError(
-            f"--model {spec!r}: unknown model adapter {adapter!r} (known: {', '.join(sorted(known))})"
+            f"--model {spec!r}: the {adapter!r} adapter needs a target: ADAPTER:TARGET, e.g. {example}"
+            + (f" (adapters that need none: {bare})" if bare else "")
         )
-    return adapter, target, known[adapter]
+    return adapter, target, entry

@@ -188,3 +188,242 @@ def sentence(rng: random.Random) -> str:
     elif "{event}{i_ga}" in template:
         slots["i_ga"] = "이" if has_batchim(event) else "가"
     return template.format(**slots)
+
+
+# --- OCR material (lines, paragraphs, page blocks for notices, forms and signs) ---
+
+_OCR_SENTENCES = (
+    "본 안내문은 {month}월 {day}일부터 적용됩니다.",
+    "{place} 이용 시간은 오전 {hour}시부터 오후 6시까지입니다.",
+    "택배는 경비실에 맡겨 두었습니다.",
+    "엘리베이터 점검으로 {day}일 오전에는 계단을 이용해 주세요.",
+    "환불은 구매일로부터 {days}일 이내에만 가능합니다.",
+    "제출 서류는 원본과 사본 각 1부입니다.",
+    "영수증을 지참하시면 교환이 가능합니다.",
+    "회의 자료는 A4 용지에 양면으로 출력해 주세요.",
+    "{name} 고객님의 적립 포인트는 {points}점입니다.",
+    "USB 포트에 충전기를 연결한 뒤 전원 버튼을 누르세요.",
+    "{company} 고객센터 운영 시간이 변경되었습니다.",
+    "신청서는 {month}월 {day}일까지 {place}에 제출하세요.",
+    "미세먼지가 나쁨 수준이니 마스크를 착용하세요.",
+    "우천 시 {event}{eun_neun} {place}에서 진행됩니다.",
+    "결제 금액 {amount}이 승인되었습니다.",
+    "다음 정류장은 {road} 입구입니다.",
+    "이번 달 관리비 납부 기한은 {day}일입니다.",
+    "{name} 님의 예약이 {month}월 {day}일 {hour}시로 확정되었습니다.",
+)
+_NOTICE_TITLES = ("공지사항", "안내", "알림", "협조 요청", "긴급 공지", "변경 안내", "이용 안내", "모집 공고")
+_FORM_TITLES = (
+    "참가 신청서",
+    "휴가 신청서",
+    "물품 구매 요청서",
+    "방문 신청서",
+    "시설 대여 신청서",
+    "회원 가입 신청서",
+    "경위서",
+    "출장 보고서",
+    "재직 증명서",
+    "견적 요청서",
+)
+_SIGN_TEXTS = (
+    "관계자 외 출입금지",
+    "금연 구역",
+    "CCTV 녹화 중",
+    "비상구",
+    "미끄럼 주의",
+    "머리 조심",
+    "소화기 비치",
+    "정숙",
+    "주차 금지",
+    "개방 시간 안내",
+    "분리수거함",
+    "외부인 출입 통제",
+)
+_DEPARTMENTS = (
+    "총무팀",
+    "인사팀",
+    "시설관리팀",
+    "경영지원팀",
+    "고객지원팀",
+    "관리사무소",
+    "행정실",
+    "영업부",
+)
+_AUDIENCES = ("전 직원", "입주민 여러분", "신입사원", "학부모님", "방문객", "3학년 재학생", "회원 여러분")
+
+
+def _ocr_slots(rng: random.Random) -> dict[str, object]:
+    place = rng.choice(PLACES)
+    event = rng.choice(EVENTS)
+    return {
+        "place": place,
+        "event": event,
+        "name": person_name(rng),
+        "company": company_name(rng),
+        "month": rng.randint(1, 12),
+        "day": rng.randint(1, 28),
+        "hour": rng.randint(8, 11),
+        "days": rng.choice((7, 14, 30)),
+        "points": f"{rng.randint(1, 999) * 10:,}",
+        "amount": won(rng.randint(1, 900) * 100),
+        "road": rng.choice(ROADS),
+        "eun_neun": "은" if has_batchim(event) else "는",
+    }
+
+
+def ocr_sentence(rng: random.Random) -> str:
+    """One sentence as printed on notices, messages and receipts (the base sentences plus more)."""
+    if rng.random() < 0.5:
+        return sentence(rng)
+    return rng.choice(_OCR_SENTENCES).format(**_ocr_slots(rng))
+
+
+def priced_item(rng: random.Random) -> tuple[str, int]:
+    """A quotation or receipt line (item, quantity with its unit, amount) and its amount in won."""
+    item, unit, low, high = rng.choice(ITEMS)
+    quantity = rng.randint(1, 3) if unit in ("식", "건", "대") else rng.randint(1, 12)
+    price = rng.randrange(low, high + 1, 100)
+    total = price * quantity
+    style = rng.randrange(3)
+    if style == 0:
+        return f"{item} {quantity}{unit} {won(total)}", total
+    if style == 1:
+        return f"{item} x{quantity} {total:,}", total
+    return f"{item} {quantity}{unit} @{price:,}", total
+
+
+def item_line(rng: random.Random) -> str:
+    """A quotation or receipt line: item, quantity with its unit, and the amount."""
+    return priced_item(rng)[0]
+
+
+def field_line(rng: random.Random) -> str:
+    """A labelled field as on forms, letters and receipts ("연락처: 010-1234-5678")."""
+    kind = rng.randrange(14)
+    sep = rng.choice((": ", " ", " : "))
+    ymd = date(rng)
+    if kind == 0:
+        return f"{rng.choice(('성명', '이름', '담당자', '신청인', '대표자'))}{sep}{person_name(rng)}"
+    if kind == 1:
+        label = rng.choice(("연락처", "전화", "휴대폰", "Tel.", "FAX"))
+        number = phone(rng)
+        while (label == "FAX") == number.startswith("010") and label in ("FAX", "휴대폰"):
+            number = phone(rng)
+        return f"{label}{sep}{number}"
+    if kind == 2:
+        return f"{rng.choice(('주소', '배송지', '소재지'))}{sep}{address(rng)}"
+    if kind == 3:
+        label = rng.choice(("작성일", "발행일", "신청일", "계약일", "납기일", "유효기간"))
+        return f"{label}{sep}{format_date(ymd, rng.randrange(3))}"
+    if kind == 4:
+        return f"{rng.choice(('합계 금액', '총액', '공급가액', '결제 금액', '부가세'))}{sep}{won(rng.randint(1, 9999) * 1000)}"
+    if kind == 5:
+        return f"일금 {korean_amount(rng.randint(1, 9999) * 1000)}원정"
+    if kind == 6:
+        return f"사업자등록번호{sep}{business_number(rng)}"
+    if kind == 7:
+        return f"{company_name(rng)} 대표이사 {person_name(rng)}"
+    if kind == 8:
+        return f"주문번호{sep}{rng.choice('ABCDKR')}{rng.randint(10**7, 10**8 - 1)}"
+    if kind == 9:
+        return f"영업시간 오전 {rng.randint(8, 10)}시 ~ 오후 {rng.randint(6, 10)}시"
+    if kind == 10:
+        return f"{rng.choice(('소속', '부서'))}{sep}{rng.choice(COMPANY_HEAD)}{rng.choice(COMPANY_TAIL)} {rng.choice(_DEPARTMENTS)}"
+    if kind == 11:
+        return f"{rng.choice(PLACES)} {rng.randint(1, 12)}번 {rng.choice(('좌석', '사물함', '출구'))}"
+    if kind == 12:
+        return f"{format_date(ymd, 0)} {rng.choice(('월', '화', '수', '목', '금'))}요일"
+    return f"{rng.choice(EVENTS)} 참가비 {won(rng.randint(1, 30) * 5000)}"
+
+
+def ocr_line(rng: random.Random, min_chars: int = 6, max_chars: int = 40) -> str:
+    """One printed line of realistic Korean (sentence, field, item, address, name ...), NFC."""
+    while True:
+        kind = rng.random()
+        if kind < 0.35:
+            text = ocr_sentence(rng)
+        elif kind < 0.7:
+            text = field_line(rng)
+        elif kind < 0.82:
+            text = item_line(rng)
+        elif kind < 0.9:
+            text = address(rng)
+        elif kind < 0.95:
+            text = f"{company_name(rng)} {rng.choice(_DEPARTMENTS)}"
+        else:
+            text = f"{person_name(rng)} {rng.choice(('드림', '올림', '과장', '대리', '팀장', '선생님'))}"
+        if min_chars <= len(text) <= max_chars:
+            return text
+
+
+def ocr_paragraph(rng: random.Random, sentences: int = 2) -> str:
+    """A few sentences of running text (to be wrapped into lines by the renderer)."""
+    return " ".join(ocr_sentence(rng) for _ in range(sentences))
+
+
+def wrap_words(text: str, width: int) -> list[str]:
+    """Greedy word wrap at spaces: lines of at most `width` characters (a longer word stands alone)."""
+    lines: list[str] = []
+    current = ""
+    for word in text.split():
+        if current and len(current) + 1 + len(word) > width:
+            lines.append(current)
+            current = word
+        else:
+            current = f"{current} {word}" if current else word
+    if current:
+        lines.append(current)
+    return lines
+
+
+def page_blocks(rng: random.Random, kind: str) -> list[tuple[str, str]]:
+    """Text blocks of a notice / form / sign / receipt page as (role, text); role is "title",
+    "subtitle", "body" or "footer". Texts on one page never repeat or contain one another."""
+    ymd = date(rng)
+    if kind == "notice":
+        event = rng.choice(EVENTS)
+        title = rng.choice((f"{event} 안내", rng.choice(_NOTICE_TITLES), f"{event} 일정 변경 안내"))
+        body = [
+            f"일시: {format_date(ymd, rng.choice((0, 2)))} 오후 {rng.randint(1, 6)}시",
+            f"장소: {rng.choice(PLACES)}",
+            f"대상: {rng.choice(_AUDIENCES)}",
+            f"문의: {phone(rng)}",
+            f"준비물: {rng.choice(('신분증', '필기도구', '개인 노트북', '실내화', 'USB 메모리'))}",
+        ]
+        footer = f"{rng.choice(COMPANY_HEAD)}{rng.choice(COMPANY_TAIL)} {rng.choice(_DEPARTMENTS)}"
+    elif kind == "form":
+        title = rng.choice(_FORM_TITLES)
+        body = [
+            f"성명: {person_name(rng)}",
+            f"연락처: {phone(rng)}",
+            f"소속: {rng.choice(COMPANY_HEAD)}{rng.choice(COMPANY_TAIL)}",
+            f"신청일: {format_date(ymd, rng.randrange(3))}",
+            f"주소: {address(rng)}",
+            f"사업자등록번호: {business_number(rng)}",
+        ]
+        footer = f"{person_name(rng)} (서명)"
+    elif kind == "sign":
+        title = rng.choice(_SIGN_TEXTS)
+        body = [
+            f"위반 시 과태료 {rng.randint(1, 10) * 10}만원 부과",
+            f"{rng.choice(PLACES)} {rng.choice(('방향', '입구', '출입구'))}",
+            f"운영 시간 {rng.randint(6, 10):02d}:00 ~ {rng.randint(18, 23)}:00",
+            f"긴급 연락처 {phone(rng)}",
+            rng.choice(("CCTV 24시간 녹화 중", "반려동물 출입 금지", "음식물 반입 금지", "Wi-Fi 무료")),
+        ]
+        footer = f"{rng.choice(REGIONS[rng.choice(list(REGIONS))])} {rng.choice(_DEPARTMENTS)}"
+    else:  # receipt
+        title = f"{rng.choice(COMPANY_HEAD)}{rng.choice(('마트', '문구', '카페', '식당', '약국', '서점'))}"
+        items = [priced_item(rng) for _ in range(rng.randint(1, 3))]
+        body = [text for text, _ in items] + [f"합계 {won(sum(amount for _, amount in items))}"]
+        if len(body) < 4:
+            body.append(f"거래일시 {format_date(ymd, 1)} {rng.randint(9, 21)}:{rng.randint(0, 59):02d}")
+        footer = f"사업자 {business_number(rng)}"
+    blocks = [("title", title)]
+    if kind in ("notice", "sign") and rng.random() < 0.3:
+        blocks.append(("subtitle", rng.choice(_AUDIENCES) + "께 알려 드립니다"))
+    if kind != "receipt":  # a receipt keeps its order: items, then the total
+        body = rng.sample(body, min(len(body), rng.randint(2, 4)))
+    blocks += [("body", text) for text in body]
+    blocks.append(("footer", footer))
+    return blocks

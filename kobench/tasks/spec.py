@@ -115,7 +115,7 @@ class TaskSpec(_Strict):
     letters: list[str] = ["A", "B", "C", "D"]
     min_options: int | None = None  # default: every letter must have an option
     prompt: PromptSpec
-    scoring: ScoringSpec
+    scoring: ScoringSpec = ScoringSpec()
     primary_metric: str | None = None  # one of the family's metrics; default: the family's first
     kind: Literal["choice", "read", "ground", "open"] | None = None  # request kind; default by family
     path: str | None = Field(default=None, exclude=True)

@@ -1,0 +1,91 @@
+"""Document and chart VQA: a question, a list of accepted answers. Scored by ANLS (DocVQA), Korean-aware
+exact match (numbers by value, units checked) and relaxed accuracy (ChartQA's 5% for numbers)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from kobench.families.base import JudgeSettings, MetricDef, Verdict
+from kobench.families.columns import Columns
+from kobench.families.common import build_request, images_of, row_ids
+from kobench.families.items import Item
+from kobench.metrics.docvqa import (
+    ANLS_VERSION,
+    EXACT_MATCH_VERSION,
+    RELAXED_ACCURACY_VERSION,
+    SHORT_ANSWER_VERSION,
+    anls,
+    extract_short_answer,
+    korean_exact_match,
+    relaxed_accuracy,
+)
+from kobench.tasks.spec import TaskSpec
+from kobench.types import GenerationSettings
+
+
+def _answers(value: Any) -> list[str] | str:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        return "missing answers"
+    answers = [str(a) for a in value if a is not None and str(a).strip()]
+    return answers or "missing answers"
+
+
+class DocVQA:
+    name = "doc_vqa"
+    roles = ("question", "answers")
+    metrics = (
+        MetricDef("anls", "anls", "higher", ANLS_VERSION),
+        MetricDef("exact_match", "exact", "higher", EXACT_MATCH_VERSION),
+        MetricDef("relaxed_accuracy", "relaxed", "higher", RELAXED_ACCURACY_VERSION),
+    )
+    default_kind = "open"
+
+    def prepare(
+        self,
+        task: TaskSpec,
+        rows: list[dict[str, Any]],
+        cols: Columns,
+        version: str,
+        generation: GenerationSettings,
+    ) -> list[Item]:
+        items = []
+        for index, (row, rid) in enumerate(zip(rows, row_ids(rows, cols), strict=True)):
+            base = dict(id=rid, index=index, options=(), fields={c: row.get(c) for c in cols.breakdown})
+            answers = _answers(row.get(cols.answers))
+            question = row.get(cols.question)
+            images = images_of(row.get(cols.image))
+            failure = (
+                answers
+                if isinstance(answers, str)
+                else "missing question"
+                if not isinstance(question, str) or not question.strip()
+                else images
+                if isinstance(images, str)
+                else None
+            )
+            if failure:
+                items.append(Item(request=None, target=None, failure=failure, **base))
+                continue
+            request = build_request(task, rid, version, row, images[0], generation, "open", question=question)
+            items.append(Item(request=request, target=answers, **base))
+        return items
+
+    def judge(self, task: TaskSpec, item: Item, text: str, settings: JudgeSettings) -> dict[str, Verdict]:
+        verdicts = {}
+        for pipeline, answer in (("protocol", text.strip()), ("kobench", extract_short_answer(text))):
+            verdicts[pipeline] = {
+                "parsed": answer or None,
+                "anls": anls(answer, item.target),
+                "exact": korean_exact_match(answer, item.target),
+                "relaxed": relaxed_accuracy(answer, item.target),
+            }
+        return verdicts
+
+    def parser_names(self, task: TaskSpec) -> dict[str, str]:
+        return {"protocol": "strip@1", "kobench": f"short-answer@{SHORT_ANSWER_VERSION}"}
+
+    def signature_extra(self, task: TaskSpec, settings: JudgeSettings) -> Sequence[str]:
+        return ()

@@ -1,0 +1,93 @@
+"""Text grounding: give the box of a given text. Scored by box IoU: mean, share >= 0.5 and >= 0.75.
+An unparseable box scores 0 and is counted, never dropped. How the model writes coordinates
+(0-1, Qwen2-VL's 0-1000, absolute pixels) is a setting recorded in the signature."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from kobench.families.base import JudgeSettings, MetricDef, Verdict
+from kobench.families.columns import Columns
+from kobench.families.common import build_request, images_of, row_ids
+from kobench.families.items import Item
+from kobench.families.reading import valid_box
+from kobench.metrics.boxes import (
+    BOX_PARSER_VERSION,
+    IOU_VERSION,
+    box_iou,
+    parse_box,
+    parse_box_protocol,
+    to_normalized,
+)
+from kobench.tasks.spec import TaskSpec
+from kobench.types import GenerationSettings
+
+
+class Grounding:
+    name = "ocr_grounding"
+    roles = ("text", "box")
+    metrics = (
+        MetricDef("mean_iou", "iou", "higher", IOU_VERSION),
+        MetricDef("iou_at_0.5", "iou50", "higher", IOU_VERSION),
+        MetricDef("iou_at_0.75", "iou75", "higher", IOU_VERSION),
+    )
+    default_kind = "ground"
+
+    def prepare(
+        self,
+        task: TaskSpec,
+        rows: list[dict[str, Any]],
+        cols: Columns,
+        version: str,
+        generation: GenerationSettings,
+    ) -> list[Item]:
+        items = []
+        for index, (row, rid) in enumerate(zip(rows, row_ids(rows, cols), strict=True)):
+            base = dict(id=rid, index=index, options=(), fields={c: row.get(c) for c in cols.breakdown})
+            query = row.get(cols.text)
+            box = valid_box(row.get(cols.box))
+            images = images_of(row.get(cols.image))
+            failure = (
+                "missing query text"
+                if not isinstance(query, str) or not query.strip()
+                else box
+                if isinstance(box, str)
+                else images
+                if isinstance(images, str)
+                else None
+            )
+            if failure:
+                items.append(Item(request=None, target=None, failure=failure, **base))
+                continue
+            width = row.get(cols.width) if cols.width else None
+            height = row.get(cols.height) if cols.height else None
+            size = images[1] or (0, 0)
+            target = {"box": list(box), "width": int(width or size[0]), "height": int(height or size[1])}
+            request = build_request(task, rid, version, row, images[0], generation, "ground", question=query)
+            items.append(Item(request=request, target=target, **base))
+        return items
+
+    def judge(self, task: TaskSpec, item: Item, text: str, settings: JudgeSettings) -> dict[str, Verdict]:
+        convention, size = settings.box_convention, (item.target["width"], item.target["height"])
+        raw = parse_box_protocol(text)
+        try:
+            protocol = to_normalized(raw, convention, *size) if raw is not None else None
+        except (ValueError, ZeroDivisionError):  # pixel boxes on an image of unknown size
+            protocol = None
+        verdicts = {}
+        for pipeline, box in (("protocol", protocol), ("kobench", parse_box(text, convention, *size))):
+            iou = box_iou(box, tuple(item.target["box"])) if box is not None else 0.0
+            verdicts[pipeline] = {
+                "parsed": list(box) if box is not None else None,
+                "iou": iou,
+                "iou50": float(iou >= 0.5),
+                "iou75": float(iou >= 0.75),
+            }
+        return verdicts
+
+    def parser_names(self, task: TaskSpec) -> dict[str, str]:
+        return {"protocol": "first-bracketed-box@1", "kobench": f"kobench-box@{BOX_PARSER_VERSION}"}
+
+    def signature_extra(self, task: TaskSpec, settings: JudgeSettings) -> Sequence[str]:
+        return (f"box:{settings.box_convention}",)

@@ -1,0 +1,113 @@
+"""Text reading (OCR): read the text of an image, or of a given box. Scored by corpus CER (edits over
+reference length, as a weighted mean of row CER), bag-of-characters F1 and character IoU."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from kobench.families.base import JudgeSettings, MetricDef, Verdict
+from kobench.families.columns import Columns
+from kobench.families.common import build_request, images_of, row_ids
+from kobench.families.items import Item
+from kobench.metrics.text import (
+    CER_VERSION,
+    CHAR_BAG_VERSION,
+    READING_CLEANER_VERSION,
+    cer_counts,
+    char_bag_prf,
+    char_iou,
+    clean_reading,
+    normalize_text,
+)
+from kobench.tasks.spec import TaskSpec
+from kobench.types import GenerationSettings
+
+
+def valid_box(value: Any) -> tuple[float, float, float, float] | str:
+    """A 0-1 [x1, y1, x2, y2] box from the data, or why it is not one (a counted row failure)."""
+    if not isinstance(value, list | tuple) or len(value) != 4:
+        return f"box {value!r} is not [x1, y1, x2, y2]"
+    try:
+        x1, y1, x2, y2 = (float(v) for v in value)
+    except (TypeError, ValueError):
+        return f"box {value!r} is not four numbers"
+    if not all(0.0 <= v <= 1.0 for v in (x1, y1, x2, y2)):
+        return f"box {list(value)} is outside 0-1"
+    if x2 <= x1 or y2 <= y1:
+        return f"box {list(value)} has no area (x2 <= x1 or y2 <= y1)"
+    return x1, y1, x2, y2
+
+
+def box_text(box: Sequence[float]) -> str:
+    return "[" + ", ".join(f"{v:.3f}" for v in box) + "]"
+
+
+class Reading:
+    name = "ocr_read"
+    roles = ("text",)
+    metrics = (
+        MetricDef("cer", "cer", "lower", CER_VERSION, weight="ref_len"),
+        MetricDef("char_f1", "char_f1", "higher", CHAR_BAG_VERSION),
+        MetricDef("char_precision", "char_precision", "higher", CHAR_BAG_VERSION),
+        MetricDef("char_recall", "char_recall", "higher", CHAR_BAG_VERSION),
+        MetricDef("char_iou", "char_iou", "higher", CHAR_BAG_VERSION),
+    )
+    default_kind = "read"
+
+    def prepare(
+        self,
+        task: TaskSpec,
+        rows: list[dict[str, Any]],
+        cols: Columns,
+        version: str,
+        generation: GenerationSettings,
+    ) -> list[Item]:
+        items = []
+        for index, (row, rid) in enumerate(zip(rows, row_ids(rows, cols), strict=True)):
+            base = dict(id=rid, index=index, options=(), fields={c: row.get(c) for c in cols.breakdown})
+            target = row.get(cols.text)
+            if not isinstance(target, str) or not normalize_text(target):
+                items.append(Item(request=None, target=None, failure="missing reference text", **base))
+                continue
+            region = None
+            if cols.box and row.get(cols.box) is not None:
+                region = valid_box(row.get(cols.box))
+                if isinstance(region, str):
+                    items.append(Item(request=None, target=target, failure=region, **base))
+                    continue
+            images = images_of(row.get(cols.image))
+            if isinstance(images, str):
+                items.append(Item(request=None, target=target, failure=images, **base))
+                continue
+            extra = {"box_text": box_text(region) if region else ""}
+            request = build_request(
+                task, rid, version, row, images[0], generation, "read", region=region, extra=extra
+            )
+            items.append(Item(request=request, target=target, **base))
+        return items
+
+    def judge(self, task: TaskSpec, item: Item, text: str, settings: JudgeSettings) -> dict[str, Verdict]:
+        verdicts = {}
+        for pipeline, read in (
+            ("protocol", normalize_text(text)),
+            ("kobench", normalize_text(clean_reading(text))),
+        ):
+            edits, ref_len = cer_counts(read, item.target)
+            precision, recall, f1 = char_bag_prf(read, item.target)
+            verdicts[pipeline] = {
+                "parsed": read or None,
+                "cer": edits / ref_len,
+                "ref_len": ref_len,
+                "char_f1": f1,
+                "char_precision": precision,
+                "char_recall": recall,
+                "char_iou": char_iou(read, item.target),
+            }
+        return verdicts
+
+    def parser_names(self, task: TaskSpec) -> dict[str, str]:
+        return {"protocol": "nfc-whitespace@1", "kobench": f"clean-reading@{READING_CLEANER_VERSION}"}
+
+    def signature_extra(self, task: TaskSpec, settings: JudgeSettings) -> Sequence[str]:
+        return ()

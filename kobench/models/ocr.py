@@ -1,0 +1,511 @@
+"""The `tesseract` adapter: a classic OCR engine as a baseline for reading and grounding tasks.
+
+`--model tesseract` (languages kor+eng) or `--model tesseract:kor` (any Tesseract language string).
+One `tesserocr.PyTessBaseAPI` is created per model object and reused for every request.
+
+Page-segmentation mode (psm), chosen per image (or per `region` crop) by `choose_psm`:
+Tesseract's layout analysis (psm 6, no recognition, about 2 ms) finds the text lines; lines whose
+vertical extents overlap by half or more count as one row (fragments of one line split by a wide
+gap). One row -> psm 7 (single line); two or more -> psm 6 (uniform block); none found -> psm 7 when
+the image is at least 3 times as wide as it is tall, else psm 6. psm 3 (the default, automatic
+layout) is never used: with the kor model it drops or garbles whole lines of simple Korean pages.
+When the median line is under 16 px tall the image is enlarged (at most 4x) so lines are about
+32 px tall, and a crop gets a 10 px border in its edge colour (Tesseract misreads text touching
+the image edge).
+
+Kinds: "read" answers the text (lines joined by newlines, runs of spaces collapsed), cropped to
+`region` when given; "ground" answers the 0-1 box "[x1, y1, x2, y2]" of `question` found among the
+recognised words (see `find_phrase`), or "" when it is not found; other kinds are refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import re
+import statistics
+import threading
+import time
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kobench.errors import BadInputError
+from kobench.types import Request, Response
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+DEFAULT_LANG = "kor+eng"
+DEFAULT_TESSDATA_DIRS = (
+    "/usr/share/tesseract-ocr/5/tessdata",
+    "/usr/share/tesseract-ocr/4.00/tessdata",
+    "/usr/share/tessdata",
+)
+TESSERACT_KINDS = frozenset({"read", "ground"})
+KIND_NAMES = {"choice": "multiple-choice", "open": "open-question", "read": "reading", "ground": "grounding"}
+
+PSM_AUTO = 3  # tesserocr.PSM.AUTO; used by nobody here, named for the docs
+PSM_BLOCK = 6  # tesserocr.PSM.SINGLE_BLOCK
+PSM_LINE = 7  # tesserocr.PSM.SINGLE_LINE
+PSM_SPARSE = 11  # tesserocr.PSM.SPARSE_TEXT
+
+LINE_ASPECT = 3.0  # no line found: at least this wide per unit of height reads as one line
+SMALL_LINE_PX = 16  # median line height under which the image is enlarged ...
+TARGET_LINE_PX = 32  # ... to about this height
+MAX_SCALE = 4
+CROP_BORDER_PX = 10
+GROUND_MIN_SCORE = 70.0  # rapidfuzz ratio (0-100) a word sequence needs to count as the phrase
+
+_LANG_RE = re.compile(r"^[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*$")
+_SPACES = re.compile(r"\s+")
+
+
+def refusal(adapter: str, kind: str) -> str:
+    """The message for a request kind an adapter does not answer."""
+    what = KIND_NAMES.get(kind, repr(kind))
+    hint = "; use --model ocr-match for questions" if adapter == "tesseract" else ""
+    return f"{adapter} cannot answer {what} tasks{hint}"
+
+
+# --- Tesseract installation: language data, version, fingerprint -------------------------------
+
+
+def _import_tesserocr() -> Any:
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # before tesserocr starts OpenMP: 4x faster a line
+    try:
+        import tesserocr
+    except ImportError as exc:
+        raise BadInputError(
+            f"the tesseract and ocr-match adapters need tesserocr (pip install tesserocr): {exc}"
+        ) from exc
+    return tesserocr
+
+
+def check_lang(lang: str) -> list[str]:
+    if not _LANG_RE.match(lang):
+        raise BadInputError(f"bad Tesseract language string {lang!r}; expected e.g. kor, eng or kor+eng")
+    return lang.split("+")
+
+
+def _package(code: str) -> str:
+    return "tesseract-ocr-" + code.lower().replace("_", "-")
+
+
+def resolve_tessdata(lang: str, tessdata: str | os.PathLike[str] | None = None) -> Path:
+    """The folder with every `<code>.traineddata` that `lang` names.
+
+    `tessdata` when given (no fallback), else $TESSDATA_PREFIX (the folder itself or its `tessdata`
+    subfolder), else the first of DEFAULT_TESSDATA_DIRS that has all the files.
+    """
+    codes = check_lang(lang)
+    if tessdata is not None:
+        candidates = [Path(tessdata)]
+    else:
+        candidates = []
+        prefix = os.environ.get("TESSDATA_PREFIX")
+        if prefix:
+            candidates += [Path(prefix), Path(prefix) / "tessdata"]
+        candidates += [Path(p) for p in DEFAULT_TESSDATA_DIRS]
+    for folder in candidates:
+        if all((folder / f"{code}.traineddata").is_file() for code in codes):
+            return folder
+    missing = [c for c in codes if not any((f / f"{c}.traineddata").is_file() for f in candidates)]
+    missing = missing or codes  # each file exists somewhere, but never all in one folder
+    files = ", ".join(f"{c}.traineddata" for c in missing)
+    looked = ", ".join(str(f) for f in candidates)
+    packages = " ".join(_package(c) for c in missing)
+    raise BadInputError(
+        f"Tesseract language data {files} not found (looked in {looked}). Install it with "
+        f"`apt-get install {packages}` (scripts/setup.sh installs tesseract-ocr-kor), or point "
+        "TESSDATA_PREFIX at a folder that has it."
+    )
+
+
+def tesseract_version() -> str:
+    return str(_import_tesserocr().PyTessBaseAPI.Version()).strip()
+
+
+def traineddata_digest(lang: str, folder: Path) -> str:
+    """First 12 hex digits of sha256 over the language files' bytes, in `lang` order."""
+    digest = hashlib.sha256()
+    for code in check_lang(lang):
+        with open(folder / f"{code}.traineddata", "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()[:12]
+
+
+def engine_fingerprint(lang: str = DEFAULT_LANG, tessdata: str | os.PathLike[str] | None = None) -> str:
+    """'<tesseract version>:<lang>:<data digest>', known without creating a Tesseract API."""
+    folder = resolve_tessdata(lang, tessdata)
+    return f"{tesseract_version()}:{lang}:{traineddata_digest(lang, folder)}"
+
+
+def tesseract_fingerprint(lang: str = DEFAULT_LANG, tessdata: str | os.PathLike[str] | None = None) -> str:
+    return f"tesseract:{engine_fingerprint(lang, tessdata)}"
+
+
+# --- Recognised text with boxes ------------------------------------------------------------------
+
+
+Box = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class OCRWord:
+    text: str
+    box: Box  # pixels of the image given to `OCREngine.read`
+    start: int  # character offsets of the word in its line's text
+    end: int
+
+
+@dataclass(frozen=True)
+class OCRLine:
+    text: str  # whitespace runs collapsed to one space
+    box: Box
+    words: tuple[OCRWord, ...]
+
+
+@dataclass(frozen=True)
+class OCRPage:
+    width: int
+    height: int
+    psm: int
+    lines: tuple[OCRLine, ...]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.lines)
+
+
+def _clean(text: str | None) -> str:
+    return _SPACES.sub(" ", text or "").strip()
+
+
+def _union(boxes: Sequence[Box]) -> Box:
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+
+
+def _rows(boxes: Sequence[Box]) -> int:
+    """Number of rows: boxes whose vertical extents overlap by half the smaller height are one row."""
+    rows: list[tuple[int, int]] = []
+    for _, y1, _, y2 in sorted(boxes, key=lambda b: b[1]):
+        for i, (r1, r2) in enumerate(rows):
+            overlap = min(y2, r2) - max(y1, r1)
+            if overlap >= 0.5 * max(1, min(y2 - y1, r2 - r1)):
+                rows[i] = (min(r1, y1), max(r2, y2))
+                break
+        else:
+            rows.append((y1, y2))
+    return len(rows)
+
+
+def _edge_colour(image: Image.Image) -> tuple[int, ...]:
+    """The most common colour on the image's outer pixels (the background, usually)."""
+    from collections import Counter
+
+    rgb = image.convert("RGB")
+    w, h = rgb.size
+    pixels = rgb.load()
+    step = max(1, (w + h) // 200)
+    edge = [pixels[x, y] for x in range(0, w, step) for y in (0, h - 1)]
+    edge += [pixels[x, y] for y in range(0, h, step) for x in (0, w - 1)]
+    return Counter(edge).most_common(1)[0][0]
+
+
+def crop_region(image: Image.Image, region: Sequence[float]) -> tuple[Image.Image, tuple[int, int]]:
+    """Crop to a 0-1 box; returns the crop and its top-left corner. Raises ValueError for a bad box."""
+    if len(region) != 4 or not all(isinstance(v, int | float) and math.isfinite(v) for v in region):
+        raise ValueError(f"region {tuple(region)!r} is not four numbers")
+    w, h = image.size
+    x1, y1, x2, y2 = (min(1.0, max(0.0, float(v))) for v in region)
+    left, top = math.floor(x1 * w), math.floor(y1 * h)
+    right, bottom = math.ceil(x2 * w), math.ceil(y2 * h)
+    if right - left < 1 or bottom - top < 1:
+        raise ValueError(f"region {tuple(region)!r} is empty on a {w}x{h} image")
+    return image.crop((left, top, right, bottom)), (left, top)
+
+
+class OCREngine:
+    """One Tesseract API object, reused for every image (creating one costs about 0.3 s)."""
+
+    def __init__(self, lang: str = DEFAULT_LANG, tessdata: str | os.PathLike[str] | None = None) -> None:
+        tesserocr = _import_tesserocr()
+        self.lang = lang
+        self.tessdata = resolve_tessdata(lang, tessdata)
+        self.version = tesseract_version()
+        self.fingerprint = f"{self.version}:{lang}:{traineddata_digest(lang, self.tessdata)}"
+        self._tesserocr = tesserocr
+        try:
+            # tesserocr wants the folder with a trailing separator
+            self.api = tesserocr.PyTessBaseAPI(path=str(self.tessdata) + os.sep, lang=lang)
+        except RuntimeError as exc:
+            raise BadInputError(f"Tesseract could not load {lang!r} from {self.tessdata}: {exc}") from exc
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self.api.End()
+
+    def _line_boxes(self, image: Image.Image) -> list[Box]:
+        """Text-line boxes from layout analysis only (psm 6, no recognition)."""
+        ril = self._tesserocr.RIL
+        self.api.SetPageSegMode(PSM_BLOCK)
+        self.api.SetImage(image)
+        it = self.api.AnalyseLayout()
+        boxes: list[Box] = []
+        while it is not None:
+            box = it.BoundingBox(ril.TEXTLINE)
+            if box is not None:
+                boxes.append(tuple(box))
+            if not it.Next(ril.TEXTLINE):
+                break
+        return boxes
+
+    def choose_psm(self, image: Image.Image) -> tuple[int, float]:
+        """(psm, scale): the module docstring's rule."""
+        boxes = self._line_boxes(image)
+        w, h = image.size
+        if not boxes:
+            psm = PSM_LINE if w >= LINE_ASPECT * h else PSM_BLOCK
+        else:
+            psm = PSM_LINE if _rows(boxes) == 1 else PSM_BLOCK
+        scale = 1.0
+        if boxes:
+            median = statistics.median(b[3] - b[1] for b in boxes)
+            if 0 < median < SMALL_LINE_PX:
+                scale = float(min(MAX_SCALE, math.ceil(TARGET_LINE_PX / median)))
+        return psm, scale
+
+    def read(self, image: Image.Image, psm: int | None = None, *, border: bool = False) -> OCRPage:
+        """Recognise `image`; boxes in its own pixels. `psm` None: chosen by `choose_psm`."""
+        with self._lock:
+            original = image.size
+            offset = 0
+            if border:
+                from PIL import ImageOps
+
+                image = ImageOps.expand(image, CROP_BORDER_PX, fill=_edge_colour(image))
+                offset = CROP_BORDER_PX
+            chosen, scale = self.choose_psm(image)
+            psm = chosen if psm is None else psm
+            if scale != 1.0:
+                from PIL import Image as PILImage
+
+                size = (round(image.width * scale), round(image.height * scale))
+                image = image.resize(size, PILImage.Resampling.LANCZOS)
+            self.api.SetPageSegMode(psm)
+            self.api.SetImage(image)
+            self.api.Recognize()
+            lines = self._lines(scale, offset, original)
+            return OCRPage(width=original[0], height=original[1], psm=psm, lines=tuple(lines))
+
+    def _lines(self, scale: float, offset: int, size: tuple[int, int]) -> list[OCRLine]:
+        ril = self._tesserocr.RIL
+
+        def to_original(box: Box) -> Box:
+            x1, y1, x2, y2 = (v / scale - offset for v in box)
+            w, h = size
+            return (
+                max(0, math.floor(x1)),
+                max(0, math.floor(y1)),
+                min(w, math.ceil(x2)),
+                min(h, math.ceil(y2)),
+            )
+
+        grouped: list[tuple[str, Box, list[tuple[str, Box]]]] = []
+        it = self.api.GetIterator()
+        if it is None:
+            return []
+        for word in self._tesserocr.iterate_level(it, ril.WORD):
+            text = _clean(word.GetUTF8Text(ril.WORD))
+            box = word.BoundingBox(ril.WORD)
+            if word.IsAtBeginningOf(ril.TEXTLINE) or not grouped:
+                line_box = word.BoundingBox(ril.TEXTLINE) or box
+                grouped.append((_clean(word.GetUTF8Text(ril.TEXTLINE)), to_original(line_box), []))
+            if text and box is not None:
+                # a word box can stick out of its line (Hangul jamo, commas): clip it to the line
+                x1, y1, x2, y2 = to_original(box)
+                _, ly1, _, ly2 = grouped[-1][1]
+                grouped[-1][2].append((text, (x1, max(y1, ly1), x2, min(y2, ly2))))
+        grouped = [g for g in grouped if g[2]]
+        # The page text spaces words as Tesseract decided (with the kor data's
+        # preserve_interword_spaces=1, Korean syllables it split into words stay joined); the
+        # iterator's line text puts a space between every two words. Take the page's where they agree.
+        page_lines = [_clean(t) for t in (self.api.GetUTF8Text() or "").splitlines()]
+        page_lines = [t for t in page_lines if t]
+        lines = []
+        for number, (line_text, line_box, words) in enumerate(grouped):
+            joined = compact("".join(t for t, _ in words))
+            if number < len(page_lines) and compact(page_lines[number]) == joined:
+                line_text = page_lines[number]
+            lines.append(_place_words(line_text, line_box, words))
+        return lines
+
+
+def _place_words(line_text: str, line_box: Box, words: list[tuple[str, Box]]) -> OCRLine:
+    """Find each word's offsets in the line text (Tesseract joins some Korean words without a space)."""
+    placed = []
+    cursor = 0
+    for text, box in words:
+        at = line_text.find(text, cursor)
+        if at < 0:  # the line text and the words disagree: rebuild the line from its words
+            joined = " ".join(t for t, _ in words)
+            return _place_words(joined, line_box, words) if joined != line_text else _spaced(words, line_box)
+        placed.append(OCRWord(text, box, at, at + len(text)))
+        cursor = at + len(text)
+    return OCRLine(line_text, line_box, tuple(placed))
+
+
+def _spaced(words: list[tuple[str, Box]], line_box: Box) -> OCRLine:
+    placed, cursor = [], 0
+    for text, box in words:
+        placed.append(OCRWord(text, box, cursor, cursor + len(text)))
+        cursor += len(text) + 1
+    return OCRLine(" ".join(t for t, _ in words), line_box, tuple(placed))
+
+
+# --- Finding a phrase among recognised words -----------------------------------------------------
+
+
+def compact(text: str) -> str:
+    """NFKC, lower case, no whitespace: the form phrases and options are compared in."""
+    return "".join(unicodedata.normalize("NFKC", text).lower().split())
+
+
+@dataclass(frozen=True)
+class PhraseMatch:
+    score: float
+    box: Box
+    words: tuple[OCRWord, ...]
+
+
+def find_phrase(page: OCRPage, phrase: str, min_score: float = GROUND_MIN_SCORE) -> PhraseMatch | None:
+    """The run of consecutive words (in reading order, across line ends) most like `phrase`.
+
+    Words and phrase are compared without spaces (Tesseract splits and joins Korean words freely),
+    by rapidfuzz `fuzz.ratio` (normalised indel similarity, 0-100). Runs grow while their text is no
+    longer than the phrase plus half of it. Best score wins, an earlier run on a tie; below `min_score`
+    nothing is found.
+    """
+    from rapidfuzz import fuzz
+
+    target = compact(phrase)
+    if not target:
+        return None
+    words = [w for line in page.lines for w in line.words]
+    texts = [compact(w.text) for w in words]
+    limit = len(target) + max(1, len(target) // 2)
+    best: tuple[float, int, int] | None = None
+    for i in range(len(words)):
+        joined = ""
+        for j in range(i, len(words)):
+            joined += texts[j]
+            if len(joined) > limit and j > i:
+                break
+            score = fuzz.ratio(target, joined)
+            if best is None or score > best[0]:
+                best = (score, i, j)
+    if best is None or best[0] < min_score:
+        return None
+    score, i, j = best
+    run = tuple(words[i : j + 1])
+    return PhraseMatch(score, _union([w.box for w in run]), run)
+
+
+def format_box(box: Sequence[float]) -> str:
+    return "[" + ", ".join(f"{v:.3f}" for v in box) + "]"
+
+
+# --- Shared adapter plumbing ----------------------------------------------------------------------
+
+
+def describe(exc: BaseException) -> str:
+    """'Type: message', without object addresses (errors stay reproducible)."""
+    return re.sub(r"<[^<>]* at 0x[0-9a-fA-F]+>", "<data>", f"{type(exc).__name__}: {exc}").strip()
+
+
+def load_images(request: Request) -> list[Image.Image]:
+    """Every image of the request, decoded; ValueError naming the one that failed."""
+    refs = request.images
+    if not refs:
+        raise ValueError("the request has no image")
+    images = []
+    for number, ref in enumerate(refs, 1):
+        try:
+            images.append(ref.load())
+        except Exception as exc:
+            raise ValueError(f"image {number} of {len(refs)} could not be decoded: {describe(exc)}") from exc
+    return images
+
+
+def read_text(engine: OCREngine, request: Request, images: list[Image.Image]) -> str:
+    """Kind "read": the first image cropped to `region` when given, else every image's text."""
+    if request.region is not None:
+        crop, _ = crop_region(images[0], request.region)
+        return engine.read(crop, border=True).text
+    return "\n".join(t for t in (engine.read(image).text for image in images) if t)
+
+
+def ground(engine: OCREngine, request: Request, image: Image.Image) -> str:
+    """Kind "ground": the phrase's 0-1 box, or "" when it is not found.
+
+    Searched in the page as the psm rule reads it, then (if not found) as sparse text (psm 11),
+    which finds scattered scene text that a block reading merges or drops.
+    """
+    phrase = request.question or ""
+    if not compact(phrase):
+        raise ValueError("a grounding request needs the phrase to find in `question`")
+    full_w, full_h = image.size
+    left, top = 0, 0
+    if request.region is not None:
+        image, (left, top) = crop_region(image, request.region)
+    border = request.region is not None
+    match = find_phrase(engine.read(image, border=border), phrase)
+    if match is None or match.score < 100:
+        sparse = find_phrase(engine.read(image, PSM_SPARSE, border=border), phrase)
+        if sparse is not None and (match is None or sparse.score > match.score):
+            match = sparse
+    if match is None:
+        return ""
+    x1, y1, x2, y2 = match.box
+    return format_box(((x1 + left) / full_w, (y1 + top) / full_h, (x2 + left) / full_w, (y2 + top) / full_h))
+
+
+class TesseractModel:
+    """Tesseract as a model: reads text ("read") and finds phrases ("ground")."""
+
+    adapter = "tesseract"
+    kinds = TESSERACT_KINDS
+
+    def __init__(self, lang: str = DEFAULT_LANG, tessdata: str | os.PathLike[str] | None = None) -> None:
+        self.engine = OCREngine(lang, tessdata)
+        self.lang = lang
+        self.name = "tesseract" if lang == DEFAULT_LANG else f"tesseract:{lang}"
+        self.fingerprint = f"tesseract:{self.engine.fingerprint}"
+        self.settings: dict[str, Any] = {"lang": lang, "engine": "tesserocr"}
+
+    def generate(self, requests: Sequence[Request]) -> list[Response]:
+        return [self._one(request) for request in requests]
+
+    def _one(self, request: Request) -> Response:
+        if request.kind not in self.kinds:
+            return Response(text=None, error=refusal(self.adapter, request.kind))
+        start = time.perf_counter()
+        try:
+            images = load_images(request)
+            if request.kind == "read":
+                text = read_text(self.engine, request, images)
+            else:
+                text = ground(self.engine, request, images[0])
+        except Exception as exc:
+            return Response(text=None, error=describe(exc))
+        return Response(text=text, seconds=time.perf_counter() - start)
