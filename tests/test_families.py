@@ -80,7 +80,8 @@ def test_reading_corpus_cer_and_failures(monkeypatch, tmp_path: Path) -> None:
     assert kob.metrics["cer"].value == pytest.approx(100 / 14)
     assert next(iter(kob.metrics)) == "cer" and kob.metrics["cer"].direction == "lower"
     # protocol keeps the preamble: b's edits = Levenshtein of
-    # '이미지의 텍스트는 다음과 같습니다: "서울특별시 강남구"' and "서울특별시 강남구" = len(prediction) - 9 (the reference is a substring) = 31 - 9 = 22 -> (1 + 22) / 14
+    # '이미지의 텍스트는 다음과 같습니다: "서울특별시 강남구"' and "서울특별시 강남구"
+    # = len(prediction) - 9 (the reference is a substring) = 31 - 9 = 22 -> (1 + 22) / 14
     assert proto.metrics["cer"].value == pytest.approx(100 * 23 / 14)
     # bag of characters for a: prediction 안녕하새요 vs 안녕하세요: 4 of 5 shared -> P = R = F1 = 0.8; b: 1.0
     assert kob.metrics["char_f1"].value == pytest.approx(90.0)
