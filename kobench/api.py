@@ -21,6 +21,7 @@ def evaluate(
     batch_size: int = 8,
     task_dirs: Sequence[str | Path] = (),
     data_revision: str | None = None,
+    data_paths: Sequence[str] = (),
     dtype: str = "auto",
     device: str = "auto",
     trust_remote_code: bool = False,
@@ -54,6 +55,7 @@ def evaluate(
         task_dirs=tuple(Path(p) for p in task_dirs),
         data_dir=Path(data_dir) if data_dir else (Path(env_data) if env_data else None),
         data_revision=data_revision,
+        data_paths=tuple(data_paths),
         limit=limit,
         model_options=ModelOptions(
             dtype=dtype,

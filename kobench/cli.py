@@ -77,6 +77,9 @@ def run(
     batch_size: Annotated[int, typer.Option(help="Requests per model call.")] = 8,
     task_dir: TaskDirs = [],  # noqa: B006 (typer reads the default, never mutates it)
     data_revision: Annotated[str | None, typer.Option(help="Pin a Hub dataset revision.")] = None,
+    data_path: Annotated[
+        list[str], typer.Option(help="TASK=DIR: run TASK on your own data in DIR (repeatable).")
+    ] = [],  # noqa: B006
     dtype: Annotated[str, typer.Option(help="auto, float32, bfloat16 or float16.")] = "auto",
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1, ...")] = "auto",
     max_new_tokens: Annotated[
@@ -120,6 +123,7 @@ def run(
             batch_size=batch_size,
             task_dirs=task_dir,
             data_revision=data_revision,
+            data_paths=data_path,
             dtype=dtype,
             device=device,
             trust_remote_code=trust_remote_code,
@@ -198,7 +202,7 @@ def list_tasks(task_dir: TaskDirs = []) -> None:  # noqa: B006
             [
                 name,
                 spec.category,
-                spec.dataset.hub_id,
+                spec.dataset.hub_id or "your data (--data-path)",
                 spec.dataset.split,
                 spec.dataset.size or "?",
                 metric,
@@ -233,6 +237,27 @@ def table(
     except KobenchError as exc:
         _fail(exc)
     typer.echo(markdown_table(loaded, pipeline), nl=False)
+
+
+data_app = typer.Typer(help="Built-in generated benchmarks.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("synth")
+def data_synth(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write DIR/kobench/<name>/ into.")],
+    seed: Annotated[int, typer.Option(help="Generator seed (the same seed gives the same data).")] = 0,
+    only: Annotated[list[str], typer.Option(help="Only these generators (repeatable).")] = [],  # noqa: B006
+) -> None:
+    """Write the generated benchmarks; `kobench run --data-dir DIR` then finds them."""
+    from kobench.synth.registry import synth_all
+
+    try:
+        written = synth_all(out, seed, only or None)
+    except KobenchError as exc:
+        _fail(exc)
+    for name, path in written.items():
+        typer.echo(f"{name}: {path}")
 
 
 @app.command()

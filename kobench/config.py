@@ -24,6 +24,7 @@ class RunConfig:
     task_dirs: tuple[Path, ...] = ()
     data_dir: Path | None = None
     data_revision: str | None = None
+    data_paths: tuple[str, ...] = ()  # "TASK=DIR": run TASK on the user's own data in DIR
     limit: int | None = None
     model_options: ModelOptions = field(default_factory=ModelOptions)
     max_new_tokens: int | None = None  # overrides the prompt version's; recorded in signatures
@@ -44,6 +45,7 @@ class RunConfig:
             "task_dirs": [str(p) for p in self.task_dirs],
             "data_dir": str(self.data_dir) if self.data_dir else None,
             "data_revision": self.data_revision,
+            "data_paths": list(self.data_paths),
             "limit": self.limit,
             "batch_size": self.model_options.batch_size,
             "model_options": self.model_options.output_settings(),

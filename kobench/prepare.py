@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kobench.data.loader import Table, canonical_identity, load_table
+from kobench.data.loader import Table, canonical_identity, load_local, load_table
 from kobench.errors import BadInputError
 from kobench.families import FAMILIES
 from kobench.families.base import JudgeSettings
 from kobench.families.columns import Columns, resolve_columns
 from kobench.families.items import Item, circular_group
 from kobench.results import DatasetInfo
-from kobench.synth.registry import generate
+from kobench.synth.registry import cached_root, generate
 from kobench.tasks.spec import TaskSpec
 from kobench.types import GenerationSettings
 
@@ -36,6 +36,17 @@ class PreparedTask:
             "data": self.dataset.identity,
             "judging": self.judging.__dict__,
         }
+
+
+def data_path_for(task: TaskSpec, data_paths: tuple[str, ...]) -> Path | None:
+    """`TASK=DIR` entries of --data-path; a name that is not a task being run is a usage mistake."""
+    for entry in data_paths:
+        name, sep, folder = entry.partition("=")
+        if not sep or not folder:
+            raise BadInputError(f"--data-path {entry!r}: expected TASK=DIR")
+        if name == task.name:
+            return Path(folder)
+    return None
 
 
 def choose_version(task: TaskSpec, requested: tuple[str, ...]) -> str:
@@ -66,11 +77,26 @@ def generation_for(
     return GenerationSettings(max_new_tokens=tokens, stop=tuple(pv.stop)), overridden
 
 
-def find_table(task: TaskSpec, data_dir: Path | None, revision: str | None, cache_dir: Path) -> Table:
+def find_table(
+    task: TaskSpec,
+    data_dir: Path | None,
+    revision: str | None,
+    cache_dir: Path,
+    data_path: Path | None = None,
+) -> Table:
     ds = task.dataset
+    if data_path is not None:  # --data-path TASK=DIR: the user's own copy, in any accepted layout
+        if not Path(data_path).is_dir():
+            raise BadInputError(f"--data-path {task.name}={data_path}: no such folder")
+        return load_local(Path(data_path), ds.split, image_columns=tuple(task.columns.image))
+    if ds.hub_id is None:
+        raise BadInputError(
+            f"task {task.name!r} runs on your own data: pass --data-path {task.name}=DIR, a folder with a "
+            f"parquet/JSONL/TSV file or a save_to_disk dataset ({task.description})"
+        )
     if ds.generator is not None and not (data_dir and (data_dir / ds.hub_id).is_dir()):
         # Generated benchmarks need no download: write them into kobench's cache on first use.
-        data_dir = cache_dir / "data"
+        data_dir = cached_root(cache_dir, ds.generator)
         if not (data_dir / ds.hub_id).is_dir():
             generate(ds.generator, data_dir)
     return load_table(
@@ -104,14 +130,15 @@ def prepare_task(
     versions: tuple[str, ...],
     max_new_tokens: int | None,
     box_convention: str | None = None,
+    data_paths: tuple[str, ...] = (),
 ) -> PreparedTask:
     version = choose_version(task, versions)
     generation, overridden = generation_for(task, version, max_new_tokens)
     family = FAMILIES[task.family]
-    table = find_table(task, data_dir, revision, cache_dir)
+    table = find_table(task, data_dir, revision, cache_dir, data_path_for(task, data_paths))
     cols = resolve_columns(task, table.columns, table.origin, family.roles)
     dataset = DatasetInfo(
-        hub_id=task.dataset.hub_id,
+        hub_id=task.dataset.hub_id or "",
         split=task.dataset.split,
         origin=table.origin,
         identity=canonical_identity(table.rows, cols.used()),

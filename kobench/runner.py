@@ -43,6 +43,7 @@ def run(config: RunConfig) -> RunResult:
             versions=config.prompt_versions,
             max_new_tokens=config.max_new_tokens,
             box_convention=config.box_convention,
+            data_paths=config.data_paths,
         )
         for t in tasks
     ]

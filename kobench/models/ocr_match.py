@@ -281,7 +281,7 @@ class OCRMatchModel:
         out = []
         for image in images:
             page = self.engine.read(image)
-            if not page.lines:
+            if not page.lines and page.psm != PSM_SPARSE:
                 page = self.engine.read(image, PSM_SPARSE)
             out.append(page)
         return out

@@ -118,17 +118,18 @@ def _layout(rng: random.Random, kind: str) -> tuple[Image.Image, list[Block]]:
     """Choose page size, fonts and positions, draw the page's furniture and return it ready for text."""
     pairs = _blocks(rng, kind)
     body_font = _font_for(rng, "body", "".join(text for _, text in pairs))
+    sizes = {role: rng.randint(*span) for role, span in SIZES[kind].items()}  # one body size a page
     blocks = []
     for role, text in pairs:
         path = _font_for(rng, role, text) if role in ("title", "footer") or rng.random() < 0.15 else body_font
-        blocks.append(Block(role, text, path, rng.randint(*SIZES[kind][role])))
+        blocks.append(Block(role, text, path, sizes[role]))
     if kind == "sign":
         width, height = rng.randint(900, 1100), rng.randint(620, 800)
     elif kind == "receipt":
         width, height = rng.randint(460, 600), 0
     else:
         width = rng.randint(760, 960)
-        height = round(width * rng.uniform(1.25, 1.41))
+        height = round(width * (rng.uniform(1.0, 1.35) if kind == "notice" else rng.uniform(0.75, 1.05)))
     margin = round(width * rng.uniform(0.07, 0.1))
     for block in blocks:
         _fit(block, width - 2 * margin - (60 if kind == "form" else 0))
@@ -184,7 +185,7 @@ def _layout(rng: random.Random, kind: str) -> tuple[Image.Image, list[Block]]:
         y += round(title.size * rng.uniform(0.5, 0.9))
     for block in body:
         block.align = "center" if kind == "sign" else "left"
-        gap = round(block.size * (rng.uniform(0.9, 1.5) if kind != "receipt" else rng.uniform(0.5, 0.8)))
+        gap = round(block.size * {"notice": 1.6, "receipt": 0.6}.get(kind, 1.1) * rng.uniform(0.8, 1.3))
         if kind == "form":
             cell = block.ascent + block.descent + 2 * round(block.size * 0.6)
             furniture.append(

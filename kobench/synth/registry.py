@@ -53,3 +53,23 @@ def generate(name: str, root: Path, seed: int = 0) -> Path:
         raise BadInputError(f"unknown data generator {name!r} (known: {', '.join(sorted(known))})")
     hub_id, _, function = known[name]
     return function(root, hub_id, seed=seed)
+
+
+def synth_all(out: Path, seed: int = 0, names: list[str] | None = None) -> dict[str, Path]:
+    """Run the named generators (all by default) into OUT, the layout `--data-dir` reads."""
+    known = generators()
+    unknown = [n for n in names or [] if n not in known]
+    if unknown:
+        raise BadInputError(
+            f"unknown data generator(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})"
+        )
+    return {name: generate(name, Path(out), seed) for name in names or known}
+
+
+def cached_root(cache_dir: Path, name: str) -> Path:
+    """Where a generator's default data lives in kobench's cache: versioned, so a new generator
+    version never reads data an older one wrote."""
+    known = generators()
+    if name not in known:
+        raise BadInputError(f"unknown data generator {name!r} (known: {', '.join(sorted(known))})")
+    return cache_dir / "data" / f"{name}@{known[name][1]}"

@@ -22,13 +22,22 @@ def _as_alternatives(value: Any) -> Any:
 
 
 class DatasetSpec(_Strict):
-    hub_id: str = Field(pattern=r"^[\w.-]+/[\w.-]+$")
+    hub_id: str | None = Field(default=None, pattern=r"^[\w.-]+/[\w.-]+$")
+    user_data: bool = False  # no public dataset: the user points the task at their own (--data-path)
     split: str
     subset: str | None = None
     revision: str | None = None
     size: int | None = None
     license: str | None = None
     generator: str | None = None  # a built-in generator that can write this dataset (no download)
+
+    @model_validator(mode="after")
+    def _has_a_source(self) -> DatasetSpec:
+        if self.hub_id is None and not self.user_data:
+            raise ValueError(
+                "dataset needs hub_id (or user_data: true for a task run on the user's own data)"
+            )
+        return self
 
 
 class ColumnsSpec(_Strict):
