@@ -267,15 +267,21 @@ def demo(
     ),
     cache_dir: Annotated[Path | None, typer.Option(envvar="KOBENCH_CACHE_DIR", help="Cache folder.")] = None,
 ) -> None:
-    """Run the built-in demo: generated Korean questions, a tiny random model built locally, no download."""
+    """Run the built-in demo: generated Korean benchmarks, real OCR baselines, a chance baseline and a
+    tiny random model built locally; no download. Ends with the leaderboard."""
     from kobench.demo import run_demo
+    from kobench.report import markdown_table, run_summary
 
     try:
-        result, note = run_demo(output, cache_dir)
+        results, notes = run_demo(output, cache_dir, say=typer.echo)
     except KobenchError as exc:
         _fail(exc)
-    typer.secho(note, fg="yellow")
-    _finish(result, output, 0.05)
+    for result in results:
+        typer.echo(f"\n{result.run.model.name}")
+        typer.echo(run_summary(result))
+    typer.echo(markdown_table(results))
+    typer.secho(notes, fg="yellow")
+    typer.echo(f"\nresults and samples: {output}/<model>/")
 
 
 def main() -> None:

@@ -26,9 +26,14 @@ def leaderboard_rows(
     """Header, rows and footnotes. A value whose signature differs from its row's first is marked †,
     an incomplete one *, so numbers that are not comparable never sit silently side by side."""
     tasks: dict[str, str] = {}
+    labels: dict[str, str] = {}
     for result in results:
         for name, task in result.tasks.items():
             tasks.setdefault(name, task.category)
+            # Accuracy is the default reading; any other metric is named, with an arrow when lower wins.
+            if task.primary_metric != "accuracy":
+                arrow = " ↓" if task.direction == "lower" else ""
+                labels.setdefault(name, f"{name} ({task.primary_metric}{arrow})")
     order = {c: i for i, c in enumerate(CATEGORY_ORDER)}
     ordered = sorted(tasks.items(), key=lambda kv: (order.get(kv[1], len(order)), kv[1], kv[0]))
     header = ["Category", "Benchmark", *_column_names(results)]
@@ -52,7 +57,7 @@ def leaderboard_rows(
                 cell += " *"
                 notes.add("* incomplete run")
             cells.append(cell)
-        rows.append([category if category != previous_category else "", name, *cells])
+        rows.append([category if category != previous_category else "", labels.get(name, name), *cells])
         previous_category = category
     return header, rows, sorted(notes)
 
@@ -61,15 +66,16 @@ def markdown_table(results: Sequence[RunResult], pipeline: str = "kobench") -> s
     header, rows, notes = leaderboard_rows(results, pipeline)
     table = tabulate(rows, headers=header, tablefmt="github", disable_numparse=True)
     label = "kobench Korean-aware extraction" if pipeline == "kobench" else "published protocol parsers"
-    lines = [table, "", f"Accuracy (%), {label}."]
+    lines = [table, "", f"Each task's primary metric in %, {label}."]
     return "\n".join(lines + notes) + "\n"
 
 
 def run_summary(result: RunResult) -> str:
-    """Per task: both pipelines with intervals and unparsed counts, and failed rows."""
+    """Per task: the primary metric by both pipelines with intervals, unparsed and failed counts."""
     rows = []
     for name, task in result.tasks.items():
-        cells = [name, f"{task.n}/{task.n_rows}", task.n_failed]
+        arrow = " ↓" if task.direction == "lower" else ""
+        cells = [name, f"{task.primary_metric}{arrow}", f"{task.n}/{task.n_rows}", task.n_failed]
         for pipeline in ("kobench", "protocol"):
             piped = task.pipelines[pipeline]
             metric = piped.metrics[task.primary_metric]
@@ -82,11 +88,12 @@ def run_summary(result: RunResult) -> str:
         rows.append(cells)
     header = [
         "task",
+        "metric (%)",
         "scored",
         "failed",
-        "kobench acc [95% CI]",
+        "kobench [95% CI]",
         "unparsed",
-        "protocol acc [95% CI]",
+        "protocol [95% CI]",
         "unparsed",
     ]
     return tabulate(rows, headers=header, tablefmt="simple", disable_numparse=True) + "\n"

@@ -17,6 +17,7 @@ from kobench.aggregate import aggregate
 from kobench.cache import ResponseCache, request_key
 from kobench.config import RunConfig
 from kobench.environment import git_commit, package_versions
+from kobench.errors import BadInputError
 from kobench.families import FAMILIES
 from kobench.families.items import Item
 from kobench.models.base import Model
@@ -26,6 +27,7 @@ from kobench.prepare import PreparedTask, prepare_task
 from kobench.progress import Progress
 from kobench.results import ModelInfo, RunInfo, RunResult, TaskResult, save_results
 from kobench.tasks.registry import resolve_tasks
+from kobench.tasks.spec import TaskSpec
 from kobench.types import Response
 
 
@@ -33,6 +35,7 @@ def run(config: RunConfig) -> RunResult:
     started = _now()
     tasks = resolve_tasks(config.tasks, config.task_dirs)
     adapter, target, entry = parse_model_spec(config.model)
+    refuse_unanswerable(adapter, entry.kinds, tasks)
     prepared = [
         prepare_task(
             t,
@@ -94,6 +97,20 @@ def run(config: RunConfig) -> RunResult:
     if source.model is not None:
         report.model = report.model.model_copy(update={"name": source.model.name})
     return report.save()
+
+
+def refuse_unanswerable(adapter: str, kinds: frozenset[str] | None, tasks: Sequence[TaskSpec]) -> None:
+    """An adapter that cannot answer a task's kind of request (an OCR matcher asked for boxes) says so
+    before any work, rather than failing every row."""
+    if kinds is None:
+        return
+    wrong = [(t.name, t.kind or FAMILIES[t.family].default_kind) for t in tasks]
+    wrong = [(name, kind) for name, kind in wrong if kind not in kinds]
+    if wrong:
+        listed = ", ".join(f"{name} ({kind})" for name, kind in wrong)
+        raise BadInputError(
+            f"the {adapter} model cannot answer {listed}; it answers {', '.join(sorted(kinds))} requests"
+        )
 
 
 Responder = Callable[[Sequence[Item]], Sequence[Response]]

@@ -384,8 +384,15 @@ def build_chart(seed: int, index: int) -> Chart:
             else:
                 names = tuple(rng.sample(REGIONS[:4] if theme.unit != "%" else ("서울", "부산", "대구"), 2))
                 upper_first = True
-            upper = _walk(rng, len(categories), lo + 0.55 * (hi - lo), hi)
-            lower = _walk(rng, len(categories), lo, lo + 0.42 * (hi - lo))
+            # the second series follows the first's shape at 60-85% of its level, so the lines never
+            # cross and the value labels (above the upper line, below the lower) never collide
+            while True:
+                upper = _walk(rng, len(categories), lo + 0.3 * (hi - lo), hi)
+                lower = [round(v * rng.uniform(0.6, 0.85)) for v in upper]
+                if _unique_extremes(lower, 0.03 * (hi - lo)) and all(
+                    a != b for a, b in zip(lower, lower[1:], strict=False)
+                ):
+                    break
             pairs = (upper, lower) if upper_first else (lower, upper)
             series = tuple(Series(name, tuple(v)) for name, v in zip(names, pairs, strict=True))
             title = theme.title.replace("{year}년 ", "")
@@ -426,23 +433,23 @@ def build_charts(seed: int = 0, n: int = DEFAULT_COUNT) -> list[Chart]:
 
 # --- drawing -----------------------------------------------------------------------------------
 
-_FAMILIES: dict[str, str] = {}
+_FAMILIES: dict[str, tuple[str, int]] = {}
 
 
-def _family(label: str) -> str:
-    """Register the Korean font (and its bold face) with matplotlib; returns its family name."""
+def _family(label: str) -> tuple[str, int]:
+    """Register the Korean font and its bold face with matplotlib; returns (family name, bold weight)."""
     if label not in _FAMILIES:
         from matplotlib import font_manager
 
-        path = dict((lab, p) for p, lab in korean_fonts())[label]
-        for candidate in (
-            path,
-            path.with_name(path.stem + "Bold.ttf"),
-            path.with_name(path.stem[:-1] + "B.ttf") if path.stem.endswith("R") else path,
-        ):
+        path = {lab: p for p, lab in korean_fonts()}[label]
+        bold = path.with_name(path.stem[:-1] + "B.ttf" if path.stem.endswith("R") else path.stem + "Bold.ttf")
+        for candidate in (path, bold):
             if candidate.is_file():
                 font_manager.fontManager.addfont(str(candidate))
-        _FAMILIES[label] = font_manager.FontProperties(fname=str(path)).get_name()
+        name = font_manager.FontProperties(fname=str(path)).get_name()
+        weights = [f.weight for f in font_manager.fontManager.ttflist if f.name == name]
+        weight = max((int(w) for w in weights if str(w).isdigit()), default=400)
+        _FAMILIES[label] = (name, weight)
     return _FAMILIES[label]
 
 
@@ -457,7 +464,7 @@ def render_chart(chart: Chart) -> tuple[bytes, list[str]]:
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter
 
-    family = _family(chart.font)
+    family, bold = _family(chart.font)
     colours = PALETTES[chart.palette]
     scale = 10**chart.decimals
     theme = chart.theme
@@ -466,7 +473,7 @@ def render_chart(chart: Chart) -> tuple[bytes, list[str]]:
         "axes.unicode_minus": False,
         "font.size": 11,
         "axes.titlesize": 15,
-        "axes.titleweight": "bold",
+        "axes.titleweight": bold,  # Nanum's bold faces register as weight 600 or 700
         "axes.titlepad": 14,
     }
     with matplotlib.rc_context(rc):
@@ -611,7 +618,7 @@ def _draw_pie(ax: Any, chart: Chart, colours: tuple[str, ...], scale: int, value
                 va="center",
                 fontsize=11,
                 color="white",
-                fontweight="bold",
+                fontweight=ax.title.get_fontweight(),
             )
             value_texts.append(text)
     ax.set_aspect("equal")
@@ -635,6 +642,16 @@ def _point(chart: Chart, s: int, c: int) -> str:
 
 def _with_unit(text: str, unit: str) -> str:
     return f"{text}{unit}"
+
+
+def _group(chart: Chart, s: int, categories: list[int]) -> str:
+    """Several values of one series: "2020년 구미공장과 창원공장", "서울의 1월, 3월과 5월"."""
+    names = [chart.categories[k] for k in categories]
+    joined = f"{_josa(', '.join(names[:-1]), '과', '와')} {names[-1]}"
+    series = chart.series[s].name
+    if series:
+        return f"{series} {joined}" if series.endswith("년") else f"{series}의 {joined}"
+    return f"{chart.period} {joined}" if chart.period and chart.kind != "pie" else joined
 
 
 def _numeric_answers(raw: int, decimals: int, units: tuple[str, ...]) -> list[str]:
@@ -753,12 +770,16 @@ def _mc_items(chart: Chart, printed: set[int], rng: random.Random, count: int) -
         else:  # trend between two values
             if chart.kind == "line":
                 raw = chart.series[s].raw
-                c = rng.choice(
-                    [k for k in range(len(raw) - 1) if raw[k] != raw[k + 1] and 2 * raw[k + 1] > raw[k]]
-                )
+                span = max(max(x.raw) for x in chart.series) - min(min(x.raw) for x in chart.series)
+                visible = [
+                    k
+                    for k in range(len(raw) - 1)
+                    if abs(raw[k + 1] - raw[k]) >= 0.05 * span and 2 * raw[k + 1] > raw[k]
+                ]
+                c = rng.choice(visible or [k for k in range(len(raw) - 1) if raw[k] != raw[k + 1]])
                 a, b = raw[c], raw[c + 1]
                 name = chart.series[s].name
-                where = f"{name} " if name and not name.endswith("년") else ""
+                where = f"{name}의 " if name and not name.endswith("년") else ""
                 when = f"{name} " if name.endswith("년") else (f"{chart.period} " if chart.period else "")
                 question = (
                     f"{where}{_josa(theme.metric, '은', '는')} {when}{chart.categories[c]}에서 "
@@ -766,7 +787,10 @@ def _mc_items(chart: Chart, printed: set[int], rng: random.Random, count: int) -
                 )
                 ref = (s, c, s, c + 1)
             else:
-                c = rng.randrange(len(chart.categories))
+                first, second = chart.series[0].raw, chart.series[1].raw
+                top = max(max(first), max(second))
+                visible = [k for k in range(len(first)) if abs(second[k] - first[k]) >= 0.05 * top]
+                c = rng.choice(visible or list(range(len(first))))
                 a, b = chart.series[0].raw[c], chart.series[1].raw[c]
                 question = (
                     f"{chart.series[0].name} 대비 {chart.series[1].name} {chart.categories[c]}의 "
@@ -800,25 +824,22 @@ def _qa_items(chart: Chart, rng: random.Random) -> list[Item]:
             items.append(Item(chart, "value", question, answers[0], answers, (s, c), "numeric"))
         elif qtype == "arith":
             n = len(chart.categories)
-            if rng.random() < 0.5:
+            if rng.random() < 0.5 or (theme.unit == "%" and chart.kind != "pie"):  # rates do not add up
                 a, b = sorted(rng.sample(range(n), 2))
                 values = chart.series[s].raw
                 raw = abs(values[a] - values[b])
                 unit = "%p" if theme.unit == "%" else theme.unit
                 answer_units = ("%p", "%") if theme.unit == "%" else units
-                pa, pb = _point(chart, s, a), _point(chart, s, b)
-                question = f"{_josa(pa, '과', '와')} {pb}의 {theme.metric} 차이는 몇 {unit}입니까?"
+                question = f"{_group(chart, s, [a, b])}의 {theme.metric} 차이는 몇 {unit}입니까?"
                 answers = _numeric_answers(raw, chart.decimals, answer_units)
                 items.append(Item(chart, "diff", question, answers[0], answers, (s, a, b), "numeric"))
             else:
                 picked = sorted(rng.sample(range(n), rng.choice((2, 3)) if n > 3 else 2))
                 raw = sum(chart.series[s].raw[k] for k in picked)
-                names = [_point(chart, s, k) for k in picked]
-                joined = ", ".join(names[:-1])
-                joined = f"{_josa(joined, '과', '와')} {names[-1]}"
-                question = f"{joined}의 {theme.metric}을 모두 더하면 몇 {theme.unit}입니까?"
-                if not has_batchim(theme.metric):
-                    question = question.replace(f"{theme.metric}을", f"{theme.metric}를")
+                question = (
+                    f"{_group(chart, s, picked)}의 {_josa(theme.metric, '을', '를')} 모두 더하면 "
+                    f"몇 {theme.unit}입니까?"
+                )
                 answers = _numeric_answers(raw, chart.decimals, units)
                 items.append(Item(chart, "sum", question, answers[0], answers, (s, *picked), "numeric"))
         else:

@@ -195,22 +195,32 @@ def sentence(rng: random.Random) -> str:
 _OCR_SENTENCES = (
     "본 안내문은 {month}월 {day}일부터 적용됩니다.",
     "{place} 이용 시간은 오전 {hour}시부터 오후 6시까지입니다.",
-    "택배는 경비실에 맡겨 두었습니다.",
+    "택배는 {dong}동 경비실에 맡겨 두었습니다.",
     "엘리베이터 점검으로 {day}일 오전에는 계단을 이용해 주세요.",
     "환불은 구매일로부터 {days}일 이내에만 가능합니다.",
-    "제출 서류는 원본과 사본 각 1부입니다.",
-    "영수증을 지참하시면 교환이 가능합니다.",
-    "회의 자료는 A4 용지에 양면으로 출력해 주세요.",
+    "제출 서류는 원본과 사본 각 {copies}부입니다.",
+    "영수증을 지참하시면 {days}일 이내 교환이 가능합니다.",
+    "회의 자료는 A4 용지에 {copies}부씩 출력해 주세요.",
     "{name} 고객님의 적립 포인트는 {points}점입니다.",
-    "USB 포트에 충전기를 연결한 뒤 전원 버튼을 누르세요.",
+    "USB 포트에 연결한 뒤 전원 버튼을 {sec}초간 누르세요.",
     "{company} 고객센터 운영 시간이 변경되었습니다.",
     "신청서는 {month}월 {day}일까지 {place}에 제출하세요.",
-    "미세먼지가 나쁨 수준이니 마스크를 착용하세요.",
+    "오늘 미세먼지는 {grade} 수준이니 마스크를 착용하세요.",
     "우천 시 {event}{eun_neun} {place}에서 진행됩니다.",
     "결제 금액 {amount}이 승인되었습니다.",
     "다음 정류장은 {road} 입구입니다.",
     "이번 달 관리비 납부 기한은 {day}일입니다.",
     "{name} 님의 예약이 {month}월 {day}일 {hour}시로 확정되었습니다.",
+    "{name} 님, {month}월 {day}일 진료 예약을 안내해 드립니다.",
+    "{company} 면접은 {month}월 {day}일 오전 {hour}시입니다.",
+    "{place} 냉난방기 점검이 {day}일에 예정되어 있습니다.",
+    "보안을 위해 비밀번호를 {copies}개월마다 변경해 주세요.",
+    "{road} 일대 도로 공사로 오전 {hour}시까지 통제됩니다.",
+    "고객님의 주문번호는 {order}입니다.",
+    "본 제품의 품질 보증 기간은 구입일로부터 {copies}년입니다.",
+    "{month}월 {day}일은 정기 휴무일입니다.",
+    "{event} 참가자는 {place}{euro} 모여 주세요.",
+    "인증번호 {code}를 입력해 주세요.",
 )
 _NOTICE_TITLES = ("공지사항", "안내", "알림", "협조 요청", "긴급 공지", "변경 안내", "이용 안내", "모집 공고")
 _FORM_TITLES = (
@@ -268,12 +278,19 @@ def _ocr_slots(rng: random.Random) -> dict[str, object]:
         "amount": won(rng.randint(1, 900) * 100),
         "road": rng.choice(ROADS),
         "eun_neun": "은" if has_batchim(event) else "는",
+        "euro": "으로" if has_batchim(place) and (ord(place[-1]) - 0xAC00) % 28 != 8 else "로",  # ㄹ: 로
+        "dong": rng.randint(101, 120),
+        "copies": rng.randint(2, 6),
+        "sec": rng.randint(3, 10),
+        "grade": rng.choice(("나쁨", "매우 나쁨")),
+        "order": f"{rng.choice('ABCKR')}{rng.randint(10**6, 10**7 - 1)}",
+        "code": f"{rng.randint(0, 999999):06d}",
     }
 
 
 def ocr_sentence(rng: random.Random) -> str:
     """One sentence as printed on notices, messages and receipts (the base sentences plus more)."""
-    if rng.random() < 0.5:
+    if rng.random() < 0.3:
         return sentence(rng)
     return rng.choice(_OCR_SENTENCES).format(**_ocr_slots(rng))
 

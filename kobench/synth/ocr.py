@@ -366,23 +366,16 @@ def _style(level: str, rng: random.Random) -> Style:
             fmt="JPEG",
             quality=rng.randint(60, 75),
         )
-    background = rng.choice(
-        (
-            (250, 236, 160),
-            (214, 234, 205),
-            (250, 214, 214),
-            (205, 222, 245),
-            (200, 178, 140),
-            (222, 222, 215),
-            (238, 236, 228),
-            (190, 190, 185),
+    # coloured paper with fairly dark ink, or grey/white paper with faded (low-contrast) ink
+    if rng.random() < 0.5:
+        background = rng.choice(
+            ((250, 236, 160), (214, 234, 205), (250, 214, 214), (205, 222, 245), (200, 178, 140))
         )
-    )
-    ink = _mix(
-        rng.choice(((10, 10, 10), (20, 30, 110), (120, 20, 20), (20, 70, 30))),
-        background,
-        rng.uniform(0.3, 0.5),
-    )
+        fade = rng.uniform(0.15, 0.3)
+    else:
+        background = rng.choice(((222, 222, 215), (238, 236, 228), (190, 190, 185), (245, 245, 242)))
+        fade = rng.uniform(0.35, 0.5)
+    ink = _mix(rng.choice(((10, 10, 10), (20, 30, 110), (120, 20, 20), (20, 70, 30))), background, fade)
     mode = rng.choice(("rotate", "rotate", "perspective", "both"))
     angle = rng.choice((-1, 1)) * rng.uniform(4, 8) if mode != "perspective" else rng.uniform(-2, 2)
     jitter = rng.uniform(0.03, 0.07) if mode != "rotate" else rng.uniform(0.0, 0.015)
@@ -397,7 +390,7 @@ def _style(level: str, rng: random.Random) -> Style:
         surround=rng.choice(((110, 80, 55), (60, 60, 65), (150, 150, 150), (90, 100, 110))),
         light=rng.uniform(0.25, 0.45),
         blur=rng.uniform(0.7, 1.2),
-        noise=rng.uniform(8, 14),
+        noise=rng.uniform(7, 12),
         pen_line=rng.random() < 0.35,
         stain=rng.random() < 0.25,
         fmt="JPEG",

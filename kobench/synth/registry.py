@@ -18,32 +18,24 @@ def generators() -> dict[str, Generator]:
         return demo.write_demo_dataset(root, hub_id, "test", seed)
 
     found: dict[str, Generator] = {"demo-mc": ("kobench/demo-ko-mc", demo.DEMO_GENERATOR_VERSION, demo_mc)}
-    try:
-        from kobench.synth import ocr
+    from kobench.synth import charts, documents, grounding, ocr
 
-        found["ko-ocr-synth"] = ("kobench/ko-ocr-synth", ocr.OCR_GENERATOR_VERSION, ocr.generate_ko_ocr)
-        found["ko-ocr-grounding-synth"] = (
-            "kobench/ko-ocr-grounding-synth",
-            ocr.GROUNDING_GENERATOR_VERSION,
-            ocr.generate_ko_ocr_grounding,
-        )
-    except ImportError:
-        pass
-    try:
-        from kobench.synth import charts, documents
-
-        found["kobizdoc-synth"] = (
-            "kobench/kobizdoc-synth",
-            documents.DOCUMENT_GENERATOR_VERSION,
-            documents.generate_kobizdoc,
-        )
-        found["ko-chart-synth"] = (
-            "kobench/ko-chart-synth",
-            charts.CHART_GENERATOR_VERSION,
-            charts.generate_ko_chart,
-        )
-    except ImportError:
-        pass
+    found["ko-ocr-synth"] = ("kobench/ko-ocr-synth", ocr.OCR_GENERATOR_VERSION, ocr.generate_ko_ocr)
+    found["ko-ocr-grounding-synth"] = (
+        "kobench/ko-ocr-grounding-synth",
+        grounding.GROUNDING_GENERATOR_VERSION,
+        grounding.generate_ko_ocr_grounding,
+    )
+    found["kobizdoc-synth"] = (
+        "kobench/kobizdoc-synth",
+        documents.DOCUMENT_GENERATOR_VERSION,
+        documents.generate_kobizdoc,
+    )
+    found["ko-chart-synth"] = (
+        "kobench/ko-chart-synth",
+        charts.CHART_GENERATOR_VERSION,
+        charts.generate_ko_chart,
+    )
     return found
 
 
