@@ -511,14 +511,15 @@ def render_chart(chart: Chart) -> tuple[bytes, list[str]]:
         else:
             _draw_pie(ax, chart, colours, scale, value_texts)
         fig.tight_layout()
-        fig.canvas.draw()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=120, metadata={"Software": None})  # no version, no date
+        # saving drew the figure, so the tick labels are final (ticks outside the view are kept:
+        # a distractor only has to avoid more numbers)
         texts = [chart.title, *chart.categories, *(s.name for s in chart.series), *value_texts]
         if chart.kind != "pie":
             texts.append(theme.unit)
             for axis_labels in (ax.get_xticklabels(), ax.get_yticklabels()):
-                texts.extend(t.get_text() for t in axis_labels if t.get_visible())
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=120, metadata={"Software": None})
+                texts.extend(t.get_text() for t in axis_labels)
     return buf.getvalue(), texts
 
 
