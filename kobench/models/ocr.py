@@ -32,6 +32,7 @@ import statistics
 import threading
 import time
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,7 +64,8 @@ TARGET_LINE_PX = 32  # ... to about this height
 MAX_SCALE = 4
 CROP_BORDER_PX = 10
 NO_LINE_MIN_CONF = 50.0  # word confidence (0-100) needed where layout analysis saw no text line
-GROUND_MIN_SCORE = 70.0  # rapidfuzz ratio (0-100) a word sequence needs to count as the phrase
+GROUND_MIN_SCORE = 70.0
+CACHED_READINGS = 16  # pages kept per model: rows asking about one page in a row OCR it once  # rapidfuzz ratio (0-100) a word sequence needs to count as the phrase
 
 _LANG_RE = re.compile(r"^[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*$")
 _SPACES = re.compile(r"\s+")
@@ -463,51 +465,87 @@ def describe(exc: BaseException) -> str:
     return re.sub(r"<[^<>]* at 0x[0-9a-fA-F]+>", "<data>", f"{type(exc).__name__}: {exc}").strip()
 
 
-def load_images(request: Request) -> list[Image.Image]:
-    """Every image of the request, decoded; ValueError naming the one that failed."""
-    refs = request.images
-    if not refs:
-        raise ValueError("the request has no image")
-    images = []
-    for number, ref in enumerate(refs, 1):
+@dataclass(frozen=True)
+class Reading:
+    page: OCRPage  # boxes in the pixels of the image read (the crop, with a region)
+    size: tuple[int, int]  # the whole image
+    offset: tuple[int, int]  # the crop's top-left corner in it
+
+
+class Reader:
+    """An engine and its recent readings: the several questions about one page OCR it once.
+
+    Keyed by the image bytes' sha256, the region and the psm asked for (None: the rule).
+    """
+
+    def __init__(self, engine: OCREngine, size: int = CACHED_READINGS) -> None:
+        self.engine = engine
+        self._readings: OrderedDict[tuple, Reading] = OrderedDict()
+        self._images: OrderedDict[str, Image.Image] = OrderedDict()
+        self._size = size
+
+    def read(
+        self, request: Request, number: int = 0, *, region: Sequence[float] | None = None, psm: int | None = None
+    ) -> Reading:
+        refs = request.images
+        if not refs:
+            raise ValueError("the request has no image")
         try:
-            images.append(ref.load())
+            digest = refs[number].sha256()
+            key = (digest, tuple(region) if region is not None else None, psm)
+            if key in self._readings:
+                self._readings.move_to_end(key)
+                return self._readings[key]
+            image = self._images.get(digest) or refs[number].load()
         except Exception as exc:
-            raise ValueError(f"image {number} of {len(refs)} could not be decoded: {describe(exc)}") from exc
-    return images
+            raise ValueError(f"image {number + 1} of {len(refs)} could not be decoded: {describe(exc)}") from exc
+        self._remember(self._images, digest, image, 2)
+        offset = (0, 0)
+        crop = image
+        if region is not None:
+            crop, offset = crop_region(image, region)
+        page = self.engine.read(crop, psm, border=region is not None)
+        reading = Reading(page, image.size, offset)
+        self._remember(self._readings, key, reading, self._size)
+        return reading
+
+    @staticmethod
+    def _remember(store: OrderedDict, key: Any, value: Any, size: int) -> None:
+        store[key] = value
+        store.move_to_end(key)
+        while len(store) > size:
+            store.popitem(last=False)
 
 
-def read_text(engine: OCREngine, request: Request, images: list[Image.Image]) -> str:
+def read_text(reader: Reader, request: Request) -> str:
     """Kind "read": the first image cropped to `region` when given, else every image's text."""
     if request.region is not None:
-        crop, _ = crop_region(images[0], request.region)
-        return engine.read(crop, border=True).text
-    return "\n".join(t for t in (engine.read(image).text for image in images) if t)
+        return reader.read(request, region=request.region).page.text
+    texts = (reader.read(request, n).page.text for n in range(len(request.images)))
+    return "\n".join(t for t in texts if t) if request.images else reader.read(request).page.text
 
 
-def ground(engine: OCREngine, request: Request, image: Image.Image) -> str:
-    """Kind "ground": the phrase's 0-1 box, or "" when it is not found.
+def ground(reader: Reader, request: Request) -> str:
+    """Kind "ground": the phrase's 0-1 box in the first image, or "" when it is not found.
 
-    Searched in the page as the psm rule reads it, then (if not found) as sparse text (psm 11),
-    which finds scattered scene text that a block reading merges or drops.
+    Searched in the page as the psm rule reads it, then (unless found exactly) as sparse text
+    (psm 11), which finds scattered text that a block reading merges or drops.
     """
     phrase = request.question or ""
     if not compact(phrase):
         raise ValueError("a grounding request needs the phrase to find in `question`")
-    full_w, full_h = image.size
-    left, top = 0, 0
-    if request.region is not None:
-        image, (left, top) = crop_region(image, request.region)
-    border = request.region is not None
-    match = find_phrase(engine.read(image, border=border), phrase)
+    reading = reader.read(request, region=request.region)
+    match = find_phrase(reading.page, phrase)
     if match is None or match.score < 100:
-        sparse = find_phrase(engine.read(image, PSM_SPARSE, border=border), phrase)
-        if sparse is not None and (match is None or sparse.score > match.score):
-            match = sparse
+        sparse = reader.read(request, region=request.region, psm=PSM_SPARSE)
+        found = find_phrase(sparse.page, phrase)
+        if found is not None and (match is None or found.score > match.score):
+            match = found
     if match is None:
         return ""
+    (w, h), (left, top) = reading.size, reading.offset
     x1, y1, x2, y2 = match.box
-    return format_box(((x1 + left) / full_w, (y1 + top) / full_h, (x2 + left) / full_w, (y2 + top) / full_h))
+    return format_box(((x1 + left) / w, (y1 + top) / h, (x2 + left) / w, (y2 + top) / h))
 
 
 class TesseractModel:
@@ -518,6 +556,7 @@ class TesseractModel:
 
     def __init__(self, lang: str = DEFAULT_LANG, tessdata: str | os.PathLike[str] | None = None) -> None:
         self.engine = OCREngine(lang, tessdata)
+        self.reader = Reader(self.engine)
         self.lang = lang
         self.name = "tesseract" if lang == DEFAULT_LANG else f"tesseract:{lang}"
         self.fingerprint = f"tesseract:{self.engine.fingerprint}"
@@ -531,11 +570,7 @@ class TesseractModel:
             return Response(text=None, error=refusal(self.adapter, request.kind))
         start = time.perf_counter()
         try:
-            images = load_images(request)
-            if request.kind == "read":
-                text = read_text(self.engine, request, images)
-            else:
-                text = ground(self.engine, request, images[0])
+            text = read_text(self.reader, request) if request.kind == "read" else ground(self.reader, request)
         except Exception as exc:
             return Response(text=None, error=describe(exc))
         return Response(text=text, seconds=time.perf_counter() - start)

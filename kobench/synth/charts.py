@@ -249,6 +249,7 @@ class Chart:
     font: str  # a label from common.KOREAN_FONTS
     palette: int
     unit_in_label: bool  # "매출(억 원)" as the axis label, else "(단위: 억 원)" in the corner
+    label_style: int  # pie value labels: 0 white inside, 1 dark inside (lighter wedges), 2 outside
 
     @property
     def decimals(self) -> int:
@@ -424,6 +425,7 @@ def build_chart(seed: int, index: int) -> Chart:
         font=font,
         palette=palette,
         unit_in_label=rng.random() < 0.6,
+        label_style=rng.randrange(3),
     )
 
 
@@ -596,11 +598,21 @@ def _draw_lines(ax: Any, chart: Chart, colours: tuple[str, ...], scale: int, val
 def _draw_pie(ax: Any, chart: Chart, colours: tuple[str, ...], scale: int, value_texts: list[str]) -> None:
     import math
 
+    from matplotlib.colors import to_rgb
+
     values = [v / scale for v in chart.series[0].raw]
+    style = chart.label_style if chart.labelled else 0
+    wedge_colours = [to_rgb(c) for c in colours[: len(values)]]
+    if style == 1:  # pastel wedges under dark labels
+        wedge_colours = [tuple(0.45 * x + 0.55 for x in c) for c in wedge_colours]
+    printed = [f"{chart.fmt(raw)}%" for raw in chart.series[0].raw]
+    labels = chart.categories
+    if style == 2:
+        labels = tuple(f"{name}\n{value}" for name, value in zip(chart.categories, printed, strict=True))
     wedges, _texts = ax.pie(
         values,
-        labels=chart.categories,
-        colors=colours[: len(values)],
+        labels=labels,
+        colors=wedge_colours,
         startangle=90,
         counterclock=False,
         labeldistance=1.1,
@@ -608,9 +620,10 @@ def _draw_pie(ax: Any, chart: Chart, colours: tuple[str, ...], scale: int, value
         textprops={"fontsize": 11},
     )
     if chart.labelled:
-        for wedge, raw in zip(wedges, chart.series[0].raw, strict=True):
+        value_texts.extend(printed)
+    if chart.labelled and style in (0, 1):
+        for wedge, text in zip(wedges, printed, strict=True):
             angle = math.radians((wedge.theta1 + wedge.theta2) / 2)
-            text = f"{chart.fmt(raw)}%"
             ax.text(
                 0.66 * math.cos(angle),
                 0.66 * math.sin(angle),
@@ -618,10 +631,9 @@ def _draw_pie(ax: Any, chart: Chart, colours: tuple[str, ...], scale: int, value
                 ha="center",
                 va="center",
                 fontsize=11,
-                color="white",
+                color="white" if style == 0 else "#1a1a1a",
                 fontweight=ax.title.get_fontweight(),
             )
-            value_texts.append(text)
     ax.set_aspect("equal")
 
 

@@ -2,12 +2,13 @@
 
 Pages look like notices, forms, signs and receipts: a title (sometimes on a coloured header bar),
 labelled lines, a footer, in several fonts and sizes, with borders, rules and table cells. Every
-text block of a page is a query (4-6 per page, one row each); its text appears exactly once on the
-page (no block repeats or contains another), and its box is the tight box of the block's ink in the
-final image, in 0-1 (`width` and `height` give the page in pixels for absolute coordinates).
-Half the pages are "clean" (PNG, flat paper), half "noisy" (a scan: paper texture, rotation within
-1.5 degrees, blur, noise, JPEG quality 65-75). Deterministic from the seed; one random stream per
-page, so a shorter set (``pages``) is a prefix of the full one.
+text block of a page is a query, one row each: 4-6 blocks a page, 5 on average, so 40 pages make
+200 rows. A query appears exactly once on its page (no block repeats or contains another), and its
+box is the tight box of the block's ink in the final image, in 0-1 (`width` and `height` give the
+page in pixels for absolute coordinates). Half the pages are "clean" (PNG, flat paper), half
+"noisy" (a scan: paper texture, rotation within 1.5 degrees, blur, noise, JPEG quality 65-75).
+Deterministic from the seed; one random stream per page, so a shorter set (``pages``) is a prefix
+of the full one.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ from kobench.synth.ocr import (
 GROUNDING_GENERATOR_VERSION = "1"
 PAGES = 40
 PAGE_KINDS = ("notice", "form", "sign", "receipt")
-MAX_BLOCKS = 6
+# text blocks a page: 4-6, five on average, so 40 pages make 200 rows whatever the seed
+BLOCKS = (4, 6, 5, 5, 6, 4, 5, 5, 6, 4, 5, 5, 4, 6, 5, 5)
 BOLD = ("gothic-bold", "myeongjo-bold", "square")
 # (size range in px per role; the smallest a clean page gets is 18 px)
 SIZES = {
@@ -91,11 +93,9 @@ def _unique(texts: list[str]) -> bool:
     return all(sum(other.count(text) for other in texts) == 1 for text in texts)
 
 
-def _blocks(rng: random.Random, kind: str) -> list[tuple[str, str]]:
+def _blocks(rng: random.Random, kind: str, count: int) -> list[tuple[str, str]]:
     while True:
-        blocks = kt.page_blocks(rng, kind)
-        while len(blocks) > MAX_BLOCKS:
-            del blocks[-2]  # a body line (the footer stays last)
+        blocks = kt.page_blocks(rng, kind, count)
         texts = [unicodedata.normalize("NFC", text) for _, text in blocks]
         if _unique(texts) and fonts_for("".join(texts)):
             return [(role, text) for (role, _), text in zip(blocks, texts, strict=True)]
@@ -114,9 +114,9 @@ def _fit(block: Block, room: int) -> None:
         block.size -= 1
 
 
-def _layout(rng: random.Random, kind: str) -> tuple[Image.Image, list[Block]]:
+def _layout(rng: random.Random, kind: str, count: int) -> tuple[Image.Image, list[Block]]:
     """Choose page size, fonts and positions, draw the page's furniture and return it ready for text."""
-    pairs = _blocks(rng, kind)
+    pairs = _blocks(rng, kind, count)
     body_font = _font_for(rng, "body", "".join(text for _, text in pairs))
     sizes = {role: rng.randint(*span) for role, span in SIZES[kind].items()}  # one body size a page
     blocks = []
@@ -137,19 +137,13 @@ def _layout(rng: random.Random, kind: str) -> tuple[Image.Image, list[Block]]:
 
     furniture: list[tuple[str, tuple, dict]] = []  # drawn on the page before the text
     background: RGB = (255, 255, 255)
+    frame: tuple[int, RGB, int] = (0, background, 0)  # a sign's border: inset, colour, line width
     y = margin
     title, rest = blocks[0], blocks[1:]
     footer, body = rest[-1], rest[:-1]
     if kind == "sign":
         background, title_colour, text_colour, frame_colour = rng.choice(SIGN_SCHEMES)
-        inset = round(margin * 0.4)
-        furniture.append(
-            (
-                "rectangle",
-                (inset, inset, width - inset, height - inset),
-                {"outline": frame_colour, "width": rng.randint(8, 16)},
-            )
-        )
+        frame = (round(margin * 0.4), frame_colour, rng.randint(8, 16))  # drawn once the height is known
         title.colour = title_colour
         for block in rest:
             block.colour = text_colour
@@ -215,6 +209,11 @@ def _layout(rng: random.Random, kind: str) -> tuple[Image.Image, list[Block]]:
     if kind in ("notice", "sign") and height > needed:
         y = height - margin - footer.ascent - footer.descent - (round(margin * 0.4) if kind == "sign" else 0)
     footer.baseline = y + footer.ascent
+    if kind == "sign":
+        inset, colour, line = frame
+        furniture.append(
+            ("rectangle", (inset, inset, width - inset, height - inset), {"outline": colour, "width": line})
+        )
     if kind == "notice" and not header and rng.random() < 0.4:
         inset = round(margin * 0.45)
         furniture.append(
@@ -249,7 +248,7 @@ def grounding_page(index: int, seed: int = 0) -> list[dict[str, Any]]:
     level = ("clean", "noisy")[index % 2]
     kind = PAGE_KINDS[(index // 2) % len(PAGE_KINDS)]
     page_id = f"page-{index:03d}"
-    page, blocks = _layout(rng, kind)
+    page, blocks = _layout(rng, kind, BLOCKS[index % len(BLOCKS)])
     background = np.asarray(page).astype(np.float32)
     if level == "noisy":  # yellowed paper with blotches and grain, added to the drawn page
         tint = (rng.randint(-12, 0), rng.randint(-14, -2), rng.randint(-30, -8))

@@ -393,9 +393,16 @@ def wrap_words(text: str, width: int) -> list[str]:
     return lines
 
 
-def page_blocks(rng: random.Random, kind: str) -> list[tuple[str, str]]:
+def page_blocks(rng: random.Random, kind: str, count: int | None = None) -> list[tuple[str, str]]:
     """Text blocks of a notice / form / sign / receipt page as (role, text); role is "title",
-    "subtitle", "body" or "footer". Texts on one page never repeat or contain one another."""
+    "subtitle", "body" or "footer": 4-6 blocks, exactly `count` (4-6) when given. The caller
+    checks that no text repeats or contains another."""
+    if count is not None and not 4 <= count <= 6:
+        raise ValueError(f"a page has 4-6 text blocks, not {count}")
+    subtitle = kind in ("notice", "sign") and rng.random() < 0.3
+    lines = rng.randint(2, 4 - subtitle) if count is None else count - 2 - subtitle  # body lines
+    if lines < 2:
+        subtitle, lines = False, lines + 1
     ymd = date(rng)
     if kind == "notice":
         event = rng.choice(EVENTS)
@@ -429,18 +436,19 @@ def page_blocks(rng: random.Random, kind: str) -> list[tuple[str, str]]:
             rng.choice(("CCTV 24시간 녹화 중", "반려동물 출입 금지", "음식물 반입 금지", "Wi-Fi 무료")),
         ]
         footer = f"{rng.choice(REGIONS[rng.choice(list(REGIONS))])} {rng.choice(_DEPARTMENTS)}"
-    else:  # receipt
+    else:  # receipt: items, the total that adds them up, sometimes the time of sale
         title = f"{rng.choice(COMPANY_HEAD)}{rng.choice(('마트', '문구', '카페', '식당', '약국', '서점'))}"
-        items = [priced_item(rng) for _ in range(rng.randint(1, 3))]
+        timed = lines >= 3 and rng.random() < 0.5
+        items = [priced_item(rng) for _ in range(lines - 1 - timed)]
         body = [text for text, _ in items] + [f"합계 {won(sum(amount for _, amount in items))}"]
-        if len(body) < 4:
+        if timed:
             body.append(f"거래일시 {format_date(ymd, 1)} {rng.randint(9, 21)}:{rng.randint(0, 59):02d}")
         footer = f"사업자 {business_number(rng)}"
     blocks = [("title", title)]
-    if kind in ("notice", "sign") and rng.random() < 0.3:
+    if subtitle:
         blocks.append(("subtitle", rng.choice(_AUDIENCES) + "께 알려 드립니다"))
-    if kind != "receipt":  # a receipt keeps its order: items, then the total
-        body = rng.sample(body, min(len(body), rng.randint(2, 4)))
+    if kind != "receipt":  # a receipt keeps its order
+        body = rng.sample(body, lines)
     blocks += [("body", text) for text in body]
     blocks.append(("footer", footer))
     return blocks
