@@ -7,9 +7,11 @@ with the reason, where either is missing.
 from __future__ import annotations
 
 import io
+import os
 import re
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from PIL import Image, ImageDraw, ImageFont
@@ -20,10 +22,14 @@ from kobench.models.chance import ChanceModel
 from kobench.models.registry import ModelOptions, parse_model_spec
 from kobench.types import GenerationSettings, ImagePart, ImageRef, Message, Request, TextPart
 
+if TYPE_CHECKING:
+    from kobench.models.ocr import OCRPage
+
 FONT = Path("/usr/share/fonts/truetype/nanum/NanumGothic.ttf")
 
 
 def _tesseract_missing() -> str | None:
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # before tesserocr loads, as the adapter does
     try:
         import tesserocr  # noqa: F401
     except ImportError:
@@ -326,9 +332,75 @@ def test_ocr_match_reads_and_refuses_grounding(ocr_match) -> None:
 def test_key_terms_drop_question_words_endings_and_particles() -> None:
     from kobench.models.ocr_match import key_terms
 
-    assert [t.stripped for t in key_terms("공급가액은 얼마입니까?")] == ["공급가액"]
-    assert [t.stripped for t in key_terms("이 영수증에 적힌 단가는 무엇인가요?")] == ["단가"]
-    assert [t.stripped for t in key_terms("발행일이 언제입니까")] == ["발행일"]
+    def stripped(question: str) -> list[str]:
+        return [t.stripped for t in key_terms(question)]
+
+    assert stripped("공급가액은 얼마입니까?") == ["공급가액"]
+    assert stripped("이 영수증에 적힌 단가는 무엇인가요?") == ["영수증", "단가"]
+    assert stripped("발행일이 언제입니까") == ["발행일"]
+    terms = key_terms("품명 '무선 마우스'의 단가는 얼마입니까?")
+    assert [(t.stripped, t.quoted) for t in terms] == [("품명", False), ("무선마우스", True), ("단가", False)]
+    assert stripped("세액(부가가치세)은 얼마입니까?") == ["세액"]  # an aside is dropped ...
+    assert stripped("(부가가치세)는 얼마입니까?") == ["부가가치세"]  # ... unless nothing else is left
+    assert key_terms("단가는?")[0].original == "단가는"  # the unstripped form is tried as well
+
+
+def _page(rows: list[list[tuple[str, int]]], height: int = 30, pitch: int = 50) -> OCRPage:
+    """An OCR page built by hand: each row a list of (word, left x); 20 px per character."""
+    from kobench.models.ocr import OCRLine, OCRPage, OCRWord
+
+    lines = []
+    for r, row in enumerate(rows):
+        y1, words, text = 20 + r * pitch, [], ""
+        for word, x in row:
+            text += (" " if text else "") + word
+            words.append(
+                OCRWord(word, (x, y1, x + 20 * len(word), y1 + height), len(text) - len(word), len(text))
+            )
+        box = (words[0].box[0], y1, words[-1].box[2], y1 + height)
+        lines.append(OCRLine(text, box, tuple(words)))
+    return OCRPage(width=1000, height=40 + pitch * len(rows), psm=6, lines=tuple(lines))
+
+
+def test_open_rules_on_a_hand_built_page() -> None:
+    from kobench.models.ocr_match import extract_answer
+
+    table = _page(
+        [
+            [("거래명세서", 300)],
+            [("전화", 20), ("02-1234-5678", 120)],
+            [("번호", 20), ("품명", 120), ("수량", 420), ("단가", 560), ("금액", 720)],
+            [("1", 30), ("무선", 120), ("마우스", 220), ("5", 440), ("29,500", 540), ("147,500", 700)],
+            [("2", 30), ("종이컵", 120), ("2", 440), ("15.500", 540), ("31,000", 700)],
+            [("합계금액:", 20), ("178.500원", 220)],
+            [("주소", 20)],
+            [("부산광역시", 20), ("해운대구", 130)],
+        ]
+    )
+    ask = lambda q: extract_answer(q, [table])  # noqa: E731
+    assert ask("품명 '무선 마우스'의 단가는 얼마입니까?") == "29,500"  # row x column
+    assert ask("품명 '무선 마우스'의 금액은 얼마입니까?") == "147,500"
+    assert ask("품명 '종이컵'의 수량은 얼마입니까?") == "2"
+    assert ask("품명 '종이컵'의 단가는 얼마입니까?") == "15,500"  # thousands read with a period
+    assert ask("합계금액은 얼마입니까?") == "178,500"  # after the key; a number for 얼마
+    assert ask("전화번호는 무엇입니까?") == "02-1234-5678"  # the label 전화 is part of 전화번호
+    assert ask("주소는 어디입니까?") == "부산광역시 해운대구"  # nothing after the key: the next line
+    assert ask("대표자는 누구입니까?") == ""
+    assert ask("무엇입니까?") == ""
+
+
+@needs_tesseract
+def test_ocr_match_reads_a_page_once_for_many_questions(ocr_match, monkeypatch: pytest.MonkeyPatch) -> None:
+    form, _ = render([(30, 30, "공급가액 7,654,000"), (30, 100, "상호 다온유통")], (520, 170))
+    calls = []
+    real = ocr_match.engine.read
+    monkeypatch.setattr(ocr_match.engine, "read", lambda *a, **k: calls.append(k) or real(*a, **k))
+    questions = ["공급가액은 얼마입니까?", "상호는 무엇입니까?", "공급가액은?"]
+    responses = ocr_match.generate(
+        [request(form, "open", str(i), question=q) for i, q in enumerate(questions)]
+    )
+    assert [r.text for r in responses][1] == "다온유통"
+    assert len(calls) == 2  # the psm rule's reading and psm 3's, once for three questions
 
 
 # --- chance ----------------------------------------------------------------------------------------

@@ -10,12 +10,17 @@ gap). One row -> psm 7 (single line); two or more -> psm 6 (uniform block); none
 the image is at least 3 times as wide as it is tall, else psm 6, and words under 50% confidence are
 dropped (a blank strip read as a line otherwise yields a made-up syllable). When layout analysis
 found lines but the chosen mode recognises nothing (psm 7 does so on some lines), the image is read
-again as sparse text (psm 11). psm 3 (the default, automatic layout) is never used: with the kor
-model it drops or garbles whole lines of simple Korean pages (37% CER vs 2% for psm 6 on 10
-rendered 5-line pages).
-When the median line is under 16 px tall the image is enlarged (at most 4x) so lines are about
-32 px tall, and a crop gets a 10 px border in its edge colour (Tesseract misreads text touching
-the image edge).
+again as sparse text (psm 11). This adapter never uses psm 3 (Tesseract's default, automatic
+layout): with the kor model it drops or garbles whole lines of plain Korean text (37% CER against
+2% for psm 6 on 10 rendered 5-line pages); ocr-match adds a psm 3 reading for forms and tables.
+When the median line is under 16 px tall the image is enlarged (at most 4x, and to 4000 px a
+side) so lines are about 32 px tall, and a crop gets a 10 px border in its edge colour
+(Tesseract misreads text touching the image edge). No other preprocessing: autocontrast,
+upscaling and Tesseract's Sauvola or adaptive thresholding each made clean or scanned text worse
+and hard photos no better.
+
+Readings are cached per model (image sha256, region, psm; the last 16), so the rows that ask about
+one page (grounding several phrases on it) OCR it once.
 
 Kinds: "read" answers the text (lines joined by newlines, runs of spaces collapsed), cropped to
 `region` when given; "ground" answers the 0-1 box "[x1, y1, x2, y2]" of `question` found among the
@@ -44,6 +49,10 @@ from kobench.types import Request, Response
 if TYPE_CHECKING:
     from PIL import Image
 
+# OpenMP reads this when tesserocr's library loads: one thread is about 4x faster a line (Tesseract
+# threads within a line cost more than they gain). A user's own setting wins.
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+
 DEFAULT_LANG = "kor+eng"
 DEFAULT_TESSDATA_DIRS = (
     "/usr/share/tesseract-ocr/5/tessdata",
@@ -53,7 +62,7 @@ DEFAULT_TESSDATA_DIRS = (
 TESSERACT_KINDS = frozenset({"read", "ground"})
 KIND_NAMES = {"choice": "multiple-choice", "open": "open-question", "read": "reading", "ground": "grounding"}
 
-PSM_AUTO = 3  # tesserocr.PSM.AUTO; used by nobody here, named for the docs
+PSM_AUTO = 3  # tesserocr.PSM.AUTO; ocr-match's second reading
 PSM_BLOCK = 6  # tesserocr.PSM.SINGLE_BLOCK
 PSM_LINE = 7  # tesserocr.PSM.SINGLE_LINE
 PSM_SPARSE = 11  # tesserocr.PSM.SPARSE_TEXT
@@ -62,10 +71,11 @@ LINE_ASPECT = 3.0  # no line found: at least this wide per unit of height reads 
 SMALL_LINE_PX = 16  # median line height under which the image is enlarged ...
 TARGET_LINE_PX = 32  # ... to about this height
 MAX_SCALE = 4
+MAX_SIDE_PX = 4000  # never enlarged beyond this
 CROP_BORDER_PX = 10
 NO_LINE_MIN_CONF = 50.0  # word confidence (0-100) needed where layout analysis saw no text line
-GROUND_MIN_SCORE = 70.0
-CACHED_READINGS = 16  # pages kept per model: rows asking about one page in a row OCR it once  # rapidfuzz ratio (0-100) a word sequence needs to count as the phrase
+GROUND_MIN_SCORE = 70.0  # rapidfuzz ratio (0-100) a word sequence needs to count as the phrase
+CACHED_READINGS = 16  # readings kept per model
 
 _LANG_RE = re.compile(r"^[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*$")
 _SPACES = re.compile(r"\s+")
@@ -82,7 +92,7 @@ def refusal(adapter: str, kind: str) -> str:
 
 
 def _import_tesserocr() -> Any:
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # before tesserocr starts OpenMP: 4x faster a line
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # (again, in case it was removed since)
     try:
         import tesserocr
     except ImportError as exc:
@@ -93,7 +103,7 @@ def _import_tesserocr() -> Any:
 
 
 def check_lang(lang: str) -> list[str]:
-    if not _LANG_RE.match(lang):
+    if not _LANG_RE.fullmatch(lang):
         raise BadInputError(f"bad Tesseract language string {lang!r}; expected e.g. kor, eng or kor+eng")
     return lang.split("+")
 
@@ -301,6 +311,7 @@ class OCREngine:
         median = statistics.median(b[3] - b[1] for b in boxes)
         if 0 < median < SMALL_LINE_PX:
             scale = float(min(MAX_SCALE, math.ceil(TARGET_LINE_PX / median)))
+            scale = max(1.0, min(scale, MAX_SIDE_PX / max(w, h)))
         return psm, scale, len(boxes)
 
     def read(self, image: Image.Image, psm: int | None = None, *, border: bool = False) -> OCRPage:
@@ -325,9 +336,9 @@ class OCREngine:
                 image = image.resize(size, PILImage.Resampling.LANCZOS)
             min_conf = NO_LINE_MIN_CONF if found == 0 else 0.0
             tries = [psm] if psm is not None else [chosen, PSM_SPARSE] if found else [chosen]
-            self.api.SetImage(image)
             for psm in tries:
                 self.api.SetPageSegMode(psm)
+                self.api.SetImage(image)  # anew: a second Recognize on one image may keep the first's lines
                 self.api.Recognize()
                 lines = self._lines(scale, offset, original, min_conf)
                 if lines:
@@ -372,11 +383,13 @@ class OCREngine:
         # iterator's line text puts a space between every two words. Take the page's where they agree.
         page_lines = [_clean(t) for t in _text(self.api).splitlines()]
         page_lines = [t for t in page_lines if t]
-        lines = []
-        for number, (line_text, line_box, words) in enumerate(grouped):
+        page_keys = [compact(t) for t in page_lines]
+        lines, cursor = [], 0
+        for line_text, line_box, words in grouped:
             joined = compact("".join(t for t, _ in words))
-            if number < len(page_lines) and compact(page_lines[number]) == joined:
-                line_text = page_lines[number]
+            at = next((j for j in range(cursor, len(page_keys)) if page_keys[j] == joined), None)
+            if at is not None:
+                line_text, cursor = page_lines[at], at + 1
             elif compact(line_text) != joined:  # words were dropped: the line is what is left
                 line_text = " ".join(t for t, _ in words)
             lines.append(_place_words(line_text, line_box, words))
@@ -485,8 +498,14 @@ class Reader:
         self._size = size
 
     def read(
-        self, request: Request, number: int = 0, *, region: Sequence[float] | None = None, psm: int | None = None
+        self,
+        request: Request,
+        number: int = 0,
+        *,
+        region: Sequence[float] | None = None,
+        psm: int | None = None,
     ) -> Reading:
+        """Image `number` of the request (cropped to `region`) read with `psm` (None: the rule)."""
         refs = request.images
         if not refs:
             raise ValueError("the request has no image")
@@ -498,7 +517,8 @@ class Reader:
                 return self._readings[key]
             image = self._images.get(digest) or refs[number].load()
         except Exception as exc:
-            raise ValueError(f"image {number + 1} of {len(refs)} could not be decoded: {describe(exc)}") from exc
+            where = f"image {number + 1} of {len(refs)}"
+            raise ValueError(f"{where} could not be decoded: {describe(exc)}") from exc
         self._remember(self._images, digest, image, 2)
         offset = (0, 0)
         crop = image

@@ -21,6 +21,7 @@ every chart and question so tests can check them.
 from __future__ import annotations
 
 import io
+import itertools
 import random
 import re
 from dataclasses import dataclass
@@ -68,155 +69,43 @@ class Theme:
     ordered: bool = False  # keep the pool's order (months, years, age groups)
 
 
+# fmt: off
+# Theme(title, metric, unit, decimals, low, high, x_name, which, pool, more, less, ordered)
+MANY, BIG = ("많은", "적은"), ("큰", "작은")  # counts and shares are 많다/크다, not 높다
 BAR_THEMES = (
     Theme("{year}년 지역별 매출", "매출", "억 원", 0, 120, 2400, "지역", "어디", REGIONS),
-    Theme("{year}년 제품별 판매량", "판매량", "개", 0, 150, 4800, "제품", "무엇", PRODUCTS, "많은", "적은"),
-    Theme("{year}년 부서별 인원", "인원", "명", 0, 8, 160, "부서", "어디", DEPARTMENTS, "많은", "적은"),
-    Theme(
-        "{year}년 지점별 방문객 수", "방문객 수", "만 명", 1, 3, 95, "지점", "어디", STORES, "많은", "적은"
-    ),
-    Theme("{year}년 공장별 생산량", "생산량", "톤", 0, 300, 5200, "공장", "어디", FACTORIES, "많은", "적은"),
+    Theme("{year}년 제품별 판매량", "판매량", "개", 0, 150, 4800, "제품", "무엇", PRODUCTS, *MANY),
+    Theme("{year}년 부서별 인원", "인원", "명", 0, 8, 160, "부서", "어디", DEPARTMENTS, *MANY),
+    Theme("{year}년 지점별 방문객 수", "방문객 수", "만 명", 1, 3, 95, "지점", "어디", STORES, *MANY),
+    Theme("{year}년 공장별 생산량", "생산량", "톤", 0, 300, 5200, "공장", "어디", FACTORIES, *MANY),
     Theme("{year}년 부서별 예산 집행률", "집행률", "%", 1, 45, 98, "부서", "어디", DEPARTMENTS),
-    Theme(
-        "{year}년 지역별 신규 가입자 수",
-        "신규 가입자 수",
-        "만 명",
-        1,
-        2,
-        60,
-        "지역",
-        "어디",
-        REGIONS,
-        "많은",
-        "적은",
-    ),
+    Theme("{year}년 지역별 신규 가입자 수", "신규 가입자 수", "만 명", 1, 2, 60, "지역", "어디", REGIONS,
+          *MANY),
 )
-LINE_THEMES = (
-    Theme(
-        "{year}년 월별 방문객 수",
-        "방문객 수",
-        "만 명",
-        1,
-        5,
-        80,
-        "달",
-        "언제",
-        MONTHS,
-        "많은",
-        "적은",
-        ordered=True,
-    ),
+LINE_THEMES = (  # an empty pool: consecutive years
+    Theme("{year}년 월별 방문객 수", "방문객 수", "만 명", 1, 5, 80, "달", "언제", MONTHS, *MANY, True),
     Theme("연도별 매출 추이", "매출", "억 원", 0, 300, 4000, "해", "언제", (), ordered=True),
-    Theme(
-        "{year}년 월별 판매량",
-        "판매량",
-        "개",
-        0,
-        200,
-        3000,
-        "달",
-        "언제",
-        MONTHS,
-        "많은",
-        "적은",
-        ordered=True,
-    ),
-    Theme(
-        "연도별 신규 가입자 수",
-        "신규 가입자 수",
-        "만 명",
-        1,
-        3,
-        90,
-        "해",
-        "언제",
-        (),
-        "많은",
-        "적은",
-        ordered=True,
-    ),
-    Theme(
-        "{year}년 분기별 생산량",
-        "생산량",
-        "톤",
-        0,
-        800,
-        9000,
-        "분기",
-        "언제",
-        QUARTERS,
-        "많은",
-        "적은",
-        ordered=True,
-    ),
+    Theme("{year}년 월별 판매량", "판매량", "개", 0, 200, 3000, "달", "언제", MONTHS, *MANY, True),
+    Theme("연도별 신규 가입자 수", "신규 가입자 수", "만 명", 1, 3, 90, "해", "언제", (), *MANY, True),
+    Theme("{year}년 분기별 생산량", "생산량", "톤", 0, 800, 9000, "분기", "언제", QUARTERS, *MANY, True),
     Theme("연도별 재활용률", "재활용률", "%", 1, 35, 88, "해", "언제", (), ordered=True),
 )
-PIE_THEMES = (
-    Theme("{year}년 지역별 매출 비중", "매출 비중", "%", 1, 0, 0, "지역", "어디", REGIONS, "큰", "작은"),
-    Theme(
-        "출퇴근 교통수단 이용 비율",
-        "이용 비율",
-        "%",
-        1,
-        0,
-        0,
-        "교통수단",
-        "무엇",
-        ("버스", "지하철", "자가용", "택시", "도보·자전거"),
-    ),
-    Theme(
-        "연령대별 회원 구성",
-        "회원 비율",
-        "%",
-        1,
-        0,
-        0,
-        "연령대",
-        "무엇",
-        ("10대", "20대", "30대", "40대", "50대 이상"),
-        ordered=True,
-    ),
-    Theme(
-        "발전원별 발전량 비중",
-        "발전량 비중",
-        "%",
-        0,
-        0,
-        0,
-        "발전원",
-        "무엇",
-        ("원자력", "석탄", "LNG", "신재생", "수력", "기타"),
-        "큰",
-        "작은",
-    ),
-    Theme(
-        "가계 지출 구성",
-        "지출 비중",
-        "%",
-        1,
-        0,
-        0,
-        "항목",
-        "무엇",
-        ("식비", "주거비", "교통비", "교육비", "여가비", "의료비"),
-        "큰",
-        "작은",
-    ),
-    Theme(
-        "고객 만족도 조사 결과",
-        "응답 비율",
-        "%",
-        0,
-        0,
-        0,
-        "응답",
-        "무엇",
-        ("매우 만족", "만족", "보통", "불만족", "매우 불만족"),
-        ordered=True,
-    ),
-    Theme("{year}년 부서별 예산 비중", "예산 비중", "%", 1, 0, 0, "부서", "어디", DEPARTMENTS, "큰", "작은"),
+PIE_THEMES = (  # shares in %, summing to 100
+    Theme("{year}년 지역별 매출 비중", "매출 비중", "%", 1, 0, 0, "지역", "어디", REGIONS, *BIG),
+    Theme("출퇴근 교통수단 이용 비율", "이용 비율", "%", 1, 0, 0, "교통수단", "무엇",
+          ("버스", "지하철", "자가용", "택시", "도보·자전거")),
+    Theme("연령대별 회원 구성", "회원 비율", "%", 1, 0, 0, "연령대", "무엇",
+          ("10대", "20대", "30대", "40대", "50대 이상"), ordered=True),
+    Theme("발전원별 발전량 비중", "발전량 비중", "%", 0, 0, 0, "발전원", "무엇",
+          ("원자력", "석탄", "LNG", "신재생", "수력", "석유"), *BIG),
+    Theme("가계 지출 구성", "지출 비중", "%", 1, 0, 0, "항목", "무엇",
+          ("식비", "주거비", "교통비", "교육비", "여가비", "의료비"), *BIG),
+    Theme("고객 만족도 조사 결과", "응답 비율", "%", 0, 0, 0, "응답", "무엇",
+          ("매우 만족", "만족", "보통", "불만족", "매우 불만족"), ordered=True),
+    Theme("{year}년 부서별 예산 비중", "예산 비중", "%", 1, 0, 0, "부서", "어디", DEPARTMENTS, *BIG),
     Theme("{year}년 제품별 시장 점유율", "점유율", "%", 1, 0, 0, "제품", "무엇", PRODUCTS),
 )
+# fmt: on
 PALETTES = (
     ("#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3"),
     ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"),
@@ -391,7 +280,7 @@ def build_chart(seed: int, index: int) -> Chart:
                 upper = _walk(rng, len(categories), lo + 0.3 * (hi - lo), hi)
                 lower = [round(v * rng.uniform(0.6, 0.85)) for v in upper]
                 if _unique_extremes(lower, 0.03 * (hi - lo)) and all(
-                    a != b for a, b in zip(lower, lower[1:], strict=False)
+                    a != b for a, b in itertools.pairwise(lower)
                 ):
                     break
             pairs = (upper, lower) if upper_first else (lower, upper)
@@ -689,22 +578,24 @@ def _printed_numbers(texts: list[str], decimals: int) -> set[int]:
 
 
 def _distractors(true: int, printed: set[int], rng: random.Random, decimals: int) -> list[int]:
-    """Three nearby values, none of them drawn anywhere in the chart."""
-    out: list[int] = []
-    fractions = [0.04, 0.06, 0.08, 0.1, 0.12, 0.15, 0.18, 0.22, 0.26, 0.3]
-    rng.shuffle(fractions)
-    for frac in fractions:
-        delta = max(1, round(abs(true) * frac))
-        if decimals == 0 and abs(true) >= 1000:
-            delta = max(10, round(delta, -1))
-        for sign in rng.sample((-1, 1), 2):
+    """Three nearby values, none of them drawn anywhere in the chart. How many of them lie below the
+    true value is drawn uniformly from 0-3, so the true value's rank among the options tells nothing."""
+    sides: dict[int, list[int]] = {-1: [], 1: []}
+    for sign, side in sides.items():
+        for frac in (0.04, 0.06, 0.08, 0.1, 0.12, 0.15, 0.18, 0.22, 0.26, 0.3, 0.35):
+            delta = max(1, round(abs(true) * frac))
+            if decimals == 0 and abs(true) >= 1000:
+                delta = max(10, round(delta, -1))
             candidate = true + sign * delta
-            if candidate > 0 and candidate not in printed and candidate not in out and candidate != true:
-                out.append(candidate)
-                break
-        if len(out) == 3:
-            return out
-    raise AssertionError(f"no distractors for {true}")  # unreachable for the values generated here
+            if candidate > 0 and candidate not in printed and candidate not in side:
+                side.append(candidate)
+        rng.shuffle(side)
+    below = min(rng.randint(0, 3), len(sides[-1]))
+    below = max(below, 3 - len(sides[1]))
+    out = sides[-1][:below] + sides[1][: 3 - below]
+    if len(out) != 3:
+        raise AssertionError(f"no distractors for {true}")  # unreachable for the values generated here
+    return out
 
 
 def _extreme(chart: Chart, s: int, largest: bool) -> int:
@@ -734,7 +625,7 @@ class Item:
     qtype: str  # lookup | max | min | trend | pattern | value | diff | sum
     question: str
     truth: str  # the correct option (mc) or the first accepted answer (qa)
-    options: list[str]  # mc: the four options in their final order; qa: accepted answers
+    options: list[str]  # mc: the four options (in their final order once letters are set); qa: the answers
     ref: tuple[int, ...]  # (series, category, ...) the question is about
     answer_type: str = "text"
     answer: str = ""  # mc: the correct letter
@@ -859,6 +750,9 @@ def _qa_items(chart: Chart, rng: random.Random) -> list[Item]:
             largest = qtype != "min" if qtype in ("max", "min") else rng.random() < 0.6
             c = _extreme(chart, s, largest)
             answers = [chart.categories[c]]
+            bare = re.fullmatch(r"(\d+)(?:년|월|분기)", answers[0])
+            if bare:  # "2023년" may be answered "2023"
+                answers.append(bare.group(1))
             items.append(
                 Item(
                     chart,
@@ -896,8 +790,10 @@ def chart_items(
     return charts, images, mc, qa
 
 
-def ko_chart_rows(seed: int = 0, n: int = DEFAULT_COUNT) -> dict[str, list[dict[str, Any]]]:
-    charts, images, mc, qa = chart_items(seed, n)
+def chart_rows(
+    charts: list[Chart], images: list[bytes], mc: list[Item], qa: list[Item]
+) -> dict[str, list[dict[str, Any]]]:
+    """The parquet rows of both splits from ``chart_items``' output; both splits share each chart's image."""
     cells = {c.chart_id: image_cell(img, f"{c.chart_id}.png") for c, img in zip(charts, images, strict=True)}
     mc_rows = [
         {
@@ -931,4 +827,4 @@ def generate_ko_chart(
     root: Path, hub_id: str = "kobench/ko-chart-synth", seed: int = 0, n: int = DEFAULT_COUNT
 ) -> Path:
     """Write splits mc and qa as ROOT/<hub_id>/data/<split>-00000-of-00001.parquet; returns ROOT/<hub_id>."""
-    return write_splits(Path(root), hub_id, ko_chart_rows(seed, n))
+    return write_splits(Path(root), hub_id, chart_rows(*chart_items(seed, n)))

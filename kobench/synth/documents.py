@@ -50,7 +50,7 @@ NOTES = {
         "설치 및 운반비 포함",
     ),
     "거래명세서": (
-        "입금 계좌: 국민은행 (예금주: 공급자 상호)",
+        "입금 계좌: 국민은행 (예금주: {company})",
         "반품은 수령 후 7일 이내에 가능합니다.",
         "물품 수령 후 이상이 있으면 연락 바랍니다.",
         "월말 일괄 청구",
@@ -178,7 +178,7 @@ def build_document(seed: int, index: int) -> BizDocument:
         supply_total=supply,
         vat=vat,
         total=supply + vat,
-        note=rng.choice(NOTES[kind]),
+        note=rng.choice(NOTES[kind]).format(company=_core(supplier.company)),
         stamp=rng.random() < 0.55,
         scanned=(index // 3) % 3 == scan_offset,
         width=rng.choice((860, 900, 940)),
@@ -270,7 +270,7 @@ class _Page:
         self.rect(box, fill=fill)
         if not s:
             return
-        size = self.fit(s, x1 - x0 - 12, size)
+        size = self.fit(s, x1 - x0 - 16, size)
         mid = (y0 + y1) / 2
         if align == "left":
             self.text((x0 + 7, mid), s, size, "lm", bold)
