@@ -1,0 +1,118 @@
+"""Generated benchmarks through the CLI: `kobench data synth`, first-use generation into the cache,
+user-data tasks via --data-path, and adapters refusing tasks they cannot answer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from benchmark_copies import png
+from scripted_model import ScriptedModel, register
+from typer.testing import CliRunner
+
+from kobench.cli import app
+from kobench.results import load_results
+
+runner = CliRunner()
+
+
+def invoke(*args: object):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_data_synth_then_run_finds_it(tmp_path: Path) -> None:
+    result = invoke("data", "synth", "--out", tmp_path / "d", "--only", "kobizdoc-synth", "--seed", "3")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "d" / "kobench" / "kobizdoc-synth" / "data" / "test-00000-of-00001.parquet").is_file()
+    out = tmp_path / "out"
+    run = invoke(
+        "run",
+        "--model",
+        "chance",
+        "--tasks",
+        "kobizdoc-synth",
+        "--data-dir",
+        tmp_path / "d",
+        "--limit",
+        5,
+        "--output",
+        out,
+        "--cache-dir",
+        tmp_path / "c",
+        "--no-progress",
+    )
+    assert run.exit_code == 0, run.output
+    task = load_results(out / "results.json").tasks["kobizdoc-synth"]
+    assert str(tmp_path / "d") in task.dataset.origin and task.n == 5
+    assert task.pipelines["kobench"].metrics["anls"].value == 0.0  # chance answers nothing to open questions
+
+
+def test_generated_task_writes_its_data_into_the_cache_on_first_use(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run = invoke(
+        "run",
+        "--model",
+        "chance",
+        "--tasks",
+        "ko-chart-synth-mc",
+        "--limit",
+        8,
+        "--output",
+        out,
+        "--cache-dir",
+        tmp_path / "c",
+        "--no-progress",
+    )
+    assert run.exit_code == 0, run.output
+    cached = list((tmp_path / "c" / "data").glob("ko-chart-synth@*/kobench/ko-chart-synth/data/mc-*.parquet"))
+    assert len(cached) == 1
+    task = load_results(out / "results.json").tasks["ko-chart-synth-mc"]
+    assert task.n == 8 and task.pipelines["kobench"].n_unparsed == 0  # chance always names a letter
+
+
+def test_unknown_generator_exits_4(tmp_path: Path) -> None:
+    result = invoke("data", "synth", "--out", tmp_path, "--only", "nope")
+    assert result.exit_code == 4 and "unknown data generator" in result.output
+
+
+def test_user_data_task_runs_on_data_path(monkeypatch, tmp_path: Path) -> None:
+    folder = tmp_path / "my-docs"
+    (folder / "images").mkdir(parents=True)
+    rows = []
+    for i, (question, answers) in enumerate(
+        [("합계금액은?", ["55,000원"]), ("상호는?", ["(주)한빛상사", "한빛상사"])]
+    ):
+        (folder / "images" / f"{i}.png").write_bytes(png((i * 40, 90, 120)))
+        rows.append({"id": f"doc-{i}", "image": f"images/{i}.png", "question": question, "answers": answers})
+    (folder / "qa.jsonl").write_text(
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8"
+    )
+    register(monkeypatch, ScriptedModel(lambda r: "정답은 55000원입니다" if r.id == "doc-0" else "한빛상사"))
+    common = [
+        "run",
+        "--model",
+        "scripted:x",
+        "--tasks",
+        "kobizdoc",
+        "--cache-dir",
+        tmp_path / "c",
+        "--no-progress",
+    ]
+    missing = invoke(*common)
+    assert missing.exit_code == 4 and "--data-path kobizdoc=DIR" in missing.output
+    result = invoke(*common, "--data-path", f"kobizdoc={folder}", "--output", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    task = load_results(tmp_path / "out" / "results.json").tasks["kobizdoc"]
+    assert task.pipelines["kobench"].metrics["exact_match"].value == pytest.approx(100.0)
+    # ANLS compares strings: "55000원" vs "55,000원" is 1 edit / 7 characters -> 6/7; row 1 ("한빛상사" is an
+    # accepted answer) scores 1 -> (6/7 + 1) / 2 = 13/14
+    assert task.pipelines["kobench"].metrics["anls"].value == pytest.approx(100 * 13 / 14)
+
+
+def test_ocr_match_refuses_grounding_before_any_work(tmp_path: Path) -> None:
+    result = invoke(
+        "run", "--model", "ocr-match", "--tasks", "ko-ocr-grounding-synth", "--cache-dir", tmp_path / "c"
+    )
+    assert result.exit_code == 4 and "cannot answer ko-ocr-grounding-synth" in result.output
+    assert not (tmp_path / "c" / "data").exists()  # nothing was generated
