@@ -55,12 +55,12 @@ Box = tuple[float, float, float, float]
 
 
 def render(
-    items: list[tuple[int, int, str]], size: tuple[int, int], font_size: int = 30
+    items: list[tuple[int, int, str]], size: tuple[int, int], font_size: int = 30, font_path: Path = FONT
 ) -> tuple[Image.Image, list[Box]]:
     """White image with each (x, y, text) drawn in black; returns it and each text's 0-1 box."""
     image = Image.new("RGB", size, "white")
     draw = ImageDraw.Draw(image)
-    font = ImageFont.truetype(str(FONT), font_size)
+    font = ImageFont.truetype(str(font_path), font_size)
     w, h = size
     boxes = []
     for x, y, text in items:
@@ -70,10 +70,10 @@ def render(
     return image, boxes
 
 
-def line_image(text: str, font_size: int = 30, pad: int = 20) -> Image.Image:
-    font = ImageFont.truetype(str(FONT), font_size)
+def line_image(text: str, font_size: int = 30, pad: int = 20, font_path: Path = FONT) -> Image.Image:
+    font = ImageFont.truetype(str(font_path), font_size)
     _, _, right, bottom = font.getbbox(text)
-    image, _ = render([(pad, pad, text)], (right + 2 * pad, bottom + 2 * pad), font_size)
+    image, _ = render([(pad, pad, text)], (right + 2 * pad, bottom + 2 * pad), font_size, font_path)
     return image
 
 
@@ -209,6 +209,26 @@ def test_small_text_is_enlarged_before_reading(tesseract) -> None:
     assert psm == 7 and scale > 1
     (response,) = tesseract.generate([request(image)])
     assert cer(response.text, LINES[2]) < 0.2, response.text
+
+
+@needs_tesseract
+def test_blank_images_read_as_nothing(tesseract) -> None:
+    # tesserocr raises on an empty result and psm 7 made up a syllable on a blank strip
+    blanks = [Image.new("RGB", size, "white") for size in ((300, 50), (300, 300), (1, 1))]
+    responses = tesseract.generate(
+        [request(b, kind, question="가나") for b in blanks for kind in ("read", "ground")]
+    )
+    assert [(r.ok, r.text) for r in responses] == [(True, "")] * 6
+
+
+@needs_tesseract
+def test_a_line_psm_7_misses_is_read_as_sparse_text(tesseract) -> None:
+    myeongjo = FONT.with_name("NanumMyeongjo.ttf")
+    if not myeongjo.is_file():
+        pytest.skip(f"{myeongjo} is missing")
+    image = line_image("국립중앙박물관 관람 안내", 30, font_path=myeongjo)
+    page = tesseract.engine.read(image)
+    assert cer(page.text, "국립중앙박물관 관람 안내") < 0.1, page  # psm 7 returned nothing here (5.5.4)
 
 
 # --- tesseract: grounding ----------------------------------------------------------------------------
