@@ -300,14 +300,20 @@ OPTIONS = (
 
 
 @needs_tesseract
-def test_ocr_match_picks_the_printed_option_and_abstains_on_a_tie(ocr_match) -> None:
+def test_ocr_match_picks_the_printed_option_and_breaks_ties_like_chance(ocr_match) -> None:
     one, _ = render([(30, 60, "서울특별시 강남구")], (640, 160), 32)
     two, _ = render([(30, 30, "서울특별시 강남구"), (30, 110, "대구광역시 수성구")], (640, 200), 32)
     none, _ = render([(30, 60, "오늘의 날씨는 맑음")], (640, 160), 32)
     responses = ocr_match.generate(
         [request(img, "choice", str(i), options=OPTIONS) for i, img in enumerate((one, two, none))]
     )
-    assert [r.text for r in responses] == ["B", "", ""]
+    assert responses[0].text == "B"
+    assert responses[1].text in {"B", "C"}  # two options printed: a seeded pick between those two
+    assert responses[2].text in {"A", "B", "C", "D"}  # nothing matches: a seeded pick among all
+    again = ocr_match.generate(
+        [request(img, "choice", str(i), options=OPTIONS) for i, img in enumerate((two, none))]
+    )
+    assert [r.text for r in again] == [responses[1].text, responses[2].text]  # deterministic per row
     shuffled = (("A", OPTIONS[3][1]), ("B", OPTIONS[2][1]), ("C", OPTIONS[1][1]), ("D", OPTIONS[0][1]))
     (response,) = ocr_match.generate([request(one, "choice", options=shuffled)])
     assert response.text == "C"
@@ -420,7 +426,7 @@ def test_ocr_match_reads_a_page_once_for_many_questions(ocr_match, monkeypatch: 
         [request(form, "open", str(i), question=q) for i, q in enumerate(questions)]
     )
     assert [r.text for r in responses][1] == "다온유통"
-    assert len(calls) == 2  # the psm rule's reading and psm 3's, once for three questions
+    assert len(calls) == 3  # the psm rule's reading, psm 3's and psm 11's, once for three questions
 
 
 # --- chance ----------------------------------------------------------------------------------------

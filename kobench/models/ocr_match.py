@@ -54,6 +54,7 @@ runner refuses grounding tasks before any work).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import statistics
@@ -61,7 +62,7 @@ import time
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kobench.models.ocr import (
     DEFAULT_LANG,
@@ -77,9 +78,12 @@ from kobench.models.ocr import (
     read_text,
     refusal,
 )
-from kobench.types import Request, Response
+from kobench.types import ImageRef, Request, Response
 
-RULES_VERSION = "1"  # bump when a rule below changes what the adapter answers
+if TYPE_CHECKING:
+    from PIL import Image
+
+RULES_VERSION = "4"  # bump when a rule below changes what the adapter answers
 OCR_MATCH_KINDS = frozenset({"choice", "open", "read"})
 
 MIN_CHOICE_SCORE = 70.0
@@ -157,16 +161,22 @@ def option_score(option: str, ocr_text: str) -> float:
     return score
 
 
-def choose(options: Sequence[tuple[str, str]], ocr_text: str) -> tuple[str, list[float]]:
-    """(answer letter or "" to abstain, each option's score)."""
+def choose(options: Sequence[tuple[str, str]], ocr_text: str, row_id: str = "") -> tuple[str, list[float]]:
+    """(answer letter, each option's score). The classic baseline answers every question: the best
+    match when one option stands out; otherwise a uniform pick among the tied best options (or among
+    all when none matches), seeded by the row id, so it falls back to exactly what chance would do."""
     scores = [option_score(text, ocr_text) for _, text in options]
     if not scores:
         return "", scores
-    ranked = sorted(scores, reverse=True)
-    best = ranked[0]
-    if best < MIN_CHOICE_SCORE or (len(ranked) > 1 and best - ranked[1] < TIE_MARGIN):
-        return "", scores
-    return options[scores.index(best)][0], scores
+    best = max(scores)
+    if best < MIN_CHOICE_SCORE:
+        candidates = list(range(len(options)))
+    else:
+        candidates = [i for i, score in enumerate(scores) if best - score < TIE_MARGIN]
+    if len(candidates) == 1:
+        return options[candidates[0]][0], scores
+    digest = hashlib.sha256(f"ocr-match:{row_id}".encode()).digest()
+    return options[candidates[int.from_bytes(digest[:8], "big") % len(candidates)]][0], scores
 
 
 # --- open: key terms -------------------------------------------------------------------------------
@@ -440,6 +450,30 @@ def ocr_match_fingerprint(lang: str = DEFAULT_LANG, tessdata: str | os.PathLike[
     return f"ocr-match:{engine_fingerprint(lang, tessdata)}:{RULES_VERSION}"
 
 
+COLOURFUL = 0.08  # share of strongly coloured pixels above which an image gets the light-text reading
+
+
+def colour_share(image: Image.Image) -> float:
+    """Share of pixels with strong colour (charts, coloured labels; not black-on-white documents)."""
+    import numpy as np
+
+    hsv = np.asarray(image.convert("RGB").resize((160, 120)).convert("HSV"))
+    return float(((hsv[..., 1] > 90) & (hsv[..., 2] > 60)).mean())
+
+
+def light_on_colour(image: Image.Image) -> Image.Image:
+    """Light text inside coloured areas as black on white: the page background (flood-filled from
+    the corner) is set aside, then every remaining near-white pixel is ink."""
+    import numpy as np
+    from PIL import Image as PILImage
+    from PIL import ImageDraw
+
+    work = image.convert("RGB").copy()
+    ImageDraw.floodfill(work, (0, 0), (128, 128, 128), thresh=40)
+    white = np.asarray(work).min(axis=2) > 200
+    return PILImage.fromarray(np.where(white, 0, 255).astype(np.uint8)).convert("RGB")
+
+
 class OCRMatchModel:
     """OCR, then answer by matching: options against the text, or the text after a question's key."""
 
@@ -453,19 +487,35 @@ class OCRMatchModel:
         self.name = "ocr-match" if lang == DEFAULT_LANG else f"ocr-match:{lang}"
         self.fingerprint = f"ocr-match:{self.engine.fingerprint}:{RULES_VERSION}"
         self.settings: dict[str, Any] = {"lang": lang, "engine": "tesserocr", "rules": RULES_VERSION}
+        self._light: dict[str, OCRPage] = {}
 
     def pages(self, request: Request) -> list[OCRPage]:
-        """Each image's readings: the psm rule's, psm 3's (not for one line), psm 11's if both are empty."""
+        """Each image's readings: the psm rule's and, unless it is one line, psm 3's (forms, tables) and
+        psm 11's (sparse text: chart labels and values scattered over a figure, which the block modes
+        drop)."""
         out = []
         for number in range(len(request.images) or 1):
             first = self.reader.read(request, number).page
             readings = [first]
-            if first.psm != PSM_LINE:
+            if first.psm != PSM_LINE or not first.lines:
                 readings.append(self.reader.read(request, number, psm=PSM_AUTO).page)
-            if not any(page.lines for page in readings):
                 readings.append(self.reader.read(request, number, psm=PSM_SPARSE).page)
+                readings.append(self._light_text(request.images[number]))
             out += [page for page in readings if page.lines]
         return out
+
+    def _light_text(self, ref: ImageRef) -> OCRPage:
+        """Light text on coloured areas (a pie chart's white percentages, labels on bars), which the
+        other readings miss: only for images with enough colour, read as sparse text once per image."""
+        digest = ref.sha256()
+        if digest not in self._light:
+            image = ref.load()
+            self._light[digest] = (
+                self.engine.read(light_on_colour(image), PSM_SPARSE)
+                if colour_share(image) > COLOURFUL
+                else OCRPage(width=image.width, height=image.height, psm=PSM_SPARSE, lines=())
+            )
+        return self._light[digest]
 
     def generate(self, requests: Sequence[Request]) -> list[Response]:
         return [self._one(request) for request in requests]
@@ -480,7 +530,9 @@ class OCRMatchModel:
             elif request.kind == "choice":
                 if not request.options:
                     raise ValueError("a multiple-choice request without options")
-                text, _ = choose(request.options, "\n".join(page.text for page in self.pages(request)))
+                text, _ = choose(
+                    request.options, "\n".join(page.text for page in self.pages(request)), request.id
+                )
             else:
                 text = extract_answer(request.question or request.prompt_text, self.pages(request))
         except Exception as exc:
