@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from typing import Any
 
 from kobench.families.columns import Columns
-from kobench.families.items import id_text, unique_ids
+from kobench.families.items import Item, id_text, unique_ids
 from kobench.tasks.prompt import render
 from kobench.tasks.spec import TaskSpec
 from kobench.types import GenerationSettings, ImagePart, ImageRef, Message, Request, RequestKind, TextPart
@@ -68,3 +69,79 @@ def build_request(
         region=region,
         question=question,
     )
+
+
+@dataclass(frozen=True)
+class RowInfo:
+    """What every Item of a row shares; `failed` and `asked` build the two kinds of Item."""
+
+    id: str
+    index: int
+    fields: dict[str, Any]
+    group: str | None = None
+
+    def failed(self, reason: str, target: Any = None, options: tuple = ()) -> Item:
+        return Item(
+            id=self.id,
+            index=self.index,
+            request=None,
+            target=target,
+            options=options,
+            fields=self.fields,
+            group=self.group,
+            failure=reason,
+        )
+
+    def asked(self, request: Request, target: Any, options: tuple = ()) -> Item:
+        return Item(
+            id=self.id,
+            index=self.index,
+            request=request,
+            target=target,
+            options=options,
+            fields=self.fields,
+            group=self.group,
+        )
+
+
+class PerRow:
+    """The prepare loop every family shares: unique ids, breakdown fields, one Item per row."""
+
+    def prepare(
+        self,
+        task: TaskSpec,
+        rows: list[dict[str, Any]],
+        cols: Columns,
+        version: str,
+        generation: GenerationSettings,
+    ) -> list[Item]:
+        return [
+            self.item(
+                task,
+                row,
+                cols,
+                RowInfo(
+                    rid, index, {c: row.get(c) for c in cols.breakdown}, self.group(task, row, cols, rid)
+                ),
+                version,
+                generation,
+            )
+            for index, (row, rid) in enumerate(zip(rows, row_ids(rows, cols), strict=True))
+        ]
+
+    def group(self, task: TaskSpec, row: dict[str, Any], cols: Columns, rid: str) -> str | None:
+        return None
+
+    def item(
+        self,
+        task: TaskSpec,
+        row: dict[str, Any],
+        cols: Columns,
+        info: RowInfo,
+        version: str,
+        generation: GenerationSettings,
+    ) -> Item:
+        raise NotImplementedError
+
+    def signature_extra(self, task: TaskSpec, settings: Any) -> tuple[str, ...]:
+        return ()

@@ -3,12 +3,11 @@ exact match (numbers by value, units checked) and relaxed accuracy (ChartQA's 5%
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from kobench.families.base import JudgeSettings, MetricDef, Verdict
 from kobench.families.columns import Columns
-from kobench.families.common import build_request, images_of, row_ids
+from kobench.families.common import PerRow, RowInfo, build_request, images_of
 from kobench.families.items import Item
 from kobench.metrics.docvqa import (
     ANLS_VERSION,
@@ -33,7 +32,7 @@ def _answers(value: Any) -> list[str] | str:
     return answers or "missing answers"
 
 
-class DocVQA:
+class DocVQA(PerRow):
     name = "doc_vqa"
     roles = ("question", "answers")
     metrics = (
@@ -43,35 +42,26 @@ class DocVQA:
     )
     default_kind = "open"
 
-    def prepare(
+    def item(
         self,
         task: TaskSpec,
-        rows: list[dict[str, Any]],
+        row: dict[str, Any],
         cols: Columns,
+        info: RowInfo,
         version: str,
         generation: GenerationSettings,
-    ) -> list[Item]:
-        items = []
-        for index, (row, rid) in enumerate(zip(rows, row_ids(rows, cols), strict=True)):
-            base = dict(id=rid, index=index, options=(), fields={c: row.get(c) for c in cols.breakdown})
-            answers = _answers(row.get(cols.answers))
-            question = row.get(cols.question)
-            images = images_of(row.get(cols.image))
-            failure = (
-                answers
-                if isinstance(answers, str)
-                else "missing question"
-                if not isinstance(question, str) or not question.strip()
-                else images
-                if isinstance(images, str)
-                else None
-            )
-            if failure:
-                items.append(Item(request=None, target=None, failure=failure, **base))
-                continue
-            request = build_request(task, rid, version, row, images[0], generation, "open", question=question)
-            items.append(Item(request=request, target=answers, **base))
-        return items
+    ) -> Item:
+        answers = _answers(row.get(cols.answers))
+        question = row.get(cols.question)
+        images = images_of(row.get(cols.image))
+        if isinstance(answers, str):
+            return info.failed(answers)
+        if not isinstance(question, str) or not question.strip():
+            return info.failed("missing question")
+        if isinstance(images, str):
+            return info.failed(images)
+        request = build_request(task, info.id, version, row, images[0], generation, "open", question=question)
+        return info.asked(request, answers)
 
     def judge(self, task: TaskSpec, item: Item, text: str, settings: JudgeSettings) -> dict[str, Verdict]:
         verdicts = {}
@@ -86,6 +76,3 @@ class DocVQA:
 
     def parser_names(self, task: TaskSpec) -> dict[str, str]:
         return {"protocol": "strip@1", "kobench": f"short-answer@{SHORT_ANSWER_VERSION}"}
-
-    def signature_extra(self, task: TaskSpec, settings: JudgeSettings) -> Sequence[str]:
-        return ()

@@ -9,7 +9,7 @@ from typing import Any
 
 from kobench.families.base import JudgeSettings, MetricDef, Verdict
 from kobench.families.columns import Columns
-from kobench.families.common import build_request, images_of, row_ids
+from kobench.families.common import PerRow, RowInfo, build_request, images_of
 from kobench.families.items import Item
 from kobench.families.reading import valid_box
 from kobench.metrics.boxes import (
@@ -24,7 +24,7 @@ from kobench.tasks.spec import TaskSpec
 from kobench.types import GenerationSettings
 
 
-class Grounding:
+class Grounding(PerRow):
     name = "ocr_grounding"
     roles = ("text", "box")
     metrics = (
@@ -34,39 +34,30 @@ class Grounding:
     )
     default_kind = "ground"
 
-    def prepare(
+    def item(
         self,
         task: TaskSpec,
-        rows: list[dict[str, Any]],
+        row: dict[str, Any],
         cols: Columns,
+        info: RowInfo,
         version: str,
         generation: GenerationSettings,
-    ) -> list[Item]:
-        items = []
-        for index, (row, rid) in enumerate(zip(rows, row_ids(rows, cols), strict=True)):
-            base = dict(id=rid, index=index, options=(), fields={c: row.get(c) for c in cols.breakdown})
-            query = row.get(cols.text)
-            box = valid_box(row.get(cols.box))
-            images = images_of(row.get(cols.image))
-            failure = (
-                "missing query text"
-                if not isinstance(query, str) or not query.strip()
-                else box
-                if isinstance(box, str)
-                else images
-                if isinstance(images, str)
-                else None
-            )
-            if failure:
-                items.append(Item(request=None, target=None, failure=failure, **base))
-                continue
-            width = row.get(cols.width) if cols.width else None
-            height = row.get(cols.height) if cols.height else None
-            size = images[1] or (0, 0)
-            target = {"box": list(box), "width": int(width or size[0]), "height": int(height or size[1])}
-            request = build_request(task, rid, version, row, images[0], generation, "ground", question=query)
-            items.append(Item(request=request, target=target, **base))
-        return items
+    ) -> Item:
+        query = row.get(cols.text)
+        box = valid_box(row.get(cols.box))
+        images = images_of(row.get(cols.image))
+        if not isinstance(query, str) or not query.strip():
+            return info.failed("missing query text")
+        if isinstance(box, str):
+            return info.failed(box)
+        if isinstance(images, str):
+            return info.failed(images)
+        width = row.get(cols.width) if cols.width else None
+        height = row.get(cols.height) if cols.height else None
+        size = images[1] or (0, 0)
+        target = {"box": list(box), "width": int(width or size[0]), "height": int(height or size[1])}
+        request = build_request(task, info.id, version, row, images[0], generation, "ground", question=query)
+        return info.asked(request, target)
 
     def judge(self, task: TaskSpec, item: Item, text: str, settings: JudgeSettings) -> dict[str, Verdict]:
         convention, size = settings.box_convention, (item.target["width"], item.target["height"])

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from kobench.extract.choice import EXTRACTOR_NAME, EXTRACTOR_VERSION, extract_choice
 from kobench.extract.protocol import PROTOCOL_PARSER_VERSION, PROTOCOL_PARSERS
 from kobench.families.base import JudgeSettings, MetricDef, Verdict
 from kobench.families.columns import Columns
-from kobench.families.common import build_request, images_of, row_ids
+from kobench.families.common import PerRow, RowInfo, build_request, images_of
 from kobench.families.items import Item, circular_group
 from kobench.metrics.accuracy import ACCURACY_VERSION
 from kobench.tasks.spec import TaskSpec
@@ -53,60 +52,51 @@ def _target(task: TaskSpec, raw: Any, options: list[tuple[str, str]]) -> str | N
     return letter if letter in letters else None
 
 
-class MultipleChoice:
+class MultipleChoice(PerRow):
     name = "multiple_choice"
     roles = ("question", "answer")
     metrics = (MetricDef("accuracy", "score", "higher", ACCURACY_VERSION),)
     default_kind = "choice"
 
-    def prepare(
+    def group(self, task: TaskSpec, row: dict[str, Any], cols: Columns, rid: str) -> str | None:
+        if task.scoring.aggregate != "circular":
+            return None
+        return circular_group(row.get(cols.id), rid) if cols.id else rid
+
+    def item(
         self,
         task: TaskSpec,
-        rows: list[dict[str, Any]],
+        row: dict[str, Any],
         cols: Columns,
+        info: RowInfo,
         version: str,
         generation: GenerationSettings,
-    ) -> list[Item]:
-        items = []
-        for index, (row, rid) in enumerate(zip(rows, row_ids(rows, cols), strict=True)):
-            base = dict(
-                id=rid,
-                index=index,
-                fields={c: row.get(c) for c in cols.breakdown},
-                group=circular_group(row.get(cols.id), rid)
-                if task.scoring.aggregate == "circular" and cols.id
-                else (rid if task.scoring.aggregate == "circular" else None),
+    ) -> Item:
+        options = _options(task, row, cols)
+        if isinstance(options, str):
+            return info.failed(options)
+        target = _target(task, row.get(cols.answer), options)
+        if target is None:
+            return info.failed(
+                f"answer {row.get(cols.answer)!r} is not one of the options", options=tuple(options)
             )
-            options = _options(task, row, cols)
-            if isinstance(options, str):
-                items.append(Item(request=None, target=None, options=(), failure=options, **base))
-                continue
-            target = _target(task, row.get(cols.answer), options)
-            if target is None:
-                reason = f"answer {row.get(cols.answer)!r} is not one of the options"
-                items.append(Item(request=None, target=None, options=tuple(options), failure=reason, **base))
-                continue
-            images = images_of(row.get(cols.image))
-            if isinstance(images, str):
-                items.append(
-                    Item(request=None, target=target, options=tuple(options), failure=images, **base)
-                )
-                continue
-            shown = options if cols.options or cols.options_list else []
-            request = build_request(
-                task,
-                rid,
-                version,
-                row,
-                images[0],
-                generation,
-                "choice",
-                options=options,
-                template_options=shown,
-                question=str(row.get(cols.question)),
-            )
-            items.append(Item(request=request, target=target, options=tuple(options), **base))
-        return items
+        images = images_of(row.get(cols.image))
+        if isinstance(images, str):
+            return info.failed(images, target, tuple(options))
+        shown = options if cols.options or cols.options_list else []
+        request = build_request(
+            task,
+            info.id,
+            version,
+            row,
+            images[0],
+            generation,
+            "choice",
+            options=options,
+            template_options=shown,
+            question=str(row.get(cols.question)),
+        )
+        return info.asked(request, target, tuple(options))
 
     def judge(self, task: TaskSpec, item: Item, text: str, settings: JudgeSettings) -> dict[str, Verdict]:
         parser = PROTOCOL_PARSERS[task.scoring.protocol_parser or ""]
@@ -126,6 +116,3 @@ class MultipleChoice:
             "protocol": f"{task.scoring.protocol_parser}@{PROTOCOL_PARSER_VERSION}",
             "kobench": f"{EXTRACTOR_NAME}@{EXTRACTOR_VERSION}",
         }
-
-    def signature_extra(self, task: TaskSpec, settings: JudgeSettings) -> Sequence[str]:
-        return ()

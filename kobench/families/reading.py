@@ -8,7 +8,7 @@ from typing import Any
 
 from kobench.families.base import JudgeSettings, MetricDef, Verdict
 from kobench.families.columns import Columns
-from kobench.families.common import build_request, images_of, row_ids
+from kobench.families.common import PerRow, RowInfo, build_request, images_of
 from kobench.families.items import Item
 from kobench.metrics.text import (
     CER_VERSION,
@@ -43,7 +43,7 @@ def box_text(box: Sequence[float]) -> str:
     return "[" + ", ".join(f"{v:.3f}" for v in box) + "]"
 
 
-class Reading:
+class Reading(PerRow):
     name = "ocr_read"
     roles = ("text",)
     metrics = (
@@ -55,37 +55,31 @@ class Reading:
     )
     default_kind = "read"
 
-    def prepare(
+    def item(
         self,
         task: TaskSpec,
-        rows: list[dict[str, Any]],
+        row: dict[str, Any],
         cols: Columns,
+        info: RowInfo,
         version: str,
         generation: GenerationSettings,
-    ) -> list[Item]:
-        items = []
-        for index, (row, rid) in enumerate(zip(rows, row_ids(rows, cols), strict=True)):
-            base = dict(id=rid, index=index, options=(), fields={c: row.get(c) for c in cols.breakdown})
-            target = row.get(cols.text)
-            if not isinstance(target, str) or not normalize_text(target):
-                items.append(Item(request=None, target=None, failure="missing reference text", **base))
-                continue
-            region = None
-            if cols.box and row.get(cols.box) is not None:
-                region = valid_box(row.get(cols.box))
-                if isinstance(region, str):
-                    items.append(Item(request=None, target=target, failure=region, **base))
-                    continue
-            images = images_of(row.get(cols.image))
-            if isinstance(images, str):
-                items.append(Item(request=None, target=target, failure=images, **base))
-                continue
-            extra = {"box_text": box_text(region) if region else ""}
-            request = build_request(
-                task, rid, version, row, images[0], generation, "read", region=region, extra=extra
-            )
-            items.append(Item(request=request, target=target, **base))
-        return items
+    ) -> Item:
+        target = row.get(cols.text)
+        if not isinstance(target, str) or not normalize_text(target):
+            return info.failed("missing reference text")
+        region = None
+        if cols.box and row.get(cols.box) is not None:
+            region = valid_box(row.get(cols.box))
+            if isinstance(region, str):
+                return info.failed(region, target)
+        images = images_of(row.get(cols.image))
+        if isinstance(images, str):
+            return info.failed(images, target)
+        extra = {"box_text": box_text(region) if region else ""}
+        request = build_request(
+            task, info.id, version, row, images[0], generation, "read", region=region, extra=extra
+        )
+        return info.asked(request, target)
 
     def judge(self, task: TaskSpec, item: Item, text: str, settings: JudgeSettings) -> dict[str, Verdict]:
         verdicts = {}
@@ -108,6 +102,3 @@ class Reading:
 
     def parser_names(self, task: TaskSpec) -> dict[str, str]:
         return {"protocol": "nfc-whitespace@1", "kobench": f"clean-reading@{READING_CLEANER_VERSION}"}
-
-    def signature_extra(self, task: TaskSpec, settings: JudgeSettings) -> Sequence[str]:
-        return ()
