@@ -116,3 +116,12 @@ def test_ocr_match_refuses_grounding_before_any_work(tmp_path: Path) -> None:
     )
     assert result.exit_code == 4 and "cannot answer ko-ocr-grounding-synth" in result.output
     assert not (tmp_path / "c" / "data").exists()  # nothing was generated
+
+
+def test_demo_runs_each_baseline_only_on_tasks_it_answers() -> None:
+    from kobench.demo import DEMO_RUNS, DEMO_TASKS, answerable
+
+    assert answerable("tesseract", DEMO_TASKS) == ["ko-ocr-synth", "ko-ocr-grounding-synth"]
+    assert "ko-ocr-grounding-synth" not in answerable("ocr-match", DEMO_TASKS)
+    for adapter, tasks in DEMO_RUNS:
+        assert answerable(adapter, tasks) == list(tasks)
