@@ -13,8 +13,14 @@ from kobench.models.registry import adapters
 from kobench.results import RunResult
 from kobench.tasks.registry import load_registry
 
-DEMO_TASKS = ("kobench-demo", "ko-ocr-synth", "ko-ocr-grounding-synth", "kobizdoc-synth", "ko-chart-synth-mc",
-              "ko-chart-synth")
+DEMO_TASKS = (
+    "kobench-demo",
+    "ko-ocr-synth",
+    "ko-ocr-grounding-synth",
+    "kobizdoc-synth",
+    "ko-chart-synth-mc",
+    "ko-chart-synth",
+)
 # Each baseline on what it is for: ocr-match reads text exactly as tesseract does, so it is not run
 # on the reading tasks again; OCR baselines have nothing to read in the shapes of kobench-demo.
 DEMO_RUNS = (

@@ -21,7 +21,7 @@ from kobench.errors import BadInputError
 from kobench.families import FAMILIES
 from kobench.families.items import Item
 from kobench.models.base import Model
-from kobench.models.registry import parse_model_spec
+from kobench.models.registry import parse_model_spec, resolved_settings
 from kobench.outputs import OutputDir
 from kobench.prepare import PreparedTask, prepare_task
 from kobench.progress import Progress
@@ -56,7 +56,7 @@ def run(config: RunConfig) -> RunResult:
         name=target.rstrip("/").split("/")[-1],
         adapter=adapter,
         fingerprint=entry.fingerprint(target, options),
-        settings=options.output_settings(),
+        settings=resolved_settings(entry, options),
     )
     task_settings = {p.spec.name: p.settings() for p in prepared}
     out = OutputDir(config.output) if config.output else None
@@ -67,7 +67,7 @@ def run(config: RunConfig) -> RunResult:
         lambda: entry.load(target, options),
         adapter,
         model_info.fingerprint,
-        options.output_settings(),
+        model_info.settings,
         cache,
         options.batch_size,
     )

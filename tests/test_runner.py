@@ -202,3 +202,18 @@ def test_python_api_honours_kobench_data_dir(monkeypatch, mirror: Path, tmp_path
     result = evaluate("scripted:x", ["k-seed"], cache_dir=tmp_path / "c", limit=3)
     assert result.tasks["k-seed"].n_rows == 3
     assert result.primary("k-seed").value == pytest.approx(100.0)
+
+
+def test_hf_cache_settings_resolve_auto_to_what_this_machine_uses() -> None:
+    # "auto" would let a GPU (bf16) run and a CPU (fp32) run of one checkpoint share cached answers.
+    import torch
+
+    from kobench.models.registry import BUILTIN_ADAPTERS, ModelOptions, resolved_settings
+
+    settings = resolved_settings(BUILTIN_ADAPTERS["hf"], ModelOptions())
+    expected_device = "cuda" if torch.cuda.is_available() else "cpu"
+    assert settings["device"] == expected_device and settings["dtype"] != "auto"
+    if expected_device == "cpu":
+        assert settings["dtype"] == "float32"
+    explicit = resolved_settings(BUILTIN_ADAPTERS["hf"], ModelOptions(device="cpu", dtype="bfloat16"))
+    assert (explicit["device"], explicit["dtype"]) == ("cpu", "bfloat16")

@@ -50,12 +50,28 @@ class AdapterEntry:
     load: Callable[[str, ModelOptions], Model]
     needs_target: bool = True
     kinds: frozenset[str] | None = None
+    # The output-relevant settings as they will take effect (e.g. "auto" resolved to the device and
+    # dtype this machine gives), so cached answers never cross from a GPU run to a CPU run.
+    settings: Callable[[ModelOptions], dict[str, Any]] | None = None
 
 
 def _hf_fingerprint(target: str, options: ModelOptions) -> str:
     from kobench.models.fingerprint import model_fingerprint
 
     return model_fingerprint(target, options.revision)
+
+
+def _hf_settings(options: ModelOptions) -> dict[str, Any]:
+    import torch
+
+    device = options.device
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    dtype = options.dtype
+    if dtype == "auto":
+        on_cuda = device.startswith("cuda") and torch.cuda.is_available()
+        dtype = ("bfloat16" if torch.cuda.is_bf16_supported() else "float16") if on_cuda else "float32"
+    return {**options.output_settings(), "device": device, "dtype": dtype}
 
 
 def _hf_load(target: str, options: ModelOptions) -> Model:
@@ -116,7 +132,7 @@ def _chance_load(target: str, options: ModelOptions) -> Model:
 
 
 BUILTIN_ADAPTERS: dict[str, AdapterEntry] = {
-    "hf": AdapterEntry(_hf_fingerprint, _hf_load),
+    "hf": AdapterEntry(_hf_fingerprint, _hf_load, settings=_hf_settings),
     "tesseract": AdapterEntry(
         _tesseract_fingerprint, _tesseract_load, needs_target=False, kinds=frozenset({"read", "ground"})
     ),
@@ -128,6 +144,12 @@ BUILTIN_ADAPTERS: dict[str, AdapterEntry] = {
     ),
     "chance": AdapterEntry(_chance_fingerprint, _chance_load, needs_target=False),
 }
+
+
+def resolved_settings(entry: AdapterEntry, options: ModelOptions) -> dict[str, Any]:
+    """The adapter's output-relevant settings as they take effect (plugins may give no `settings`)."""
+    settings = getattr(entry, "settings", None)
+    return settings(options) if settings else options.output_settings()
 
 
 def adapters() -> dict[str, AdapterEntry]:
