@@ -25,6 +25,8 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
+from kobench.extract.thinking import strip_thinking
+
 EXTRACTOR_NAME = "kobench-choice"
 EXTRACTOR_VERSION = "1"
 
@@ -117,9 +119,6 @@ _TEXT_STRIPS = (
     re.compile(r"^(?i:an?|the)\s+"),
 )
 
-_THINK_BLOCK = re.compile(r"<think(?:ing)?>.*?</think(?:ing)?>", re.IGNORECASE | re.DOTALL)
-_THINK_OPEN = re.compile(r"<think(?:ing)?>", re.IGNORECASE)
-_THINK_CLOSE = re.compile(r"</think(?:ing)?>", re.IGNORECASE)
 
 # NFKC would turn ① into "1"; map circled digits to the option in that position first.
 _CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩"
@@ -134,7 +133,7 @@ def extract_choice(response: str | None, options: Sequence[tuple[str, str]]) -> 
     letters = [letter.strip().upper() for letter, _ in options]
     if not isinstance(response, str) or not letters:
         return None
-    visible = _without_thinking(response)
+    visible = strip_thinking(response)
     if visible is None:
         return None
     text = _clean(visible, letters)
@@ -145,15 +144,6 @@ def extract_choice(response: str | None, options: Sequence[tuple[str, str]]) -> 
     if len(found) == 1 and (letter := next(iter(found))) in letters:
         return letter
     return None
-
-
-def _without_thinking(text: str) -> str | None:
-    """The text outside think blocks; None when a think block never closes (the answer was cut off)."""
-    text = _THINK_BLOCK.sub("\n", text)
-    closes = list(_THINK_CLOSE.finditer(text))
-    if closes:  # the opening tag was in the chat template: everything before the close is thinking
-        text = text[closes[-1].end() :]
-    return None if _THINK_OPEN.search(text) else text
 
 
 def _clean(text: str, letters: Sequence[str]) -> str:

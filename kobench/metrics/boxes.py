@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from kobench.metrics.text import strip_thinking
+from kobench.extract.thinking import strip_thinking
 
 IOU_VERSION = "1"
 BOX_PARSER_VERSION = "1"

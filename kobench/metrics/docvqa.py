@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from rapidfuzz.distance import Levenshtein
 
-from kobench.metrics.text import strip_thinking
+from kobench.extract.thinking import strip_thinking
 
 ANLS_VERSION = "1"
 EXACT_MATCH_VERSION = "1"

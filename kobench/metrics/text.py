@@ -17,6 +17,8 @@ from collections.abc import Sequence
 
 from rapidfuzz.distance import Levenshtein
 
+from kobench.extract.thinking import strip_thinking
+
 CER_VERSION = "1"
 CHAR_BAG_VERSION = "1"
 READING_CLEANER_VERSION = "1"
@@ -101,18 +103,6 @@ def char_iou(prediction: str, reference: str) -> float:
 # Reasoning blocks (same reading as kobench.extract.choice): a closed block is dropped; a close tag
 # without an opening one means the opening was in the chat template; an unclosed one means the answer
 # was cut off.
-_THINK_BLOCK = re.compile(r"<think(?:ing)?>.*?</think(?:ing)?>", re.IGNORECASE | re.DOTALL)
-_THINK_OPEN = re.compile(r"<think(?:ing)?>", re.IGNORECASE)
-_THINK_CLOSE = re.compile(r"</think(?:ing)?>", re.IGNORECASE)
-
-
-def strip_thinking(text: str) -> str | None:
-    """The text outside think blocks; None when a think block never closes (no answer was given)."""
-    text = _THINK_BLOCK.sub("\n", text)
-    closes = list(_THINK_CLOSE.finditer(text))
-    if closes:
-        text = text[closes[-1].end() :]
-    return None if _THINK_OPEN.search(text) else text
 
 
 # A line that is only a code fence marker, with an optional language tag.
