@@ -75,7 +75,8 @@ MAX_SIDE_PX = 4000  # never enlarged beyond this
 CROP_BORDER_PX = 10
 NO_LINE_MIN_CONF = 50.0  # word confidence (0-100) needed where layout analysis saw no text line
 GROUND_MIN_SCORE = 70.0  # rapidfuzz ratio (0-100) a word sequence needs to count as the phrase
-CACHED_READINGS = 16  # readings kept per model
+CACHED_READINGS = 2048  # readings kept per model: a few KB each, and the runner orders requests by
+# prompt length, which scatters the questions about one page across the whole run
 
 _LANG_RE = re.compile(r"^[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*$")
 _SPACES = re.compile(r"\s+")
