@@ -18,7 +18,7 @@ def generators() -> dict[str, Generator]:
         return demo.write_demo_dataset(root, hub_id, "test", seed)
 
     found: dict[str, Generator] = {"demo-mc": ("kobench/demo-ko-mc", demo.DEMO_GENERATOR_VERSION, demo_mc)}
-    from kobench.synth import charts, documents, grounding, ocr
+    from kobench.synth import captions, charts, documents, grounding, ocr
 
     found["ko-ocr-synth"] = ("kobench/ko-ocr-synth", ocr.OCR_GENERATOR_VERSION, ocr.generate_ko_ocr)
     found["ko-ocr-grounding-synth"] = (
@@ -35,6 +35,11 @@ def generators() -> dict[str, Generator]:
         "kobench/ko-chart-synth",
         charts.CHART_GENERATOR_VERSION,
         charts.generate_ko_chart,
+    )
+    found["ko-caption-synth"] = (
+        "kobench/ko-caption-synth",
+        captions.CAPTION_GENERATOR_VERSION,
+        captions.generate_ko_caption,
     )
     return found
 
