@@ -109,15 +109,26 @@ def aggregate(
     parsers = family.parser_names(task)
     extra = family.signature_extra(task, settings)
     pipelines, units = {}, Units(kind=unit_kind, ids=[])
+    score_corpus = getattr(family, "score_corpus", None)
     for pipeline in PIPELINES:
+        # A corpus family fills each row's scores in (written to the samples) and gives the corpus
+        # statistics that are not a mean of them.
+        corpus = score_corpus(task, scored, pipeline, settings) if score_corpus else {}
+        if pipeline == "kobench" and score_corpus:
+            primary_field = next(m.field for m in metrics if m.name == task.primary)
+            for _, rec in scored:
+                rec["score"] = rec["kobench"][primary_field]
         values: dict[str, MetricValue] = {}
         for metric in metrics:
             ids, scores, weights, strata, unit_fields = _units(task, scored, pipeline, metric)
-            if task.scoring.aggregate == "macro":
-                value = macro_accuracy(scores, strata or []) if scores else None
+            if metric.name in corpus:
+                value, low, high = corpus[metric.name]
             else:
-                value = _mean(scores, weights)
-            low, high = bootstrap_ci(scores, strata, weights=weights) if scores else (None, None)
+                if task.scoring.aggregate == "macro":
+                    value = macro_accuracy(scores, strata or []) if scores else None
+                else:
+                    value = _mean(scores, weights)
+                low, high = bootstrap_ci(scores, strata, weights=weights) if scores else (None, None)
             values[metric.name] = MetricValue(
                 value=_pct(value),
                 ci_low=_pct(low),

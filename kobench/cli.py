@@ -29,6 +29,24 @@ DataDir = Annotated[
         help="Local dataset mirror: DIR/<owner>/<name>/ is used before the Hub.",
     ),
 ]
+SplitFiles = Annotated[
+    list[str],
+    typer.Option(
+        help="TASK=FILE: only the rows whose image FILE lists (Karpathy's dataset_coco.json: its test "
+        "images; or one file name per line), e.g. coco-ko=dataset_coco.json (repeatable)."
+    ),
+]
+Embedder = Annotated[
+    str | None,
+    typer.Option(
+        help="Captioning's sentence-embedding model: a sentence-transformers id or folder "
+        "(default snunlp/KR-SBERT-V40K-klueNLI-augSTS), or builtin:use-multilingual-v3 (ships with "
+        "kobench, works offline; not comparable with KR-SBERT numbers)."
+    ),
+]
+DataPaths = Annotated[
+    list[str], typer.Option(help="TASK=DIR: run TASK on your own data in DIR (repeatable).")
+]
 Output = Annotated[Path | None, typer.Option("--output", "-o", help="Folder for results.json and samples/.")]
 
 
@@ -77,9 +95,7 @@ def run(
     batch_size: Annotated[int, typer.Option(help="Requests per model call.")] = 8,
     task_dir: TaskDirs = [],  # noqa: B006 (typer reads the default, never mutates it)
     data_revision: Annotated[str | None, typer.Option(help="Pin a Hub dataset revision.")] = None,
-    data_path: Annotated[
-        list[str], typer.Option(help="TASK=DIR: run TASK on your own data in DIR (repeatable).")
-    ] = [],  # noqa: B006
+    data_path: DataPaths = [],  # noqa: B006
     dtype: Annotated[str, typer.Option(help="auto, float32, bfloat16 or float16.")] = "auto",
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1, ...")] = "auto",
     max_new_tokens: Annotated[
@@ -98,6 +114,8 @@ def run(
             "(default: the task's)."
         ),
     ] = None,
+    split_file: SplitFiles = [],  # noqa: B006
+    embedder: Embedder = None,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Neither read nor write the response cache.")
     ] = False,
@@ -131,6 +149,8 @@ def run(
             max_new_tokens=max_new_tokens,
             prompt_versions=prompt_version,
             box_convention=box_convention,
+            split_files=split_file,
+            embedder=embedder,
             cache_dir=cache_dir,
             use_cache=not no_cache,
             overwrite=overwrite,
@@ -156,6 +176,9 @@ def score(
     model_name: Annotated[
         str | None, typer.Option(help="Column name in tables (default: file name).")
     ] = None,
+    data_path: DataPaths = [],  # noqa: B006
+    split_file: SplitFiles = [],  # noqa: B006
+    embedder: Embedder = None,
     max_failed_share: Annotated[
         float, typer.Option(help="Exit 5 when more rows than this share fail.")
     ] = 0.05,
@@ -173,6 +196,9 @@ def score(
             limit=limit,
             prompt_versions=tuple(prompt_version),
             model_name=model_name,
+            data_paths=tuple(data_path),
+            split_files=tuple(split_file),
+            embedder=embedder,
         )
     except KobenchError as exc:
         _fail(exc)

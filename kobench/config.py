@@ -30,6 +30,8 @@ class RunConfig:
     max_new_tokens: int | None = None  # overrides the prompt version's; recorded in signatures
     prompt_versions: tuple[str, ...] = ()  # "VERSION" for every task that has it, or "TASK=VERSION"
     box_convention: str | None = None  # how the model writes boxes; default: each task's own
+    split_files: tuple[str, ...] = ()  # "TASK=FILE": only the rows whose image FILE lists (Karpathy test)
+    embedder: str | None = None  # captioning's sentence-embedding model; default: KR-SBERT
     cache_dir: Path = field(default_factory=default_cache_dir)
     use_cache: bool = True
     overwrite: bool = False
@@ -51,6 +53,8 @@ class RunConfig:
             "model_options": self.model_options.output_settings(),
             "max_new_tokens": self.max_new_tokens,
             "prompt_versions": list(self.prompt_versions),
+            "split_files": list(self.split_files),
+            "embedder": self.embedder,
             "use_cache": self.use_cache,
             "max_failed_share": self.max_failed_share,
         }

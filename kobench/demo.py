@@ -1,5 +1,6 @@
 """`kobench demo`: the whole pipeline with no network. Generated benchmarks (multiple choice, OCR,
-grounding, documents, charts) against real baselines (Tesseract, OCR-and-match, chance) and a tiny
+grounding, documents, charts, captions) against real baselines (Tesseract, OCR-and-match, chance, a
+blind constant caption) and a tiny
 random-weight transformers model, then one leaderboard."""
 
 from __future__ import annotations
@@ -20,11 +21,17 @@ DEMO_TASKS = (
     "kobizdoc-synth",
     "ko-chart-synth-mc",
     "ko-chart-synth",
+    "ko-caption-synth",
 )
 # Each baseline on what it is for: ocr-match reads text exactly as tesseract does, so it is not run
 # on the reading tasks again; OCR baselines have nothing to read in the shapes of kobench-demo.
+# Captioning's blind baseline: one caption that fits every generated scene in general and none in particular.
+BLIND_CAPTION = "여러 가지 색깔의 물체가 그려져 있는 그림이다."
+# The offline embedder that ships with kobench: the default KR-SBERT needs the Hub.
+DEMO_EMBEDDER = "builtin:use-multilingual-v3"
 DEMO_RUNS = (
-    ("chance", DEMO_TASKS),
+    ("chance", tuple(t for t in DEMO_TASKS if t != "ko-caption-synth")),  # an empty caption scores 0
+    (f"constant:{BLIND_CAPTION}", ("ko-caption-synth",)),
     ("tesseract", ("ko-ocr-synth", "ko-ocr-grounding-synth")),
     ("ocr-match", ("kobizdoc-synth", "ko-chart-synth-mc", "ko-chart-synth")),
 )
@@ -32,13 +39,15 @@ NOTES = (
     "chance: a uniformly random option (empty text, a random box) — the floor every model must beat.",
     "tesseract: Tesseract 5 (kor+eng) reading text and finding it; it answers no questions.",
     "ocr-match: OCR, then the option or line that best matches — the classic text-VQA baseline.",
+    f"constant: the same caption for every image ({BLIND_CAPTION}) — what a caption scores without looking; "
+    "embedding cosine by the offline multilingual USE model (builtin:use-multilingual-v3), not KR-SBERT.",
     "tiny-llava-ko: random weights, no training (it shows the transformers path; its scores are at chance "
     "or below).",
 )
 
 
-def answerable(adapter: str, task_names: tuple[str, ...]) -> list[str]:
-    kinds = adapters()[adapter].kinds
+def answerable(model: str, task_names: tuple[str, ...]) -> list[str]:
+    kinds = adapters()[model.partition(":")[0]].kinds
     registry = load_registry()
     return [
         n
@@ -62,6 +71,14 @@ def run_demo(
         say(f"\n== {model.split('/')[-1]}: {', '.join(tasks)}")
         folder = output / model.split(":")[0] if not model.startswith("hf:") else output / "tiny-llava-ko"
         results.append(
-            evaluate(model, tasks, output=folder, cache_dir=cache, progress=True, max_failed_share=0.05)
+            evaluate(
+                model,
+                tasks,
+                output=folder,
+                cache_dir=cache,
+                progress=True,
+                max_failed_share=0.05,
+                embedder=DEMO_EMBEDDER,
+            )
         )
     return results, "\n".join(NOTES)

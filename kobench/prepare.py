@@ -6,12 +6,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kobench.data.layouts import read_layout
 from kobench.data.loader import Table, canonical_identity, load_local, load_table
+from kobench.data.split_file import keep_listed, read_split_file, split_file_for
 from kobench.errors import BadInputError
 from kobench.families import FAMILIES
 from kobench.families.base import JudgeSettings
 from kobench.families.columns import Columns, resolve_columns
 from kobench.families.items import Item, circular_group
+from kobench.metrics.embedding import DEFAULT_EMBEDDER
 from kobench.results import DatasetInfo
 from kobench.synth.registry import cached_root, generate
 from kobench.tasks.spec import TaskSpec
@@ -85,14 +88,20 @@ def find_table(
     data_path: Path | None = None,
 ) -> Table:
     ds = task.dataset
+    if data_path is None and ds.local_dir and data_dir and (data_dir / ds.local_dir).is_dir():
+        data_path = data_dir / ds.local_dir  # a task without a Hub copy: DATA_DIR/<local_dir>/
     if data_path is not None:  # --data-path TASK=DIR: the user's own copy, in any accepted layout
         if not Path(data_path).is_dir():
             raise BadInputError(f"--data-path {task.name}={data_path}: no such folder")
+        table = read_layout(Path(data_path), ds.layout)
+        if table is not None:
+            return table
         return load_local(Path(data_path), ds.split, image_columns=tuple(task.columns.image))
     if ds.hub_id is None:
+        where = f"--data-dir DIR with DIR/{ds.local_dir}/, or " if ds.local_dir else ""
         raise BadInputError(
-            f"task {task.name!r} runs on your own data: pass --data-path {task.name}=DIR, a folder with a "
-            f"parquet/JSONL/TSV file or a save_to_disk dataset ({task.description})"
+            f"task {task.name!r} runs on your own data: pass {where}--data-path {task.name}=DIR, a folder "
+            f"with a parquet/JSONL/TSV file or a save_to_disk dataset ({task.description})"
         )
     if ds.generator is not None and not (data_dir and (data_dir / ds.hub_id).is_dir()):
         # Generated benchmarks need no download: write them into kobench's cache on first use.
@@ -131,23 +140,34 @@ def prepare_task(
     max_new_tokens: int | None,
     box_convention: str | None = None,
     data_paths: tuple[str, ...] = (),
+    split_files: tuple[str, ...] = (),
+    embedder: str | None = None,
 ) -> PreparedTask:
     version = choose_version(task, versions)
     generation, overridden = generation_for(task, version, max_new_tokens)
     family = FAMILIES[task.family]
     table = find_table(task, data_dir, revision, cache_dir, data_path_for(task, data_paths))
     cols = resolve_columns(task, table.columns, table.origin, family.roles)
+    rows, split, origin = table.rows, task.dataset.split, table.origin
+    listed = split_file_for(task.name, split_files)
+    if listed is not None:
+        rows, split = keep_listed(rows, cols.id, read_split_file(listed), table.origin)
+        origin = f"{origin}, rows listed in {listed}"
     dataset = DatasetInfo(
         hub_id=task.dataset.hub_id or "",
-        split=task.dataset.split,
-        origin=table.origin,
-        identity=canonical_identity(table.rows, cols.used()),
+        split=split,
+        origin=origin,
+        identity=canonical_identity(rows, cols.used()),
         revision=table.revision,
     )
-    rows = _limited(task, table.rows, cols, limit)
+    rows = _limited(task, rows, cols, limit)
     try:
         items = family.prepare(task, rows, cols, version, generation)
     except ValueError as exc:  # a template naming a column the data lacks fails for every row
         raise BadInputError(f"{task.path}: prompt version {version!r}: {exc}") from exc
-    judging = JudgeSettings(box_convention=box_convention or task.scoring.box_convention)
+    judging = JudgeSettings(
+        box_convention=box_convention or task.scoring.box_convention,
+        embedder=embedder or DEFAULT_EMBEDDER if task.family == "caption" else None,
+    )
+    family.check_ready(task, judging)  # e.g. METEOR's Java and the embedder, before any model work
     return PreparedTask(task, version, generation, overridden, dataset, items, judging)

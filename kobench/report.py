@@ -66,7 +66,7 @@ def markdown_table(results: Sequence[RunResult], pipeline: str = "kobench") -> s
     header, rows, notes = leaderboard_rows(results, pipeline)
     table = tabulate(rows, headers=header, tablefmt="github", disable_numparse=True)
     label = "kobench Korean-aware extraction" if pipeline == "kobench" else "published protocol parsers"
-    lines = [table, "", f"Each task's primary metric in %, {label}."]
+    lines = [table, "", f"Each task's primary metric ×100 (accuracies and rates in %), {label}."]
     return "\n".join(lines + notes) + "\n"
 
 
@@ -88,7 +88,7 @@ def run_summary(result: RunResult) -> str:
         rows.append(cells)
     header = [
         "task",
-        "metric (%)",
+        "metric (×100)",
         "scored",
         "failed",
         "kobench [95% CI]",

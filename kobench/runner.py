@@ -47,6 +47,8 @@ def run(config: RunConfig) -> RunResult:
             max_new_tokens=config.max_new_tokens,
             box_convention=config.box_convention,
             data_paths=config.data_paths,
+            split_files=config.split_files,
+            embedder=config.embedder,
         )
         for t in tasks
     ]
@@ -177,7 +179,7 @@ def sample_record(task: PreparedTask, item: Item, response: Response | None) -> 
             error=None,
             prediction=response.text,
             parsed=verdicts["kobench"]["parsed"],
-            score=verdicts["kobench"][primary.field],
+            score=verdicts["kobench"].get(primary.field),  # None until a corpus family scores the set
             protocol={"parser": parsers["protocol"], **verdicts["protocol"]},
             kobench={"parser": parsers["kobench"], **verdicts["kobench"]},
             n_tokens=response.n_tokens,

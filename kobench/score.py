@@ -58,6 +58,9 @@ def score_predictions(
     prompt_versions: tuple[str, ...] = (),
     model_name: str | None = None,
     progress: bool = False,
+    data_paths: tuple[str, ...] = (),
+    split_files: tuple[str, ...] = (),
+    embedder: str | None = None,
 ) -> RunResult:
     path = Path(predictions_path)
     spec = resolve_tasks([task], task_dirs)[0]
@@ -70,6 +73,9 @@ def score_predictions(
         limit=limit,
         versions=prompt_versions,
         max_new_tokens=None,
+        data_paths=data_paths,
+        split_files=split_files,
+        embedder=embedder,
     )
     known = {i.id for i in prepared.items}
     if predictions and not known & set(predictions):
@@ -105,6 +111,9 @@ def score_predictions(
         output=out.path if out else None,
         limit=limit,
         prompt_versions=prompt_versions,
+        data_paths=data_paths,
+        split_files=split_files,
+        embedder=embedder,
         use_cache=False,
     )
     report = RunReport(config, model, _hash({"model": model.model_dump()}), _now(), RunStats(), out)

@@ -29,9 +29,11 @@ class MetricDef:
 
 @dataclass(frozen=True)
 class JudgeSettings:
-    """Run-level scoring options (the box convention a model answers in)."""
+    """Run-level scoring options: the box convention a model answers in; the sentence-embedding model
+    of captioning's embedding cosine (None for other families)."""
 
     box_convention: str = "normalized"
+    embedder: str | None = None
 
 
 class Family(Protocol):
@@ -54,3 +56,16 @@ class Family(Protocol):
     def parser_names(self, task: TaskSpec) -> dict[str, str]: ...  # pipeline -> "name@version"
 
     def signature_extra(self, task: TaskSpec, settings: JudgeSettings) -> Sequence[str]: ...
+
+    def check_ready(self, task: TaskSpec, settings: JudgeSettings) -> None: ...  # raise before any work
+
+
+class CorpusFamily(Family, Protocol):
+    """A family whose metrics need the whole scored set at once (CIDEr's IDF comes from it; corpus
+    BLEU and METEOR sum counts over it). `score_corpus` writes each row's scores into
+    `records[pipeline][field]` and returns the metrics whose corpus value is not the mean of those
+    row scores, with their value and bootstrap interval (0-1 scale)."""
+
+    def score_corpus(
+        self, task: TaskSpec, scored: list[tuple[Item, dict]], pipeline: str, settings: JudgeSettings
+    ) -> dict[str, tuple[float, float, float]]: ...

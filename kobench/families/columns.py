@@ -8,7 +8,19 @@ from dataclasses import dataclass
 from kobench.errors import BadInputError
 from kobench.tasks.spec import TaskSpec
 
-ROLES = ("id", "image", "question", "answer", "answers", "text", "box", "width", "height", "options_list")
+ROLES = (
+    "id",
+    "image",
+    "question",
+    "answer",
+    "answers",
+    "text",
+    "references",
+    "box",
+    "width",
+    "height",
+    "options_list",
+)
 
 
 @dataclass(frozen=True)

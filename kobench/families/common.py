@@ -145,3 +145,6 @@ class PerRow:
 
     def signature_extra(self, task: TaskSpec, settings: Any) -> tuple[str, ...]:
         return ()
+
+    def check_ready(self, task: TaskSpec, settings: Any) -> None:
+        return None

@@ -52,3 +52,25 @@ def bootstrap_ci(
     tail = (1.0 - confidence) / 2.0
     low, high = np.quantile(stats, [tail, 1.0 - tail])
     return float(low), float(high)
+
+
+def resampled_sums(
+    parts: np.ndarray, *, n_resamples: int = 1000, seed: int = 0, chunk: int = 50
+) -> np.ndarray:
+    """Column sums of `parts` (units x counts) for each bootstrap resample of the units: what a corpus
+    statistic built from summed counts (corpus BLEU, METEOR) is recomputed from. Drawn in chunks so
+    5,000 units x 1,000 resamples never hold every resampled row at once."""
+    parts = np.asarray(parts, dtype=float)
+    if parts.ndim != 2 or parts.shape[0] == 0:
+        return np.zeros((0, parts.shape[-1] if parts.ndim == 2 else 0))
+    rng = np.random.default_rng(seed)
+    n = parts.shape[0]
+    out = np.empty((n_resamples, parts.shape[1]))
+    for start in range(0, n_resamples, chunk):
+        size = min(chunk, n_resamples - start)
+        idx = rng.integers(0, n, size=(size, n))
+        # Counting how often each unit was drawn turns the gather into one matrix product.
+        flat = (idx + (np.arange(size) * n)[:, None]).ravel()
+        counts = np.bincount(flat, minlength=size * n).reshape(size, n).astype(float)
+        out[start : start + size] = counts @ parts
+    return out

@@ -1,6 +1,7 @@
 """Model adapters by name: `--model ADAPTER:TARGET` (e.g. `hf:./my-model`, `hf:org/name`), or
 `--model ADAPTER` for an adapter that needs no target (the baselines `tesseract`, `ocr-match`,
-`chance`; an optional target such as `tesseract:kor` or `chance:1` sets their language or seed).
+`chance`; an optional target such as `tesseract:kor` or `chance:1` sets their language or seed), or
+`--model "constant:TEXT"`, the same answer to everything (captioning's blind baseline).
 
 An adapter entry knows how to fingerprint a model without loading it (so a finished run that is
 served entirely from the cache never loads the model) and how to load it. Third-party adapters
@@ -131,6 +132,18 @@ def _chance_load(target: str, options: ModelOptions) -> Model:
     return ChanceModel(parse_seed(target))
 
 
+def _constant_fingerprint(target: str, options: ModelOptions) -> str:
+    from kobench.models.constant import constant_fingerprint
+
+    return constant_fingerprint(target)
+
+
+def _constant_load(target: str, options: ModelOptions) -> Model:
+    from kobench.models.constant import ConstantModel
+
+    return ConstantModel(target)
+
+
 BUILTIN_ADAPTERS: dict[str, AdapterEntry] = {
     "hf": AdapterEntry(_hf_fingerprint, _hf_load, settings=_hf_settings),
     "tesseract": AdapterEntry(
@@ -143,6 +156,7 @@ BUILTIN_ADAPTERS: dict[str, AdapterEntry] = {
         kinds=frozenset({"choice", "open", "read"}),
     ),
     "chance": AdapterEntry(_chance_fingerprint, _chance_load, needs_target=False),
+    "constant": AdapterEntry(_constant_fingerprint, _constant_load),
 }
 
 

@@ -30,6 +30,11 @@ class DatasetSpec(_Strict):
     size: int | None = None
     license: str | None = None
     generator: str | None = None  # a built-in generator that can write this dataset (no download)
+    # Where a task without a Hub copy looks under --data-dir (DATA_DIR/<local_dir>/), e.g. coco-ko.
+    local_dir: str | None = Field(default=None, pattern=r"^[\w.-]+$")
+    # How the files in that folder are laid out: "auto" detects parquet/TSV/JSON(L)/save_to_disk;
+    # the others are the layouts users already have (kobench/data/layouts.py), tried first when present.
+    layout: Literal["auto", "aihub-coco-ko", "xm3600"] = "auto"
 
     @model_validator(mode="after")
     def _has_a_source(self) -> DatasetSpec:
@@ -49,6 +54,7 @@ class ColumnsSpec(_Strict):
     answer: list[str] | None = None  # one answer (a letter for multiple choice)
     answers: list[str] | None = None  # a list of accepted answers (document/chart VQA)
     text: list[str] | None = None  # text to read (OCR) or to find (grounding)
+    references: list[str] | None = None  # a list of reference captions (captioning)
     box: list[str] | None = None  # [x1, y1, x2, y2] in 0-1: the region to read, or the box to find
     width: list[str] | None = None  # image size in pixels, for the absolute-pixel box convention
     height: list[str] | None = None
@@ -63,6 +69,7 @@ class ColumnsSpec(_Strict):
         "answer",
         "answers",
         "text",
+        "references",
         "box",
         "width",
         "height",
@@ -115,7 +122,7 @@ class ScoringSpec(_Strict):
 
 class TaskSpec(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
-    family: Literal["multiple_choice", "ocr_read", "ocr_grounding", "doc_vqa"]
+    family: Literal["multiple_choice", "ocr_read", "ocr_grounding", "doc_vqa", "caption"]
     category: str  # leaderboard group, e.g. "General", "Document", "Culture"
     description: str
     source: str  # citation: paper / dataset card / evaluation code
@@ -126,7 +133,8 @@ class TaskSpec(_Strict):
     prompt: PromptSpec
     scoring: ScoringSpec = ScoringSpec()
     primary_metric: str | None = None  # one of the family's metrics; default: the family's first
-    kind: Literal["choice", "read", "ground", "open"] | None = None  # request kind; default by family
+    # The request kind (what an adapter is asked to do); default by family.
+    kind: Literal["choice", "read", "ground", "open", "caption"] | None = None
     path: str | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")

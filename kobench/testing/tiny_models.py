@@ -380,3 +380,81 @@ def _corpus() -> list[str]:
             )
         )
     return sentences
+
+
+def build_tiny_sentence_transformer(path: Path) -> Path:
+    """Write a tiny random sentence-transformers model (BERT, mean pooling) to `path` and return it.
+
+    A 2-layer BERT with hidden size 32 and a WordPiece tokenizer trained here on the builders' Korean and
+    English sentences, so `load_embedder(str(path))` exercises the real sentence-transformers loading path
+    offline. Its embeddings are random: fit for plumbing tests, not for scores.
+    """
+    out_dir = Path(path)
+    spec = {"family": "sentence-transformer", "seed": 0, "version": BUILDER_VERSION}
+    if _is_built(out_dir, spec):
+        return out_dir
+    import tempfile
+
+    import torch
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    try:  # sentence-transformers 6 moved the modules; 3-5 have them in .models
+        from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
+    except ImportError:
+        from sentence_transformers.models import Pooling, Transformer
+    from sentence_transformers import SentenceTransformer
+
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    # As multilingual BERT (uncased) does: accent stripping decomposes Hangul into its ~70 jamo (NFD), so
+    # a small vocabulary covers any Korean word instead of mapping unseen syllables to [UNK].
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.decoder = decoders.WordPiece()
+    jamo = [chr(c) for c in range(0x1100, 0x1113)] + [chr(c) for c in range(0x1161, 0x11C3)]
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=VOCAB_SIZE, special_tokens=specials, initial_alphabet=jamo, show_progress=False
+    )
+    # Each jamo also alone, so its word-continuation form (##x) is in the vocabulary too.
+    tok.train_from_iterator([*_corpus(), " ".join(jamo), "".join(jamo)], trainer=trainer)
+    cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B [SEP]",
+        special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)],
+    )
+    tokenizer = BertTokenizerFast(
+        tokenizer_object=tok,
+        unk_token="[UNK]",
+        sep_token="[SEP]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        mask_token="[MASK]",
+    )
+    config = BertConfig(
+        vocab_size=tok.get_vocab_size(),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+        pad_token_id=tok.token_to_id("[PAD]"),
+    )
+    torch.manual_seed(0)
+    bert = BertModel(config).eval()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    before = {p.name for p in out_dir.iterdir()}
+    with tempfile.TemporaryDirectory() as tmp:
+        # sentence-transformers' Transformer module loads from a folder: save the bare BERT there first.
+        bert.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        transformer = Transformer(tmp, max_seq_length=128)
+        pooling = Pooling(config.hidden_size, "mean")
+        SentenceTransformer(modules=[transformer, pooling], device="cpu").save(str(out_dir))
+    files = sorted({p.name for p in out_dir.iterdir()} - before - {MARKER})
+    # The marker is written last: its presence means the folder is complete.
+    tmp_marker = out_dir / (MARKER + ".tmp")
+    tmp_marker.write_text(json.dumps({**spec, "files": files}, indent=2), encoding="utf-8")
+    tmp_marker.replace(out_dir / MARKER)
+    return out_dir
