@@ -228,7 +228,9 @@ def list_tasks(task_dir: TaskDirs = []) -> None:  # noqa: B006
             [
                 name,
                 spec.category,
-                spec.dataset.hub_id or "your data (--data-path)",
+                spec.dataset.hub_id
+                or (f"your data (DATA_DIR/{spec.dataset.local_dir}/)" if spec.dataset.local_dir else None)
+                or "your data (--data-path)",
                 spec.dataset.split,
                 spec.dataset.size or "?",
                 metric,

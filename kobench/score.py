@@ -120,5 +120,7 @@ def score_predictions(
     records: dict[str, dict] = {}
     with Progress(progress) as bar:
         answer_items(prepared, records, respond, bar, out)
-    report.results[spec.name] = score_task(prepared, records, complete=True)
+    result = report.results[spec.name] = score_task(prepared, records, complete=True)
+    if out and result.complete:  # in dataset order, with the scores only the whole set gives (CIDEr)
+        out.rewrite_samples(spec.name, records)
     return report.save()

@@ -148,3 +148,27 @@ def test_unloadable_embedder_stops_before_the_model_is_asked(
             "scripted:x", TASK, cache_dir=cache, use_cache=False, embedder=str(tmp_path / "no-such-model")
         )
     assert model.calls == []
+
+
+def test_score_command_rescores_captions_made_elsewhere(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from kobench.cli import app
+
+    root = aihub_copy(tmp_path / "data")
+    lines = [
+        {"id": "val2014/COCO_val2014_000000391895.jpg", "prediction": "자전거를 탄 남자 0."},
+        {"id": "val2014/COCO_val2014_000000522418.jpg", "prediction": "고양이가 잔다."},
+    ]
+    answers = tmp_path / "answers.jsonl"
+    answers.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", encoding="utf-8")
+    args = ["score", "--task", "coco-ko", "--predictions", answers, "--data-dir", root, "--embedder", OFFLINE]
+    result = CliRunner().invoke(app, [str(a) for a in [*args, "--output", tmp_path / "out"]])
+    assert result.exit_code == 5, result.output  # 2 of 4 rows failed: above the 5% threshold
+    samples = {
+        s["id"]: s for s in map(json.loads, (tmp_path / "out" / "samples" / "coco-ko.jsonl").open())
+    }
+    exact = samples["val2014/COCO_val2014_000000391895.jpg"]["kobench"]
+    other = samples["val2014/COCO_val2014_000000522418.jpg"]["kobench"]
+    assert exact["bleu_1"] == pytest.approx(1.0) and exact["meteor"] > other["meteor"]
+    assert exact["rouge_l"] == pytest.approx(1.0) and other["rouge_l"] < 0.5

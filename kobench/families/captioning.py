@@ -121,6 +121,9 @@ class Captioning(PerRow):
             load_embedder(self._embedder(settings))
         except EmbedderError as exc:
             raise BadInputError(f"task {task.name!r}: {exc}") from exc
+        from kobench.metrics.morphemes import default_tokenizer
+
+        default_tokenizer().warm_up()  # Kiwi loads (1-2 s) while the model writes captions
 
     @staticmethod
     def _embedder(settings: JudgeSettings) -> str:
