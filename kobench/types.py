@@ -122,9 +122,10 @@ class Response:
 
     text: str | None
     error: str | None = None
-    n_tokens: int = 0
+    n_tokens: int = 0  # generated tokens (an API's completion_tokens)
     seconds: float = 0.0
     cached: bool = False
+    prompt_tokens: int = 0  # input tokens where the adapter knows them (an API's prompt_tokens)
 
     @property
     def ok(self) -> bool:
