@@ -7,11 +7,20 @@ from collections.abc import Sequence
 from typing import Any
 
 from kobench.families import FAMILIES
-from kobench.families.base import JudgeSettings, MetricDef
+from kobench.families.base import JudgeSettings, MetricDef, metrics_of
 from kobench.families.items import Item
 from kobench.metrics.accuracy import circular_units, macro_accuracy
 from kobench.metrics.bootstrap import bootstrap_ci
-from kobench.results import PIPELINES, DatasetInfo, GroupValue, MetricValue, PipelineResult, TaskResult, Units
+from kobench.results import (
+    PIPELINES,
+    DatasetInfo,
+    GroupValue,
+    JudgeInfo,
+    MetricValue,
+    PipelineResult,
+    TaskResult,
+    Units,
+)
 from kobench.tasks.spec import TaskSpec
 
 
@@ -76,6 +85,40 @@ def _units(task: TaskSpec, scored: list[tuple[Item, dict]], pipeline: str, metri
     return [item.id for item, _ in scored], values, weights, strata, [item.fields for item, _ in scored]
 
 
+def _judged_only(
+    task: TaskSpec, scored: list[tuple[Item, dict]], settings: JudgeSettings
+) -> tuple[list[tuple[Item, dict]], JudgeInfo]:
+    """Rows judged in both pipelines, and the count (with reasons) of those whose judgement failed:
+    a failed judgement enters no mean, not even as 0."""
+    spec = task.judge
+    assert spec is not None
+    kept, reasons = [], Counter()
+    for item, rec in scored:
+        failed = [
+            rec[p].get("judgement")
+            for p in PIPELINES
+            if (rec[p].get("judgement") or {}).get("status") != "ok"
+        ]
+        if failed:
+            why = next((j.get("reason") for j in failed if j and j.get("reason")), None) or "not judged"
+            reasons[why[:300]] += 1
+        else:
+            kept.append((item, rec))
+    n_failed = sum(reasons.values())
+    info = JudgeInfo(
+        model=settings.judge_model,
+        prompt_version=spec.version,
+        temperature=spec.temperature,
+        parse=spec.parse,
+        n_judged=len(kept),
+        n_failed=n_failed,
+        failed_share=n_failed / len(scored) if scored else 0.0,
+        failure_reasons=dict(reasons),
+        max_failed_share=settings.judge_max_failed_share,
+    )
+    return kept, info
+
+
 def aggregate(
     task: TaskSpec,
     items: Sequence[Item],
@@ -100,12 +143,16 @@ def aggregate(
             incomplete_groups.add(item.group)
             continue
         scored.append((item, rec))
+    judge = None
+    if task.judge is not None:
+        scored, judge = _judged_only(task, scored, settings)
+        complete = complete and judge.failed_share <= judge.max_failed_share and judge.model is not None
     if task.scoring.aggregate == "circular":
         # A question counts only with all its rotations answered; a group with a failed or
         # missing row is left out (its failed rows are counted above).
         scored = [(i, r) for i, r in scored if i.group not in incomplete_groups]
     unit_kind = "question-group" if task.scoring.aggregate == "circular" else "row"
-    metrics = sorted(family.metrics, key=lambda m: m.name != task.primary)  # primary first
+    metrics = sorted(metrics_of(family, task), key=lambda m: m.name != task.primary)  # primary first
     parsers = family.parser_names(task)
     extra = family.signature_extra(task, settings)
     pipelines, units = {}, Units(kind=unit_kind, ids=[])
@@ -196,4 +243,5 @@ def aggregate(
         units=units,
         pipelines=pipelines,
         complete=complete,
+        judge=judge,
     )

@@ -44,6 +44,21 @@ Embedder = Annotated[
         "kobench, works offline; not comparable with KR-SBERT numbers)."
     ),
 ]
+Judge = Annotated[
+    str | None,
+    typer.Option(
+        help="LLM judge for judged tasks (k-llava-w, ko-ocr-complex): MODEL@BASE_URL of an OpenAI-compatible "
+        "server, or MODEL alone for api.openai.com. A judged task without it stops before any work."
+    ),
+]
+JudgeKeyEnv = Annotated[
+    str, typer.Option(help="Environment variable holding the judge's API key (never stored).")
+]
+JudgeConcurrency = Annotated[int, typer.Option(help="Judge requests in flight at once.")]
+MaxFailedJudgements = Annotated[
+    float,
+    typer.Option(help="A judged task with more failed judgements than this share is incomplete (exit 5)."),
+]
 DataPaths = Annotated[
     list[str], typer.Option(help="TASK=DIR: run TASK on your own data in DIR (repeatable).")
 ]
@@ -69,13 +84,32 @@ def _finish(result, output: Path | None, max_failed_share: float) -> None:
         typer.echo(f"results: {output / 'results.json'}  samples: {output / 'samples'}\n")
     typer.echo(markdown_table([result]))
     too_many = [n for n, t in result.tasks.items() if t.failed_share > max_failed_share]
-    if result.status != "complete" or too_many:
-        reason = (
-            f"failed rows above --max-failed-share {max_failed_share:.0%} in {', '.join(too_many)}"
-            if too_many
-            else "the run was interrupted; re-run the same command to resume"
+    unjudged = [
+        f"{n} ({t.judge.n_failed} of {t.judge.n_failed + t.judge.n_judged} failed"
+        + (
+            ": " + "; ".join(f"{c} x {why}" for why, c in t.judge.failure_reasons.items())
+            if t.judge.failure_reasons
+            else ""
         )
-        typer.secho(f"incomplete: {reason}", fg="red", err=True)
+        + ")"
+        for n, t in result.tasks.items()
+        if t.judge is not None and t.judge.failed_share > t.judge.max_failed_share
+    ]
+    if result.status != "complete" or too_many or unjudged:
+        reasons = []
+        if too_many:
+            reasons.append(
+                f"failed rows above --max-failed-share {max_failed_share:.0%} in {', '.join(too_many)}"
+            )
+        if unjudged:
+            reasons.append(
+                "failed judgements above --max-failed-judgements in "
+                + ", ".join(unjudged)
+                + "; `kobench judge OUTPUT --judge ...` judges them again without regenerating"
+            )
+        if not reasons:
+            reasons.append("the run was interrupted; re-run the same command to resume")
+        typer.secho(f"incomplete: {'; '.join(reasons)}", fg="red", err=True)
         raise typer.Exit(EXIT_INCOMPLETE)
 
 
@@ -116,6 +150,17 @@ def run(
     ] = None,
     split_file: SplitFiles = [],  # noqa: B006
     embedder: Embedder = None,
+    judge: Judge = None,
+    judge_api_key_env: JudgeKeyEnv = "OPENAI_API_KEY",
+    judge_concurrency: JudgeConcurrency = 16,
+    max_failed_judgements: MaxFailedJudgements = 0.05,
+    concurrency: Annotated[
+        int, typer.Option(help="API models (openai:...): requests in flight at once.")
+    ] = 8,
+    api_key_env: Annotated[
+        str, typer.Option(help="API models: the environment variable holding the key (never stored).")
+    ] = "OPENAI_API_KEY",
+    request_timeout: Annotated[float, typer.Option(help="API models: seconds per request.")] = 120.0,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Neither read nor write the response cache.")
     ] = False,
@@ -151,6 +196,13 @@ def run(
             box_convention=box_convention,
             split_files=split_file,
             embedder=embedder,
+            judge=judge,
+            judge_api_key_env=judge_api_key_env,
+            judge_concurrency=judge_concurrency,
+            max_failed_judgements=max_failed_judgements,
+            concurrency=concurrency,
+            api_key_env=api_key_env,
+            request_timeout=request_timeout,
             cache_dir=cache_dir,
             use_cache=not no_cache,
             overwrite=overwrite,
@@ -203,6 +255,44 @@ def score(
     except KobenchError as exc:
         _fail(exc)
     _finish(result, output, max_failed_share)
+
+
+@app.command("judge")
+def judge_command(
+    results: Annotated[Path, typer.Argument(help="A results folder written by `kobench run --output`.")],
+    judge: Annotated[
+        str, typer.Option(help="MODEL@BASE_URL of an OpenAI-compatible judge (MODEL alone: api.openai.com).")
+    ],
+    tasks: Annotated[str | None, typer.Option(help="Comma-separated judged tasks (default: all).")] = None,
+    judge_api_key_env: JudgeKeyEnv = "OPENAI_API_KEY",
+    judge_concurrency: JudgeConcurrency = 16,
+    max_failed_judgements: MaxFailedJudgements = 0.05,
+    task_dir: TaskDirs = [],  # noqa: B006
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write judgements.")] = False,
+    cache_dir: Annotated[Path | None, typer.Option(envvar="KOBENCH_CACHE_DIR", help="Cache folder.")] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar with ETA.")] = True,
+) -> None:
+    """Judge the finished answers in RESULTS again (another judge, or failed judgements), without
+    regenerating them; rewrites its samples and results."""
+    from kobench.config import default_cache_dir
+    from kobench.judge.rejudge import rejudge
+
+    cache = (cache_dir or default_cache_dir()) / "judgements.sqlite"
+    try:
+        result = rejudge(
+            results,
+            judge,
+            api_key_env=judge_api_key_env,
+            concurrency=judge_concurrency,
+            tasks=tuple(t for t in (tasks or "").split(",") if t),
+            task_dirs=tuple(task_dir),
+            cache_path=None if no_cache else cache,
+            max_failed_judgements=max_failed_judgements,
+            progress=progress,
+        )
+    except KobenchError as exc:
+        _fail(exc)
+    _finish(result, results, max_failed_share=1.0)
 
 
 @app.command("tasks")

@@ -32,6 +32,10 @@ class RunConfig:
     box_convention: str | None = None  # how the model writes boxes; default: each task's own
     split_files: tuple[str, ...] = ()  # "TASK=FILE": only the rows whose image FILE lists (Karpathy test)
     embedder: str | None = None  # captioning's sentence-embedding model; default: KR-SBERT
+    judge: str | None = None  # MODEL@BASE_URL of the LLM judge for judged tasks (never a default)
+    judge_api_key_env: str = "OPENAI_API_KEY"  # the judge's key is read from this variable, never stored
+    judge_concurrency: int = 16
+    max_failed_judgements: float = 0.05  # a judged task with a larger failed share is incomplete
     cache_dir: Path = field(default_factory=default_cache_dir)
     use_cache: bool = True
     overwrite: bool = False
@@ -55,6 +59,9 @@ class RunConfig:
             "prompt_versions": list(self.prompt_versions),
             "split_files": list(self.split_files),
             "embedder": self.embedder,
+            "judge": self.judge,
+            "judge_api_key_env": self.judge_api_key_env,
+            "max_failed_judgements": self.max_failed_judgements,
             "use_cache": self.use_cache,
             "max_failed_share": self.max_failed_share,
         }

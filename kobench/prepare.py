@@ -37,7 +37,8 @@ class PreparedTask:
             "prompt_version": self.version,
             "generation": self.generation.as_dict(),
             "data": self.dataset.identity,
-            "judging": self.judging.__dict__,
+            # What changes the answers' meaning; the embedder and the judge only re-score them.
+            "judging": {"box_convention": self.judging.box_convention},
         }
 
 
@@ -142,6 +143,8 @@ def prepare_task(
     data_paths: tuple[str, ...] = (),
     split_files: tuple[str, ...] = (),
     embedder: str | None = None,
+    judge_model: str | None = None,
+    judge_max_failed_share: float = 0.05,
 ) -> PreparedTask:
     version = choose_version(task, versions)
     generation, overridden = generation_for(task, version, max_new_tokens)
@@ -168,6 +171,8 @@ def prepare_task(
     judging = JudgeSettings(
         box_convention=box_convention or task.scoring.box_convention,
         embedder=embedder or DEFAULT_EMBEDDER if task.family == "caption" else None,
+        judge_model=judge_model if task.family == "judged" else None,
+        judge_max_failed_share=judge_max_failed_share,
     )
     family.check_ready(task, judging)  # e.g. METEOR's Java and the embedder, before any model work
     return PreparedTask(task, version, generation, overridden, dataset, items, judging)

@@ -61,6 +61,20 @@ class DatasetInfo(_Model):
     revision: str | None = None
 
 
+class JudgeInfo(_Model):
+    """Who judged a judged task, how, and how many judgements failed (left out of every mean)."""
+
+    model: str | None  # the judge's model id (None: not judged yet)
+    prompt_version: str
+    temperature: float
+    parse: str
+    n_judged: int  # rows with a verdict in both pipelines
+    n_failed: int  # rows whose judgement failed after every attempt
+    failed_share: float
+    failure_reasons: dict[str, int]
+    max_failed_share: float
+
+
 class TaskResult(_Model):
     task: str
     family: str
@@ -79,7 +93,8 @@ class TaskResult(_Model):
     failure_reasons: dict[str, int]
     units: Units
     pipelines: dict[str, PipelineResult]
-    complete: bool  # every row was answered or failed (not interrupted)
+    complete: bool  # every row was answered or failed (not interrupted), judged tasks judged enough
+    judge: JudgeInfo | None = None
 
 
 class ModelInfo(_Model):
@@ -104,6 +119,9 @@ class RunInfo(_Model):
     generated_tokens: int
     generation_seconds: float
     tokens_per_second: float | None
+    prompt_tokens: int = 0  # input tokens, where the adapter reports them (APIs)
+    judge_calls: int = 0  # LLM judge calls made (cache hits excluded)
+    judge_cache_hits: int = 0
 
 
 class RunResult(_Model):

@@ -19,6 +19,7 @@ from kobench.config import RunConfig
 from kobench.environment import git_commit, package_versions
 from kobench.errors import BadInputError
 from kobench.families import FAMILIES
+from kobench.families.base import metrics_of
 from kobench.families.items import Item
 from kobench.models.base import Model
 from kobench.models.registry import parse_model_spec, resolved_settings
@@ -49,6 +50,8 @@ def run(config: RunConfig) -> RunResult:
             data_paths=config.data_paths,
             split_files=config.split_files,
             embedder=config.embedder,
+            judge_model=judge_model(config),
+            judge_max_failed_share=config.max_failed_judgements,
         )
         for t in tasks
     ]
@@ -81,24 +84,63 @@ def run(config: RunConfig) -> RunResult:
         source.stats,
         out,
     )
+    judging = Judging(config) if any(t.spec.judge for t in prepared) else None
     with Progress(config.progress) as progress:
         for task in prepared:
             records = out.finished_samples(task.spec.name) if out else {}
             try:
                 if not report.interrupted:
                     answer_items(task, records, source.respond, progress, out, options.batch_size)
+                    if judging and task.spec.judge:  # a separate pass: all answers judged concurrently
+                        judging.judge(task.spec, records, progress)
             except KeyboardInterrupt:
                 report.interrupted = True
-            result = report.results[task.spec.name] = score_task(
-                task, records, complete=not report.interrupted
-            )
-            if out and result.complete:
+            report.results[task.spec.name] = score_task(task, records, complete=not report.interrupted)
+            if out and not report.interrupted and all(i.id in records for i in task.items):
                 out.rewrite_samples(task.spec.name, records)
             report.save()  # after every task, so a crash later loses nothing finished
     cache.close()
+    if judging:
+        judging.close()
+        source.stats.judge_calls, source.stats.judge_cache_hits = judging.calls, judging.cache_hits
     if source.model is not None:
         report.model = report.model.model_copy(update={"name": source.model.name})
     return report.save()
+
+
+def judge_model(config: RunConfig) -> str | None:
+    """The judge's model id (what signatures record), or None when no judge was given."""
+    if not config.judge:
+        return None
+    from kobench.llm.client import Endpoint
+
+    return Endpoint.parse(config.judge, config.judge_api_key_env).model
+
+
+class Judging:
+    """The LLM judge of a run: one client (bounded concurrency) and the judgement cache."""
+
+    def __init__(self, config: RunConfig) -> None:
+        from kobench.judge.cache import JudgementCache
+        from kobench.llm.client import ChatClient, Endpoint
+
+        assert config.judge, "judged tasks stop before any work without a judge (check_ready)"
+        endpoint = Endpoint.parse(config.judge, config.judge_api_key_env)
+        self.client = ChatClient(endpoint, concurrency=config.judge_concurrency)
+        path = config.cache_dir / "judgements.sqlite" if config.use_cache else None
+        self.cache = JudgementCache(path)
+        self.calls = self.cache_hits = 0
+
+    def judge(self, spec: TaskSpec, records: dict[str, dict], progress: Progress) -> None:
+        from kobench.judge.run import judge_records
+
+        stats = judge_records(spec, records, self.client, self.cache, progress)
+        self.calls += stats.calls
+        self.cache_hits += stats.cache_hits
+
+    def close(self) -> None:
+        self.client.close()
+        self.cache.close()
 
 
 def refuse_unanswerable(adapter: str, kinds: frozenset[str] | None, tasks: Sequence[TaskSpec]) -> None:
@@ -173,7 +215,7 @@ def sample_record(task: PreparedTask, item: Item, response: Response | None) -> 
         family = FAMILIES[task.spec.family]
         verdicts = family.judge(task.spec, item, response.text or "", task.judging)
         parsers = family.parser_names(task.spec)
-        primary = next(m for m in family.metrics if m.name == task.spec.primary)
+        primary = next(m for m in metrics_of(family, task.spec) if m.name == task.spec.primary)
         record.update(
             status="scored",
             error=None,
@@ -183,6 +225,7 @@ def sample_record(task: PreparedTask, item: Item, response: Response | None) -> 
             protocol={"parser": parsers["protocol"], **verdicts["protocol"]},
             kobench={"parser": parsers["kobench"], **verdicts["kobench"]},
             n_tokens=response.n_tokens,
+            n_prompt_tokens=response.prompt_tokens,
             cached=response.cached,
         )
     else:
@@ -195,6 +238,7 @@ def sample_record(task: PreparedTask, item: Item, response: Response | None) -> 
             protocol=None,
             kobench=None,
             n_tokens=0,
+            n_prompt_tokens=0,
             cached=False,
         )
     return record
@@ -205,7 +249,10 @@ class RunStats:
     model_calls: int = 0  # requests the model generated (cache hits excluded)
     cache_hits: int = 0
     generated_tokens: int = 0
+    prompt_tokens: int = 0  # where the adapter reports them (APIs)
     generation_seconds: float = 0.0
+    judge_calls: int = 0
+    judge_cache_hits: int = 0
 
 
 @dataclass
@@ -241,6 +288,7 @@ class ModelSource:
             self.stats.generation_seconds += time.perf_counter() - began
             self.stats.model_calls += len(chunk)
             self.stats.generated_tokens += sum(r.n_tokens for r in responses)
+            self.stats.prompt_tokens += sum(r.prompt_tokens for r in responses)
             self.cache.put_many((keys[n], r) for n, r in zip(chunk, responses, strict=True))
             answers.update(zip(chunk, responses, strict=True))
         return [hits.get(k) or answers[n] for n, k in enumerate(keys)]
@@ -288,6 +336,9 @@ class RunReport:
             model_calls=stats.model_calls,
             cache_hits=stats.cache_hits,
             generated_tokens=stats.generated_tokens,
+            prompt_tokens=stats.prompt_tokens,
+            judge_calls=stats.judge_calls,
+            judge_cache_hits=stats.judge_cache_hits,
             generation_seconds=round(seconds, 4),
             tokens_per_second=round(stats.generated_tokens / seconds, 3) if seconds > 0 else None,
         )

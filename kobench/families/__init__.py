@@ -6,9 +6,10 @@ from kobench.families.base import Family
 from kobench.families.captioning import Captioning
 from kobench.families.docvqa import DocVQA
 from kobench.families.grounding import Grounding
+from kobench.families.judged import Judged
 from kobench.families.multiple_choice import MultipleChoice
 from kobench.families.reading import Reading
 
 FAMILIES: dict[str, Family] = {
-    f.name: f for f in (MultipleChoice(), Reading(), Grounding(), DocVQA(), Captioning())
+    f.name: f for f in (MultipleChoice(), Reading(), Grounding(), DocVQA(), Captioning(), Judged())
 }

@@ -30,10 +30,12 @@ class MetricDef:
 @dataclass(frozen=True)
 class JudgeSettings:
     """Run-level scoring options: the box convention a model answers in; the sentence-embedding model
-    of captioning's embedding cosine (None for other families)."""
+    of captioning's embedding cosine; the LLM judge of judged tasks."""
 
     box_convention: str = "normalized"
     embedder: str | None = None
+    judge_model: str | None = None  # the LLM judge's model id, for judged tasks
+    judge_max_failed_share: float = 0.05  # more failed judgements than this: the task is incomplete
 
 
 class Family(Protocol):
@@ -69,3 +71,10 @@ class CorpusFamily(Family, Protocol):
     def score_corpus(
         self, task: TaskSpec, scored: list[tuple[Item, dict]], pipeline: str, settings: JudgeSettings
     ) -> dict[str, tuple[float, float, float]]: ...
+
+
+def metrics_of(family: Family, task: TaskSpec) -> tuple[MetricDef, ...]:
+    """The task's metrics: a family's fixed list, or what the task's own spec selects (the judged
+    family's metrics follow how its judge's verdict is read)."""
+    per_task = getattr(family, "metrics_for", None)
+    return tuple(per_task(task)) if per_task else family.metrics

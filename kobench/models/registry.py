@@ -1,7 +1,8 @@
 """Model adapters by name: `--model ADAPTER:TARGET` (e.g. `hf:./my-model`, `hf:org/name`), or
 `--model ADAPTER` for an adapter that needs no target (the baselines `tesseract`, `ocr-match`,
 `chance`; an optional target such as `tesseract:kor` or `chance:1` sets their language or seed), or
-`--model "constant:TEXT"`, the same answer to everything (captioning's blind baseline).
+`--model "constant:TEXT"`, the same answer to everything (captioning's blind baseline), or
+`--model openai:MODEL@BASE_URL` for any OpenAI-compatible server (vLLM, GPT-4o).
 
 An adapter entry knows how to fingerprint a model without loading it (so a finished run that is
 served entirely from the cache never loads the model) and how to load it. Third-party adapters
@@ -31,6 +32,10 @@ class ModelOptions:
     revision: str | None = None
     batch_size: int = 8
     extra: dict[str, Any] = field(default_factory=dict)
+    # API adapters: how to reach the server; none of these changes an answer, so none is in the cache key.
+    concurrency: int = 8
+    api_key_env: str = "OPENAI_API_KEY"
+    request_timeout: float = 120.0
 
     def output_settings(self) -> dict[str, Any]:
         return {
@@ -144,6 +149,27 @@ def _constant_load(target: str, options: ModelOptions) -> Model:
     return ConstantModel(target)
 
 
+def _openai_fingerprint(target: str, options: ModelOptions) -> str:
+    from kobench.models.openai_api import openai_fingerprint
+
+    return openai_fingerprint(target)
+
+
+def _openai_settings(options: ModelOptions) -> dict[str, Any]:
+    return {"revision": options.revision, **options.extra}
+
+
+def _openai_load(target: str, options: ModelOptions) -> Model:
+    from kobench.models.openai_api import OpenAIModel
+
+    return OpenAIModel(
+        target,
+        api_key_env=options.api_key_env,
+        concurrency=options.concurrency,
+        timeout=options.request_timeout,
+    )
+
+
 BUILTIN_ADAPTERS: dict[str, AdapterEntry] = {
     "hf": AdapterEntry(_hf_fingerprint, _hf_load, settings=_hf_settings),
     "tesseract": AdapterEntry(
@@ -157,6 +183,8 @@ BUILTIN_ADAPTERS: dict[str, AdapterEntry] = {
     ),
     "chance": AdapterEntry(_chance_fingerprint, _chance_load, needs_target=False),
     "constant": AdapterEntry(_constant_fingerprint, _constant_load),
+    # An OpenAI-compatible server (vLLM, GPT-4o, ...): `openai:MODEL@BASE_URL`.
+    "openai": AdapterEntry(_openai_fingerprint, _openai_load, settings=_openai_settings),
 }
 
 

@@ -120,9 +120,24 @@ class ScoringSpec(_Strict):
         return self
 
 
+class JudgeSpec(_Strict):
+    """An LLM judge's protocol: byte-exact messages, how its verdict is read, its judge of record."""
+
+    version: str
+    source: str  # where the exact strings come from
+    default_model: str | None = None  # the judge of record the published numbers used (never called silently)
+    system: str | None = None
+    template: str  # Jinja: row columns, `prediction`, `variables`; `| lines` joins a list with newlines
+    variables: dict[str, str] = {}  # long protocol constants (a rubric) the template names
+    parse: Literal["two_scores", "score_1_10", "binary"]
+    temperature: float = 0.0
+    max_tokens: int = Field(default=1024, gt=0)
+    attempts: int = Field(default=3, ge=1)  # fresh calls per judgement when a call fails or is unparseable
+
+
 class TaskSpec(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
-    family: Literal["multiple_choice", "ocr_read", "ocr_grounding", "doc_vqa", "caption"]
+    family: Literal["multiple_choice", "ocr_read", "ocr_grounding", "doc_vqa", "caption", "judged"]
     category: str  # leaderboard group, e.g. "General", "Document", "Culture"
     description: str
     source: str  # citation: paper / dataset card / evaluation code
@@ -133,6 +148,7 @@ class TaskSpec(_Strict):
     prompt: PromptSpec
     scoring: ScoringSpec = ScoringSpec()
     primary_metric: str | None = None  # one of the family's metrics; default: the family's first
+    judge: JudgeSpec | None = None  # the judged family: how an LLM judges each answer
     # The request kind (what an adapter is asked to do); default by family.
     kind: Literal["choice", "read", "ground", "open", "caption"] | None = None
     path: str | None = Field(default=None, exclude=True)
@@ -140,12 +156,15 @@ class TaskSpec(_Strict):
     @model_validator(mode="after")
     def _family_fits(self) -> TaskSpec:
         from kobench.families import FAMILIES
+        from kobench.families.base import metrics_of
 
         family = FAMILIES[self.family]
         missing = [role for role in family.roles if getattr(self.columns, role) is None]
         if missing:
             raise ValueError(f"family {self.family} needs columns.{', columns.'.join(missing)}")
-        names = [m.name for m in family.metrics]
+        if (self.family == "judged") != (self.judge is not None):
+            raise ValueError("a judged task needs `judge:`, and only judged tasks take one")
+        names = [m.name for m in metrics_of(family, self)]
         if self.primary_metric is not None and self.primary_metric not in names:
             raise ValueError(f"primary_metric {self.primary_metric!r} is not one of {names}")
         if self.family == "multiple_choice" and not self.scoring.protocol_parser:
@@ -155,8 +174,9 @@ class TaskSpec(_Strict):
     @property
     def primary(self) -> str:
         from kobench.families import FAMILIES
+        from kobench.families.base import metrics_of
 
-        return self.primary_metric or FAMILIES[self.family].metrics[0].name
+        return self.primary_metric or metrics_of(FAMILIES[self.family], self)[0].name
 
     @model_validator(mode="after")
     def _one_column_per_letter(self) -> TaskSpec:

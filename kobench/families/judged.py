@@ -1,0 +1,146 @@
+"""Open-ended answers judged by an LLM: K-LLaVA-W (two 1-10 scores, reference then model; relative score =
+mean(model) / mean(reference) x 100), the seed's complex-OCR judge (1 = same meaning, 0 = not), or any
+YAML task with `judge: {template, parse: score_1_10 | binary}`.
+
+A row's verdict needs a judge call, so `judge` (per row, at generation time) only keeps the text to be
+judged; the judging pass (kobench/judge/run.py) fills in the judgement and the metric fields. A judgement
+that failed leaves its fields None: the row is left out of every mean and counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from kobench.errors import BadInputError
+from kobench.extract.thinking import strip_thinking
+from kobench.families.base import JudgeSettings, MetricDef, Verdict
+from kobench.families.columns import Columns
+from kobench.families.common import PerRow, RowInfo, build_request, images_of
+from kobench.families.items import Item
+from kobench.judge.messages import judge_messages
+from kobench.judge.verdicts import VERDICT_PARSERS_VERSION
+from kobench.tasks.spec import TaskSpec
+from kobench.types import GenerationSettings, ImageRef
+
+JUDGED_METRICS_VERSION = "1"
+# K-LLaVA-W: a row's model/reference ratio weighted by its reference score is the ratio of the means.
+RELATIVE = MetricDef("relative_score", "relative", "higher", JUDGED_METRICS_VERSION, weight="reference_score")
+ACCURACY = MetricDef("judge_accuracy", "correct", "higher", JUDGED_METRICS_VERSION)
+SCORE = MetricDef("judge_score", "score", "higher", JUDGED_METRICS_VERSION)  # mean score / 10
+METRICS_BY_PARSE = {"two_scores": (RELATIVE,), "binary": (ACCURACY,), "score_1_10": (SCORE,)}
+VERDICT_FIELDS = {"two_scores": ("relative", "reference_score", "model_score"), "binary": ("correct",)}
+VERDICT_FIELDS["score_1_10"] = ("score", "raw_score")
+
+
+def judge_context(row: dict[str, Any]) -> dict[str, Any]:
+    """The row's values a judge template may use (no images): kept with the sample, so `kobench judge`
+    can judge again from the samples alone."""
+    out = {}
+    for key, value in row.items():
+        if isinstance(value, ImageRef) or (
+            isinstance(value, list) and any(isinstance(v, ImageRef) for v in value)
+        ):
+            continue
+        if value is None or isinstance(value, str | int | float | bool | list):
+            out[key] = value
+    return out
+
+
+def verdict_fields(parse: str, verdict: Any) -> dict[str, Any]:
+    """Metric fields of a parsed verdict; every field None for a failed judgement."""
+    if verdict is None:
+        return dict.fromkeys(VERDICT_FIELDS[parse])
+    if parse == "two_scores":
+        reference, model = verdict
+        return {
+            "relative": model / reference if reference > 0 else 0.0,
+            "reference_score": reference,
+            "model_score": model,
+        }
+    if parse == "binary":
+        return {"correct": float(verdict)}
+    return {"score": verdict / 10.0, "raw_score": verdict}
+
+
+class Judged(PerRow):
+    name = "judged"
+    roles: tuple[str, ...] = ()
+    metrics = (RELATIVE, ACCURACY, SCORE)
+    default_kind = "open"
+
+    def metrics_for(self, task: TaskSpec) -> tuple[MetricDef, ...]:
+        return METRICS_BY_PARSE[task.judge.parse] if task.judge else self.metrics
+
+    def prepare(
+        self,
+        task: TaskSpec,
+        rows: list[dict[str, Any]],
+        cols: Columns,
+        version: str,
+        generation: GenerationSettings,
+    ) -> list[Item]:
+        if rows and task.judge:
+            # A judge template naming a column the data lacks fails for every row: stop before any work.
+            try:
+                judge_messages(task.judge, judge_context(rows[0]), "")
+            except ValueError as exc:
+                raise BadInputError(f"{task.path}: judge template: {exc}") from exc
+        return super().prepare(task, rows, cols, version, generation)
+
+    def item(
+        self,
+        task: TaskSpec,
+        row: dict[str, Any],
+        cols: Columns,
+        info: RowInfo,
+        version: str,
+        generation: GenerationSettings,
+    ) -> Item:
+        context = judge_context(row)
+        images = images_of(row.get(cols.image))
+        if isinstance(images, str):
+            return info.failed(images, context)
+        question = row.get(cols.question) if cols.question else None
+        request = build_request(task, info.id, version, row, images[0], generation, "open", question=question)
+        return info.asked(request, context)
+
+    def judge(self, task: TaskSpec, item: Item, text: str, settings: JudgeSettings) -> dict[str, Verdict]:
+        # The protocol judges the response as written (lmms-eval passes it unchanged); kobench leaves out
+        # reasoning blocks, which are not the answer.
+        protocol = text.strip()
+        kobench = strip_thinking(text)
+        kobench = kobench.strip() if kobench is not None else ""
+        return {
+            "protocol": {"parsed": protocol or None, "judged_text": protocol},
+            "kobench": {"parsed": kobench or None, "judged_text": kobench},
+        }
+
+    def parser_names(self, task: TaskSpec) -> dict[str, str]:
+        return {"protocol": "strip@1", "kobench": "strip-thinking@1"}
+
+    def signature_extra(self, task: TaskSpec, settings: JudgeSettings) -> Sequence[str]:
+        spec = task.judge
+        assert spec is not None
+        return (
+            f"judge:{settings.judge_model or 'none'}",
+            f"judge-prompt:{spec.version}",
+            f"judge-t:{spec.temperature}",
+            f"verdict:{spec.parse}@{VERDICT_PARSERS_VERSION}",
+        )
+
+    def check_ready(self, task: TaskSpec, settings: JudgeSettings) -> None:
+        if settings.judge_model:
+            return
+        spec = task.judge
+        record = ""
+        if spec and spec.default_model:
+            record = (
+                f" Its judge of record is {spec.default_model}: --judge {spec.default_model} "
+                "(with OPENAI_API_KEY set)."
+            )
+        raise BadInputError(
+            f"task {task.name!r} is judged by an LLM and no judge was given: pass --judge MODEL@BASE_URL, "
+            "e.g. --judge Qwen/Qwen2.5-VL-72B-Instruct@http://localhost:8000/v1 for a local vLLM server."
+            f"{record} kobench never calls a paid judge you did not name."
+        )

@@ -1,0 +1,108 @@
+"""`kobench judge RESULTS_DIR --judge ...`: judge (again) the finished answers of a results folder without
+regenerating them: another judge, a judge that failed too often, or answers made before a judge was set."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from kobench.aggregate import aggregate
+from kobench.errors import BadInputError
+from kobench.families.base import JudgeSettings
+from kobench.families.items import Item
+from kobench.judge.cache import JudgementCache
+from kobench.judge.run import judge_records
+from kobench.llm.client import ChatClient, Endpoint
+from kobench.outputs import OutputDir
+from kobench.progress import Progress
+from kobench.results import RunResult, TaskResult, load_results, save_results
+from kobench.tasks.registry import load_registry
+
+
+def _samples(path: Path) -> dict[str, dict]:
+    records: dict[str, dict] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise BadInputError(f"{path}, row {number}: not valid JSON: {exc.msg}") from None
+        records[record["id"]] = record
+    return records
+
+
+def _items(records: dict[str, dict]) -> list[Item]:
+    """The rows as aggregation needs them, rebuilt from the samples (the dataset is not needed)."""
+    return [
+        Item(
+            id=r["id"],
+            index=r["index"],
+            request=None,
+            target=r.get("target"),
+            options=tuple(tuple(o) for o in (r.get("options") or {}).items()),
+            fields=r.get("fields") or {},
+            group=r.get("group"),
+            failure=r.get("error") if r.get("status") == "failed" else None,
+        )
+        for r in sorted(records.values(), key=lambda r: r["index"])
+    ]
+
+
+def rejudge(
+    results_dir: Path,
+    judge: str,
+    *,
+    api_key_env: str = "OPENAI_API_KEY",
+    concurrency: int = 16,
+    tasks: Sequence[str] = (),
+    task_dirs: Sequence[Path] = (),
+    cache_path: Path | None = None,
+    max_failed_judgements: float = 0.05,
+    progress: bool = False,
+) -> RunResult:
+    out = OutputDir(Path(results_dir))
+    result = load_results(out.results_path)
+    registry = load_registry(task_dirs)
+    judged = [
+        name
+        for name in result.tasks
+        if name in registry and registry[name].judge is not None and (not tasks or name in tasks)
+    ]
+    unknown = [t for t in tasks if t not in result.tasks]
+    if unknown or not judged:
+        raise BadInputError(
+            f"{out.results_path}: "
+            + (f"no task {', '.join(unknown)} in these results" if unknown else "holds no judged task")
+            + f" (tasks: {', '.join(result.tasks)})"
+        )
+    endpoint = Endpoint.parse(judge, api_key_env)
+    cache = JudgementCache(cache_path)
+    settings = JudgeSettings(judge_model=endpoint.model, judge_max_failed_share=max_failed_judgements)
+    updated: dict[str, TaskResult] = dict(result.tasks)
+    with ChatClient(endpoint, concurrency=concurrency) as client, Progress(progress) as bar:
+        for name in judged:
+            spec, old = registry[name], result.tasks[name]
+            path = out.samples_path(name)
+            if not path.is_file():
+                raise BadInputError(f"{path}: no samples to judge (the folder's answers are needed)")
+            records = _samples(path)
+            judge_records(spec, records, client, cache, bar)
+            updated[name] = aggregate(
+                spec,
+                _items(records),
+                records,
+                dataset=old.dataset,
+                prompt_version=old.prompt_version,
+                generation=old.generation,
+                overridden=old.generation_overridden,
+                complete=len(records) == old.n_rows,
+                settings=settings,
+            )
+            out.rewrite_samples(name, records)
+    cache.close()
+    complete = all(t.complete for t in updated.values())
+    new = result.model_copy(update={"tasks": updated, "status": "complete" if complete else "incomplete"})
+    save_results(new, out.results_path)
+    return new

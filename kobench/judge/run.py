@@ -1,0 +1,134 @@
+"""The judging pass: every answered row of a judged task, both pipelines, judged concurrently after
+generation (or again later with `kobench judge`, from the samples alone).
+
+One judgement per distinct message: when both pipelines judge the same text, one call serves both.
+A call that fails or whose text is not a verdict is asked again with a fresh call (the cache is never
+read for it) up to the spec's `attempts`; after that the judgement is recorded as failed with the reason,
+its metric fields stay None (left out of every mean) and it is counted. Only verdicts that parsed are
+cached, so a failure is never served as an answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kobench.families.judged import verdict_fields
+from kobench.judge.cache import JudgementCache, judgement_key
+from kobench.judge.messages import judge_messages
+from kobench.judge.verdicts import parse_binary, parse_score_1_10, parse_two_scores
+from kobench.llm.client import ChatClient, ChatRequest
+from kobench.progress import Progress
+from kobench.results import PIPELINES
+from kobench.tasks.spec import JudgeSpec, TaskSpec
+
+PARSERS: dict[str, Callable[[str], Any]] = {
+    "two_scores": parse_two_scores,
+    "score_1_10": parse_score_1_10,
+    "binary": parse_binary,
+}
+
+
+@dataclass
+class _Judgement:
+    messages: list[dict]
+    key: str
+    text: str | None = None
+    verdict: Any = None
+    model: str | None = None
+    reason: str | None = None
+    attempts: int = 0
+    cached: bool = False
+
+
+@dataclass
+class JudgeStats:
+    calls: int = 0  # judge calls made (cache hits excluded)
+    cache_hits: int = 0
+    failed: int = 0  # judgements still failed after every attempt
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+def judge_records(
+    task: TaskSpec,
+    records: dict[str, dict],
+    client: ChatClient,
+    cache: JudgementCache,
+    progress: Progress | None = None,
+) -> JudgeStats:
+    """Fill `judgement` and the metric fields of both pipelines of every scored record, in place."""
+    spec = task.judge
+    assert spec is not None
+    parse = PARSERS[spec.parse]
+    endpoint = client.endpoint.identity()
+    jobs: dict[str, _Judgement] = {}
+    wanted: list[tuple[dict, str, str]] = []  # (record, pipeline, key)
+    for record in records.values():
+        if record.get("status") != "scored":
+            continue
+        for pipeline in PIPELINES:
+            verdict = record[pipeline]
+            messages = judge_messages(spec, record["target"], verdict["judged_text"])
+            key = judgement_key(endpoint, messages, spec.temperature, spec.max_tokens)
+            jobs.setdefault(key, _Judgement(messages, key))
+            wanted.append((record, pipeline, key))
+    stats = JudgeStats()
+    handle = progress.add(f"{task.name} (judge)", total=len(jobs)) if progress else None
+    pending = []
+    for job in jobs.values():
+        hit = cache.get(job.key)
+        if hit is not None and parse(hit[0]) is not None:
+            job.text, job.model, job.verdict, job.cached = hit[0], hit[1], parse(hit[0]), True
+            stats.cache_hits += 1
+        else:
+            pending.append(job)
+    if progress:
+        progress.advance(handle, len(jobs) - len(pending))
+    for _attempt in range(spec.attempts):
+        if not pending:
+            break
+        requests = [
+            ChatRequest(j.messages, temperature=spec.temperature, max_tokens=spec.max_tokens) for j in pending
+        ]
+        results = client.chat_many(requests)
+        still = []
+        for job, result in zip(pending, results, strict=True):
+            job.attempts += 1
+            stats.calls += 1
+            stats.prompt_tokens += result.prompt_tokens
+            stats.completion_tokens += result.completion_tokens
+            if not result.ok:
+                job.reason = f"judge call failed: {result.error}"
+                still.append(job)
+                continue
+            job.text, job.model = result.text, result.model
+            job.verdict = parse(result.text or "")
+            if job.verdict is None:
+                first = (result.text or "").strip().split("\n")[0][:80]
+                job.reason = f"judge text is not a {spec.parse} verdict: {first!r}"
+                still.append(job)
+                continue
+            job.reason = None
+            cache.put(job.key, result.text or "", result.model)
+            if progress:
+                progress.advance(handle, 1)
+        pending = still
+    stats.failed = len(pending)
+    for record, pipeline, key in wanted:
+        record[pipeline].update(_as_record(jobs[key], spec, client.endpoint.model))
+    return stats
+
+
+def _as_record(job: _Judgement, spec: JudgeSpec, judge_model: str) -> dict[str, Any]:
+    judgement = {
+        "judge": judge_model,
+        "served_by": job.model,  # the model id the server reported
+        "status": "ok" if job.verdict is not None else "failed",
+        "text": job.text,
+        "reason": job.reason if job.verdict is None else None,
+        "attempts": job.attempts,
+        "cached": job.cached,
+    }
+    return {"judgement": judgement, **verdict_fields(spec.parse, job.verdict)}
