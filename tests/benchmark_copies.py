@@ -137,9 +137,27 @@ def k_mmbench_rows(questions: int = 3) -> list[dict]:
     return rows
 
 
+def k_llava_w_rows(n: int = 12) -> list[dict]:
+    """question_id, question, gpt_answer (the reference answer), caption (a list: the judge's context),
+    category (conv / detail / complex), image; images shared by several questions as on the Hub."""
+    categories = ["conv", "detail", "complex"]
+    return [
+        {
+            "question_id": i,
+            "question": f"{QUESTIONS[i % 5]} ({i})",
+            "gpt_answer": f"참조 답변 {i}: {OPTIONS[i % 5][0]}입니다.",
+            "caption": [f"이미지 {i // 3}의 설명.", "두 번째 설명 문장."],
+            "category": categories[i % 3],
+            "image": image(i // 3),
+        }
+        for i in range(n)
+    ]
+
+
 def write_all(root: Path) -> Path:
     write_parquet(root, "NCSOFT/K-SEED", "test", k_seed_rows())
     write_parquet(root, "NCSOFT/K-DTCBench", "test", k_dtcbench_rows())
     write_parquet(root, "NCSOFT/K-MMStar", "val", k_mmstar_rows())
     write_parquet(root, "NCSOFT/K-MMBench", "dev", k_mmbench_rows())
+    write_parquet(root, "NCSOFT/K-LLaVA-W", "test", k_llava_w_rows())
     return root

@@ -1,0 +1,86 @@
+"""The `openai` adapter: any OpenAI-compatible chat server, a `vllm serve` endpoint or OpenAI's own.
+
+`--model openai:MODEL` (OpenAI's server, key from $OPENAI_API_KEY) or `--model openai:MODEL@BASE_URL`
+(e.g. `openai:Qwen/Qwen2-VL-7B-Instruct@http://localhost:8000/v1`). Images go as base64 data URLs in
+the message's own order; generation settings map to max_tokens, temperature and stop. Requests of a
+batch run concurrently (at most `concurrency` in flight), each retried on its own; one that still fails
+becomes a Response with `error` set, never a failed batch.
+
+The fingerprint is the endpoint's identity: a server cannot tell us which weights stand behind a model
+id, so a re-deployed model under the same id and URL is answered from the cache (use another URL or
+--no-cache after changing it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from kobench.llm.client import ChatClient, ChatRequest, ChatResult, Endpoint, to_openai_messages
+from kobench.types import Request, Response
+
+
+def openai_fingerprint(target: str) -> str:
+    return "openai:" + Endpoint.parse(target).identity()
+
+
+def chat_request(request: Request) -> ChatRequest:
+    generation = request.generation
+    return ChatRequest(
+        to_openai_messages(request.messages),
+        temperature=generation.temperature,
+        max_tokens=generation.max_new_tokens,
+        stop=generation.stop,
+    )
+
+
+class OpenAIModel:
+    adapter = "openai"
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        api_key_env: str = "OPENAI_API_KEY",
+        concurrency: int = 8,
+        timeout: float = 120.0,
+        max_retries: int = 5,
+    ) -> None:
+        self.endpoint = Endpoint.parse(target, api_key_env)
+        self.name = self.endpoint.model
+        self.fingerprint = openai_fingerprint(target)
+        # Only what changes answers; concurrency, timeouts and the key's variable do not.
+        self.settings: dict[str, Any] = {"model": self.endpoint.model, "base_url": self.endpoint.base_url}
+        self.client = ChatClient(
+            self.endpoint, concurrency=concurrency, timeout=timeout, max_retries=max_retries
+        )
+
+    def __repr__(self) -> str:
+        return f"OpenAIModel({self.endpoint.identity()!r})"
+
+    def close(self) -> None:
+        self.client.close()
+
+    def generate(self, requests: Sequence[Request]) -> list[Response]:
+        responses: list[Response | None] = [None] * len(requests)
+        chats: list[ChatRequest] = []
+        where: list[int] = []
+        for i, request in enumerate(requests):
+            try:
+                chats.append(chat_request(request))
+                where.append(i)
+            except Exception as exc:  # an unreadable image fails its own row, never the batch
+                responses[i] = Response(text=None, error=f"request not sent: {type(exc).__name__}: {exc}")
+        for i, result in zip(where, self.client.chat_many(chats), strict=True):
+            responses[i] = _response(result)
+        return [r if r is not None else Response(text=None, error="no response") for r in responses]
+
+
+def _response(result: ChatResult) -> Response:
+    return Response(
+        text=result.text if result.ok else None,
+        error=result.error,
+        n_tokens=result.completion_tokens,
+        prompt_tokens=result.prompt_tokens,
+        seconds=result.seconds,
+    )

@@ -1,0 +1,230 @@
+"""A real OpenAI-compatible HTTP server on 127.0.0.1 for tests and benches: scripted answers, errors,
+delays, dropped connections and malformed bodies, so the client's retries run against real sockets.
+
+    def script(body: dict, index: int) -> Reply:       # index: 0-based, in arrival order
+        return Reply.server_error() if index == 0 else Reply(text="B")
+
+    with FakeOpenAIServer(script) as server:
+        client = ChatClient(Endpoint("m", server.base_url))
+        ...
+        server.requests       # [(headers, body), ...] in arrival order; header names in any case
+        server.max_in_flight  # the most requests it was answering at once
+
+POST /v1/chat/completions answers as the script says; GET /v1/models lists one model.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, ClassVar
+
+
+@dataclass
+class Reply:
+    """How to answer one request. `text` is the completion, or the error message when `status` is not 2xx.
+    `headers` are sent as given (a Content-Length here replaces the real one: a truncated body).
+    `delay` and `hang` both wait before answering; `hang` is meant to outlast the client's timeout.
+    `drop` closes the connection without a response; `raw_body` replaces the JSON body (a malformed one).
+    `usage` is (prompt_tokens, completion_tokens)."""
+
+    text: str = "ok"
+    status: int = 200
+    headers: dict = field(default_factory=dict)
+    delay: float = 0.0
+    drop: bool = False
+    hang: float = 0.0
+    raw_body: str | None = None
+    usage: tuple[int, int] = (10, 5)
+
+    @classmethod
+    def rate_limited(cls, retry_after: float) -> Reply:
+        return cls(text="Rate limit reached", status=429, headers={"Retry-After": f"{retry_after:g}"})
+
+    @classmethod
+    def server_error(cls) -> Reply:
+        return cls(text="The server had an error while processing your request", status=500)
+
+
+class Headers(dict):
+    """A request's headers as a dict with lower-case names, looked up in any case (as HTTP names are)."""
+
+    def __getitem__(self, name: str) -> str:
+        return super().__getitem__(name.lower())
+
+    def __contains__(self, name: object) -> bool:
+        return super().__contains__(name.lower() if isinstance(name, str) else name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return super().get(name.lower(), default)
+
+
+def default_script(body: dict, index: int) -> Reply:
+    return Reply()
+
+
+class FakeOpenAIServer:
+    """ThreadingHTTPServer on ("127.0.0.1", free port), serving from a background thread from construction
+    until close() (or the end of a `with` block). `model`: the model id it reports (default: echo the
+    request's)."""
+
+    def __init__(
+        self, script: Callable[[dict, int], Reply] | None = None, *, model: str | None = None
+    ) -> None:
+        self.script = script or default_script
+        self.model = model
+        self.requests: list[tuple[Headers, dict]] = []
+        self.max_in_flight = 0
+        self._in_flight = 0
+        self._lock = threading.Lock()
+        self._httpd = _Server(("127.0.0.1", 0), _Handler)
+        self._httpd.fake = self
+        self.port = self._httpd.server_address[1]
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+
+    def __enter__(self) -> FakeOpenAIServer:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join()
+
+    @property
+    def calls(self) -> int:
+        return len(self.requests)
+
+    def _begin(self, headers: Headers, body: dict) -> int:
+        with self._lock:
+            index = len(self.requests)
+            self.requests.append((headers, body))
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
+            return index
+
+    def _end(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True  # a hanging handler never blocks close()
+    request_queue_size = 128  # the default backlog of 5 makes bursts of connects wait for SYN retries
+    fake: FakeOpenAIServer
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as real servers: the client's connection pool is exercised
+    # Headers and body go out in two writes; with Nagle's algorithm the body waits for the client's delayed
+    # ACK (about 40 ms a call on Linux loopback), which no real server adds.
+    disable_nagle_algorithm = True
+    server: _Server
+    error_types: ClassVar[dict[int, str]] = {
+        400: "invalid_request_error",
+        401: "invalid_api_key",
+        404: "not_found_error",
+        429: "rate_limit_exceeded",
+    }
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read .requests instead
+        pass
+
+    def do_GET(self) -> None:
+        if self.path.rstrip("/") == "/v1/models":
+            model = self.server.fake.model or "fake-model"
+            self._send(
+                200, {"object": "list", "data": [{"id": model, "object": "model", "owned_by": "kobench"}]}
+            )
+        else:
+            self._send(404, _error(f"no route GET {self.path}", "not_found_error", 404))
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length)
+        if self.path.rstrip("/") != "/v1/chat/completions":
+            self._send(404, _error(f"no route POST {self.path}", "not_found_error", 404))
+            return
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        fake = self.server.fake
+        headers = Headers((k.lower(), v) for k, v in self.headers.items())
+        index = fake._begin(headers, body if isinstance(body, dict) else {})
+        try:
+            if not isinstance(body, dict):
+                self._send(400, _error("the body is not a JSON object", "invalid_request_error", 400))
+                return
+            try:
+                reply = fake.script(body, index)
+            except Exception as exc:  # a broken script shows up in the client's error, not as a hang
+                reply = Reply(status=500, text=f"fake server script failed: {type(exc).__name__}: {exc}")
+            self._answer(reply, body, index)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up (timed out) while we hung
+        finally:
+            fake._end()
+
+    def _answer(self, reply: Reply, body: dict, index: int) -> None:
+        if reply.delay or reply.hang:
+            time.sleep(reply.delay + reply.hang)
+        if reply.drop:
+            self.close_connection = True  # the socket closes with nothing written
+            return
+        if reply.raw_body is not None:
+            self._send(reply.status, reply.raw_body, reply.headers)
+        elif 200 <= reply.status < 300:
+            self._send(reply.status, self._completion(reply, body, index), reply.headers)
+        else:
+            kind = self.error_types.get(reply.status, "server_error")
+            self._send(reply.status, _error(reply.text, kind, reply.status), reply.headers)
+
+    def _completion(self, reply: Reply, body: dict, index: int) -> dict:
+        prompt, completion = reply.usage
+        return {
+            "id": f"chatcmpl-fake-{index}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": self.server.fake.model or body.get("model", "fake-model"),
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": reply.text}, "finish_reason": "stop"}
+            ],
+            "usage": {
+                "prompt_tokens": prompt,
+                "completion_tokens": completion,
+                "total_tokens": prompt + completion,
+            },
+        }
+
+    def _send(self, status: int, payload: dict | str, headers: dict | None = None) -> None:
+        data = (payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)).encode()
+        extra = {k.lower(): (k, str(v)) for k, v in (headers or {}).items()}
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        length = extra.pop("content-length", ("", str(len(data))))[1]
+        if length != str(len(data)):
+            self.close_connection = True  # a body cut short: the client sees the connection end mid-body
+        self.send_header("Content-Length", length)
+        for name, value in extra.values():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+        self.wfile.flush()
+
+
+def _error(message: str, kind: str, code: int) -> dict:
+    return {"error": {"message": message, "type": kind, "code": code}}
