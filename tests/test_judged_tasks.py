@@ -166,3 +166,53 @@ def test_judging_overlaps_requests(mirror: Path, tmp_path: Path) -> None:
     with FakeOpenAIServer(slow) as server:
         _run(server, mirror, tmp_path, judge_concurrency=8, concurrency=1)
         assert server.max_in_flight >= 4
+
+
+def test_complex_ocr_on_user_data_from_the_command_line(tmp_path: Path) -> None:
+    from PIL import Image
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    rows = []
+    for n in range(10):
+        Image.new("RGB", (20, 20), (n * 20, 0, 0)).save(folder / f"{n}.png")
+        rows.append(
+            {"id": f"q{n}", "image": f"{n}.png", "question": f"{n}번 막대의 값은?", "answer": f"{n}억 원"}
+        )
+    (folder / "test.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n")
+
+    def binary(body: dict, index: int) -> Reply:
+        text = _user_text(body)
+        if body["model"] == "vlm":
+            number = int(re.search(r"(\d)번", text).group(1))
+            return Reply(text=f"{number}억 원" if number < 6 else "모르겠습니다")
+        if "9번" in text:
+            return Reply(text="판단할 수 없습니다")  # never a verdict: one of ten failed (> 5%)
+        return Reply(text="1" if "모델의 예측 응답: 모르겠습니다" not in text else "0")
+
+    with FakeOpenAIServer(binary) as server:
+        args = [
+            "run",
+            "--model",
+            f"openai:vlm@{server.base_url}",
+            "--tasks",
+            "ko-ocr-complex",
+            "--data-path",
+            f"ko-ocr-complex={folder}",
+            "--judge",
+            f"judge@{server.base_url}",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--output",
+            str(tmp_path / "out"),
+            "--no-progress",
+        ]
+        result = CliRunner().invoke(app, args)
+    assert result.exit_code == 5, result.output
+    assert (
+        "failed judgements above --max-failed-judgements in ko-ocr-complex (1 of 10 failed" in result.output
+    )
+    saved = json.loads((tmp_path / "out" / "results.json").read_text())["tasks"]["ko-ocr-complex"]
+    # Rows 0-5 right, 6-8 wrong, row 9 unjudged and left out: 6 / 9.
+    assert saved["pipelines"]["kobench"]["metrics"]["judge_accuracy"]["value"] == pytest.approx(100 * 6 / 9)
+    assert saved["judge"]["n_failed"] == 1 and saved["judge"]["parse"] == "binary"
