@@ -336,25 +336,90 @@ def list_tasks(task_dir: TaskDirs = []) -> None:  # noqa: B006
     )
 
 
-@app.command()
-def table(
-    results: Annotated[list[Path], typer.Argument(help="results.json files (or folders holding one).")],
-    pipeline: Annotated[
-        str, typer.Option(help="kobench (Korean-aware) or protocol (published parsers).")
-    ] = "kobench",
-) -> None:
-    """Print a Markdown leaderboard: one column per model, one row per task, grouped by category."""
-    from kobench.report import markdown_table
+TableFormat = Annotated[str, typer.Option("--format", help="markdown, csv, html or latex.")]
+Pipeline = Annotated[str, typer.Option(help="kobench (Korean-aware) or protocol (published parsers).")]
+GroupBy = Annotated[str, typer.Option(help="category (rows grouped under categories) or none.")]
+WithCI = Annotated[bool, typer.Option("--ci", help="Add ± half the 95% bootstrap interval.")]
+AllRuns = Annotated[
+    bool,
+    typer.Option(
+        "--all-runs",
+        help="One column per results file (default: one per model, the newest run of each task).",
+    ),
+]
+NoAverage = Annotated[bool, typer.Option("--no-average", help="Leave out the average row.")]
+ResultsArgs = Annotated[list[Path], typer.Argument(help="results.json files (or folders holding one).")]
+
+
+def _load_all(paths: list[Path]) -> list:
     from kobench.results import load_results
 
+    return [load_results(p / "results.json" if p.is_dir() else p) for p in paths]
+
+
+def _table_text(paths, fmt, pipeline, group_by, ci, all_runs, no_average) -> str:
+    from kobench.leaderboard import render_table
+
     if pipeline not in ("kobench", "protocol"):
-        typer.secho("error: --pipeline must be kobench or protocol", fg="red", err=True)
-        raise typer.Exit(2)
+        raise typer.BadParameter("--pipeline must be kobench or protocol")
+    if fmt not in ("markdown", "csv", "html", "latex"):
+        raise typer.BadParameter("--format must be markdown, csv, html or latex")
+    if group_by not in ("category", "none"):
+        raise typer.BadParameter("--group-by must be category or none")
+    return render_table(
+        _load_all(paths),
+        fmt=fmt,
+        pipeline=pipeline,
+        group_by=group_by,
+        with_ci=ci,
+        merge=not all_runs,
+        average=not no_average,
+    )
+
+
+@app.command()
+def table(
+    results: ResultsArgs,
+    fmt: TableFormat = "markdown",
+    pipeline: Pipeline = "kobench",
+    group_by: GroupBy = "category",
+    ci: WithCI = False,
+    all_runs: AllRuns = False,
+    no_average: NoAverage = False,
+) -> None:
+    """Print a leaderboard: Category | Benchmark | one column per model, best value in bold."""
     try:
-        loaded = [load_results(p / "results.json" if p.is_dir() else p) for p in results]
+        text = _table_text(results, fmt, pipeline, group_by, ci, all_runs, no_average)
     except KobenchError as exc:
         _fail(exc)
-    typer.echo(markdown_table(loaded, pipeline), nl=False)
+    typer.echo(text, nl=False)
+
+
+@app.command()
+def readme(
+    readme_path: Annotated[Path, typer.Argument(metavar="README", help="The file to update.")],
+    results: ResultsArgs,
+    marker: Annotated[
+        str,
+        typer.Option(
+            help="Replace what is between <!-- kobench:NAME:start --> and <!-- kobench:NAME:end -->."
+        ),
+    ] = "leaderboard",
+    pipeline: Pipeline = "kobench",
+    group_by: GroupBy = "category",
+    ci: WithCI = False,
+    all_runs: AllRuns = False,
+    no_average: NoAverage = False,
+) -> None:
+    """Put the leaderboard (Markdown) into README between kobench markers; nothing else changes."""
+    from kobench.readme import update_readme
+
+    try:
+        text = _table_text(results, "markdown", pipeline, group_by, ci, all_runs, no_average)
+        changed = update_readme(readme_path, marker, text)
+    except KobenchError as exc:
+        _fail(exc)
+    typer.echo(f"{readme_path}: {'updated' if changed else 'already up to date'} ({marker})")
 
 
 data_app = typer.Typer(help="Built-in generated benchmarks.", no_args_is_help=True)

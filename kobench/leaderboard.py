@@ -1,0 +1,255 @@
+"""Leaderboards from results files, laid out as model cards lay them out: Category | Benchmark | one column
+per model. Each cell is a task's primary metric; the best value of a row is bold (lower wins for CER); a
+cell made with other settings than the first value of its row is marked †, an incomplete one *, so
+numbers that are not comparable never sit silently side by side.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from tabulate import tabulate
+
+from kobench.results import RunResult, TaskResult
+
+CATEGORY_ORDER = (
+    "Document",
+    "OCR",
+    "Chart",
+    "Culture",
+    "Knowledge",
+    "General",
+    "Captioning",
+    "Judge",
+    "Open-ended",
+    "Demo",
+)
+Format = Literal["markdown", "csv", "html", "latex"]
+DIFFERENT = "†"
+INCOMPLETE = "*"
+NOTES = {
+    DIFFERENT: "† made with other settings than the first value in its row (prompt, parser, judge or data; "
+    "see the signatures)",
+    INCOMPLETE: "* incomplete run",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One model: its tasks, from the newest run that has each (when runs are merged)."""
+
+    name: str
+    tasks: dict[str, TaskResult]
+
+
+@dataclass
+class Cell:
+    value: float | None = None
+    ci: float | None = None  # half-width of the 95% interval
+    marks: str = ""
+    best: bool = False
+
+
+@dataclass
+class Row:
+    category: str
+    task: str
+    label: str
+    direction: str
+    cells: list[Cell] = field(default_factory=list)
+
+
+def columns_of(results: Sequence[RunResult], merge: bool = True) -> list[Column]:
+    """One column per model name; with `merge`, several runs of one model are one column, each task
+    taken from the newest run (by end time) that has it. Without, one column per results file."""
+    if not merge:
+        names = _unique([r.run.model.name for r in results])
+        return [Column(n, dict(r.tasks)) for n, r in zip(names, results, strict=True)]
+    by_model: dict[str, list[RunResult]] = {}
+    for result in results:
+        by_model.setdefault(result.run.model.name, []).append(result)
+    columns = []
+    for name, runs in by_model.items():
+        tasks: dict[str, TaskResult] = {}
+        for run in sorted(runs, key=lambda r: r.run.ended_at):  # newer runs overwrite older ones
+            tasks.update(run.tasks)
+        columns.append(Column(name, tasks))
+    return columns
+
+
+def _unique(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    return out
+
+
+def build_rows(columns: Sequence[Column], pipeline: str = "kobench") -> tuple[list[Row], list[str]]:
+    """Rows in category order, their cells, and the footnotes the marks need."""
+    first: dict[str, TaskResult] = {}
+    for column in columns:
+        for name, task in column.tasks.items():
+            first.setdefault(name, task)
+    order = {c: i for i, c in enumerate(CATEGORY_ORDER)}
+    names = sorted(first, key=lambda n: (order.get(first[n].category, len(order)), first[n].category, n))
+    rows, notes = [], set()
+    for name in names:
+        task0 = first[name]
+        label = name
+        if task0.primary_metric != "accuracy":  # accuracy is the default reading; others are named
+            label += f" ({task0.primary_metric}{' ↓' if task0.direction == 'lower' else ''})"
+        row = Row(task0.category, name, label, task0.direction)
+        reference = None
+        for column in columns:
+            task = column.tasks.get(name)
+            cell = Cell()
+            if task is not None and pipeline in task.pipelines:
+                piped = task.pipelines[pipeline]
+                metric = piped.metrics[task.primary_metric]
+                cell.value = metric.value
+                if metric.ci_low is not None and metric.ci_high is not None:
+                    cell.ci = (metric.ci_high - metric.ci_low) / 2
+                reference = reference or piped.signature
+                if piped.signature != reference:
+                    cell.marks += DIFFERENT
+                if not task.complete:
+                    cell.marks += INCOMPLETE
+                notes.update(cell.marks)
+            row.cells.append(cell)
+        values = [c.value for c in row.cells if c.value is not None]
+        if len(values) > 1:
+            best = min(values) if row.direction == "lower" else max(values)
+            for cell in row.cells:
+                cell.best = cell.value == best
+        rows.append(row)
+    return rows, [NOTES[m] for m in (DIFFERENT, INCOMPLETE) if m in notes]
+
+
+def average_row(rows: Sequence[Row], n_columns: int) -> tuple[list[float | None], int]:
+    """Per column, the mean over the benchmarks every column has where higher is better (a CER does
+    not average with accuracies); and how many benchmarks that is."""
+    usable = [r for r in rows if r.direction == "higher" and all(c.value is not None for c in r.cells)]
+    if not usable:
+        return [None] * n_columns, 0
+    return [sum(r.cells[i].value for r in usable) / len(usable) for i in range(n_columns)], len(usable)
+
+
+def _number(value: float | None, ci: float | None, with_ci: bool, pm: str) -> str:
+    if value is None:
+        return "–"
+    text = f"{value:.1f}"
+    return f"{text} {pm} {ci:.1f}" if with_ci and ci is not None else text
+
+
+def render_table(
+    results: Sequence[RunResult],
+    *,
+    fmt: Format = "markdown",
+    pipeline: str = "kobench",
+    group_by: str = "category",
+    with_ci: bool = False,
+    merge: bool = True,
+    average: bool = True,
+) -> str:
+    columns = columns_of(results, merge)
+    rows, notes = build_rows(columns, pipeline)
+    grouped = group_by == "category"
+    header = (["Category"] if grouped else []) + ["Benchmark"] + [c.name for c in columns]
+    body: list[list[str]] = []
+    previous = None
+    bold = {"markdown": ("**", "**"), "html": ("<b>", "</b>"), "latex": ("\\textbf{", "}"), "csv": ("", "")}[
+        fmt
+    ]
+    pm = "\\pm" if fmt == "latex" else "±"
+    for row in rows:
+        cells = []
+        for cell in row.cells:
+            text = _number(cell.value, cell.ci, with_ci, pm)
+            if fmt == "latex" and with_ci and cell.ci is not None and cell.value is not None:
+                text = f"${text}$"
+            if cell.best and cell.value is not None:
+                text = f"{bold[0]}{text}{bold[1]}"
+            cells.append(text + (f" {cell.marks}" if cell.marks and fmt != "csv" else ""))
+        # Machines read CSV: every row names its category, a missing value is an empty cell.
+        lead = [row.category if row.category != previous or fmt == "csv" else ""] if grouped else []
+        if fmt == "csv":
+            cells = ["" if c.value is None else t for c, t in zip(row.cells, cells, strict=True)]
+        body.append([*lead, row.label, *cells])
+        previous = row.category
+    n_avg = 0
+    if average and rows:
+        means, n_avg = average_row(rows, len(columns))
+        if n_avg:
+            lead = ["Average", f"({n_avg} benchmarks)"] if grouped else [f"Average ({n_avg} benchmarks)"]
+            body.append([*lead, *[_number(m, None, False, pm) for m in means]])
+    if n_avg:
+        notes = [*notes, f"Average: mean over the {n_avg} benchmarks every model has where higher is better."]
+    label = "kobench Korean-aware extraction" if pipeline == "kobench" else "published protocol parsers"
+    caption = f"Each task's primary metric ×100 (accuracies and rates in %), {label}."
+    if with_ci:
+        caption += " ± half the 95% bootstrap interval."
+    marks = ["".join(sorted({m for c in r.cells for m in c.marks})) for r in rows]
+    return _format(fmt, header, body, [caption, *notes], marks, n_lead=2 if grouped else 1)
+
+
+def _format(
+    fmt: Format, header: list[str], body: list[list[str]], notes: list[str], marks: list[str], n_lead: int
+) -> str:
+    if fmt == "markdown":
+        table = tabulate(body, headers=header, tablefmt="github", disable_numparse=True)
+        return "\n".join([table, "", *notes]) + "\n"
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow([*header, "marks"])
+        for n, line in enumerate(body):  # plain values; the marks in their own column
+            writer.writerow([*(c.replace("**", "") for c in line), marks[n] if n < len(marks) else ""])
+        return buf.getvalue()
+    if fmt == "html":
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+        lines = [f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>"]
+        for line in body:
+            cells = "".join(f"<td>{_html_cell(c)}</td>" for c in line)
+            lines.append(f"<tr>{cells}</tr>")
+        lines.append("</tbody>\n</table>")
+        lines.extend(f"<p>{html.escape(n)}</p>" for n in notes)
+        return "\n".join(lines) + "\n"
+    # LaTeX (booktabs): escape what LaTeX treats as special in names.
+    spec = "l" * n_lead + "r" * (len(header) - n_lead)
+    lines = [
+        f"\\begin{{tabular}}{{{spec}}}",
+        "\\toprule",
+        " & ".join(map(_tex, header)) + " \\\\",
+        "\\midrule",
+    ]
+    lines.extend(" & ".join(_tex_cell(c) for c in line) + " \\\\" for line in body)
+    lines += ["\\bottomrule", "\\end{tabular}"]
+    lines.extend(f"% {n}" for n in notes)
+    return "\n".join(lines) + "\n"
+
+
+def _html_cell(text: str) -> str:
+    if text.startswith("<b>") and "</b>" in text:
+        inner, rest = text[3:].split("</b>", 1)
+        return f"<b>{html.escape(inner)}</b>{html.escape(rest)}"
+    return html.escape(text)
+
+
+_TEX = {"&": "\\&", "%": "\\%", "$": "\\$", "#": "\\#", "_": "\\_", "{": "\\{", "}": "\\}", "~": "\\~{}"}
+
+
+def _tex(text: str) -> str:
+    return "".join(_TEX.get(ch, ch) for ch in text).replace("↓", "$\\downarrow$").replace("†", "$^\\dagger$")
+
+
+def _tex_cell(text: str) -> str:
+    if text.startswith("\\textbf{") or text.startswith("$"):  # built by us: already LaTeX
+        return text.replace("†", "$^\\dagger$").replace(" *", " $^*$")
+    return _tex(text).replace(" *", " $^*$")
