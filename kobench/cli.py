@@ -422,6 +422,52 @@ def readme(
     typer.echo(f"{readme_path}: {'updated' if changed else 'already up to date'} ({marker})")
 
 
+@app.command()
+def gate(
+    baseline: Annotated[Path, typer.Option(help="Baseline results.json (or a folder holding one).")],
+    candidate: Annotated[Path, typer.Option(help="Candidate results.json (or a folder holding one).")],
+    max_drop: Annotated[
+        float, typer.Option(help="Tolerated drop of a primary metric, in points (values are x100).")
+    ] = 1.0,
+    alpha: Annotated[float, typer.Option(help="The paired bootstrap CI is at level 1 - alpha.")] = 0.05,
+    tasks: Annotated[
+        str | None, typer.Option(help="Comma-separated tasks (default: every task in both results).")
+    ] = None,
+    pipeline: Annotated[
+        str, typer.Option(help="kobench (Korean-aware) or protocol (published parsers).")
+    ] = "kobench",
+    json_out: Annotated[
+        str | None,
+        typer.Option(
+            "--json",
+            help="Also write a machine-readable report to this file ('-': stdout; the table then goes "
+            "to stderr).",
+        ),
+    ] = None,
+) -> None:
+    """CI regression gate: compare each task's primary metric with a paired bootstrap on the units both
+    runs scored. Exit 1 on a significant drop beyond --max-drop, 3 when a task is not comparable."""
+    from kobench.gate import compare, format_report, load_run, report_json, write_report
+
+    try:
+        report = compare(
+            load_run(baseline),
+            load_run(candidate),
+            max_drop=max_drop,
+            alpha=alpha,
+            tasks=[t.strip() for t in (tasks or "").split(",") if t.strip()] or None,
+            pipeline=pipeline,
+        )
+        if json_out and json_out != "-":
+            write_report(report, Path(json_out))
+    except KobenchError as exc:
+        _fail(exc)
+    typer.echo(format_report(report), err=json_out == "-")
+    if json_out == "-":
+        typer.echo(report_json(report))
+    raise typer.Exit(report.exit_code)
+
+
 data_app = typer.Typer(help="Built-in generated benchmarks.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
@@ -465,6 +511,29 @@ def demo(
     typer.echo(markdown_table(results))
     typer.secho(notes, fg="yellow")
     typer.echo(f"\nresults and samples: {output}/<model>/")
+
+
+@app.command()
+def plot(
+    results: ResultsArgs,
+    out: Annotated[Path, typer.Option("--out", help="The PNG to write (its folder is created).")],
+    pipeline: Pipeline = "kobench",
+    radar: Annotated[
+        bool, typer.Option("--radar", help="Also write a radar chart to OUT's stem + '-radar.png'.")
+    ] = False,
+    title: Annotated[str | None, typer.Option(help="Figure title.")] = None,
+) -> None:
+    """Draw the leaderboard as grouped bars: one panel per category, one bar per results file."""
+    from kobench.plot import plot_results
+
+    if pipeline not in ("kobench", "protocol"):
+        raise typer.BadParameter("--pipeline must be kobench or protocol")
+    try:
+        written = plot_results(_load_all(results), out, pipeline=pipeline, radar=radar, title=title)
+    except KobenchError as exc:
+        _fail(exc)
+    for path in written:
+        typer.echo(str(path))
 
 
 def main() -> None:

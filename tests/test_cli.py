@@ -174,13 +174,13 @@ def test_table_puts_models_side_by_side(monkeypatch, mirror: Path, tmp_path: Pat
     result = invoke("table", tmp_path / "a", tmp_path / "b" / "results.json")
     assert result.exit_code == 0
     lines = result.output.splitlines()
-    assert lines[0].split("|")[1:5] == [" Category   ", " Benchmark   ", " model-a   ", " model-b   "]
+    assert [c.strip() for c in lines[0].split("|")[1:5]] == ["Category", "Benchmark", "model-a", "model-b"]
     general = next(x for x in lines if "k-seed" in x)
     document = next(x for x in lines if "k-dtcbench" in x)
     # k-seed answers: A,B,C,D,... (3 of 10 are A, 3 are B); k-dtcbench: B,C,D,A,... (3 of 9 are B, 2 are A)
-    assert "| 30.0 " in general and "| 30.0 †" in general
-    assert "| 22.2 " in document and "| 33.3 †" in document
-    assert lines.index(general) < lines.index(document)  # General before Document
+    assert "| **30.0** " in general and "| **30.0** †" in general  # a tie: both best
+    assert "| 22.2 " in document and "| **33.3** †" in document
+    assert lines.index(document) < lines.index(general)  # Document before General, as model cards order them
     assert any("†" in x and "other settings" in x for x in lines)
     protocol = invoke("table", "--pipeline", "protocol", tmp_path / "a", tmp_path / "b").output
     assert "| 0.0 †" in next(x for x in protocol.splitlines() if "k-seed" in x)  # "정..." is never credited

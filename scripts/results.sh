@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Regenerate the committed demo results (results/demo/<model>/) and the leaderboard between the
+# README's kobench:demo markers. Answers already in the cache are reused; see README "Demo results".
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+setup_all
+cd "$KOBENCH_ROOT"
+"$PY" -m kobench demo --output results/demo "$@"
+"$PY" -m kobench readme README.md results/demo/*/results.json --marker demo
