@@ -7,3 +7,4 @@ setup_all
 cd "$KOBENCH_ROOT"
 "$PY" -m kobench demo --output results/demo "$@"
 "$PY" -m kobench readme README.md results/demo/*/results.json --marker demo
+"$PY" -m kobench plot results/demo/*/results.json --out results/demo/scores.png --title "kobench demo (built-in benchmarks, baselines)"
