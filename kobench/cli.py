@@ -272,8 +272,9 @@ def judge_command(
     cache_dir: Annotated[Path | None, typer.Option(envvar="KOBENCH_CACHE_DIR", help="Cache folder.")] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar with ETA.")] = True,
 ) -> None:
-    """Judge the finished answers in RESULTS again (another judge, or failed judgements), without
-    regenerating them; rewrites its samples and results."""
+    """Judge a results folder's answers again (another judge, or failed judgements), not regenerating.
+
+    Rewrites the folder's samples and results."""
     from kobench.config import default_cache_dir
     from kobench.judge.rejudge import rejudge
 
@@ -445,8 +446,9 @@ def gate(
         ),
     ] = None,
 ) -> None:
-    """CI regression gate: compare each task's primary metric with a paired bootstrap on the units both
-    runs scored. Exit 1 on a significant drop beyond --max-drop, 3 when a task is not comparable."""
+    """CI regression gate: paired bootstrap of each task's primary metric, baseline vs candidate.
+
+    Exit 1 on a significant drop beyond --max-drop, 3 when a task is not comparable."""
     from kobench.gate import compare, format_report, load_run, report_json, write_report
 
     try:
@@ -496,8 +498,10 @@ def demo(
     ),
     cache_dir: Annotated[Path | None, typer.Option(envvar="KOBENCH_CACHE_DIR", help="Cache folder.")] = None,
 ) -> None:
-    """Run the built-in demo: generated Korean benchmarks, real OCR baselines, a chance baseline and a
-    tiny random model built locally; no download. Ends with the leaderboard."""
+    """Run the built-in demo (generated benchmarks, real baselines, a tiny model; no download).
+
+    Generated Korean benchmarks, real OCR baselines, chance and blind-caption baselines and a tiny random
+    model built locally; ends with the leaderboard."""
     from kobench.demo import run_demo
     from kobench.report import markdown_table, run_summary
 
@@ -523,7 +527,7 @@ def plot(
     ] = False,
     title: Annotated[str | None, typer.Option(help="Figure title.")] = None,
 ) -> None:
-    """Draw the leaderboard as grouped bars: one panel per category, one bar per results file."""
+    """Draw the leaderboard as grouped bars: one panel per category, one bar per model."""
     from kobench.plot import plot_results
 
     if pipeline not in ("kobench", "protocol"):
