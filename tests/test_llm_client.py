@@ -24,8 +24,10 @@ from kobench.llm.client import (
     ChatResult,
     Endpoint,
     image_data_url,
-    retry_after_seconds,
     to_openai_messages,
+)
+from kobench.llm.client import (
+    retry_after_seconds as parse_retry_after,
 )
 from kobench.testing.fake_openai import FakeOpenAIServer, Reply
 from kobench.types import ImagePart, ImageRef, Message, TextPart
@@ -75,7 +77,7 @@ def test_answer_usage_and_body() -> None:
     assert result == ChatResult(
         "정답은 B", None, 42, 7, attempts=1, seconds=result.seconds, model="served-snapshot"
     )
-    assert result.ok and 0 < result.seconds < 5
+    assert result.ok
     assert body == {
         "model": "test-model",
         "messages": HELLO.messages,
@@ -122,12 +124,16 @@ def test_retry_after_never_below_the_jittered_backoff() -> None:
 
 
 def test_429_real_short_wait() -> None:
-    with FakeOpenAIServer(sequence(Reply.rate_limited(0.3))) as server, client_for(server) as client:
-        start = time.perf_counter()
-        result = client.chat(HELLO)
-        elapsed = time.perf_counter() - start
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:  # really waits, and records what it was asked to wait
+        waits.append(seconds)
+        time.sleep(seconds)
+
+    with FakeOpenAIServer(sequence(Reply.rate_limited(0.3))) as server, client_for(server, sleep=sleep) as c:
+        result = c.chat(HELLO)
     assert result.ok and result.attempts == 2
-    assert 0.3 <= elapsed < 2.0 and result.seconds >= 0.3
+    assert len(waits) == 1 and waits[0] >= 0.3  # the server's Retry-After, not the 0.01 s backoff
 
 
 def test_server_error_then_success() -> None:
@@ -159,11 +165,12 @@ def test_body_cut_short_then_success() -> None:
 
 def test_timeout_then_success() -> None:
     with FakeOpenAIServer(sequence(Reply(hang=1.5))) as server:
-        start = time.perf_counter()
         result = client_for(server, timeout=0.3).chat(HELLO)
-        elapsed = time.perf_counter() - start
+        in_flight = server.max_in_flight
     assert result.ok and result.attempts == 2
-    assert 0.3 <= elapsed < 1.2  # gave up on the hanging attempt at the timeout, not after the hang
+    # The retry reached the server while the first attempt was still hanging: the client gave up on it
+    # at its timeout instead of waiting for the hang to end.
+    assert in_flight == 2
 
 
 @pytest.mark.parametrize(
@@ -294,13 +301,10 @@ def test_key_is_sent_but_never_shown(
 def test_chat_many_overlaps_and_keeps_order() -> None:
     requests = [ChatRequest([{"role": "user", "content": str(i)}]) for i in range(16)]
     with FakeOpenAIServer(echo) as server, client_for(server, concurrency=8) as client:
-        start = time.perf_counter()
         results = client.chat_many(requests)
-        elapsed = time.perf_counter() - start
         in_flight = server.max_in_flight
     assert [r.text for r in results] == [f"echo:{i}" for i in range(16)]
-    assert in_flight >= 6
-    assert elapsed < 16 * 0.2 / 3  # serial would take 3.2 s; 8 at a time about 0.4 s
+    assert in_flight >= 6  # requests really overlapped (timings belong to bench/judge_speed.py)
 
 
 def test_concurrency_one_is_serial() -> None:
@@ -398,13 +402,13 @@ def test_endpoint_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_retry_after_parsing() -> None:
     soon = email.utils.formatdate(time.time() + 10, usegmt=True)
-    assert retry_after_seconds(httpx.Headers({"Retry-After": "7"})) == 7.0
-    assert retry_after_seconds(httpx.Headers({"Retry-After": "1.5"})) == 1.5
-    assert 8 <= (retry_after_seconds(httpx.Headers({"Retry-After": soon})) or 0) <= 11
-    assert retry_after_seconds(httpx.Headers({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})) == 0.0
-    assert retry_after_seconds(httpx.Headers({"retry-after-ms": "250", "Retry-After": "9"})) == 0.25
-    assert retry_after_seconds(httpx.Headers({"Retry-After": "soon"})) is None
-    assert retry_after_seconds(httpx.Headers({})) is None
+    assert parse_retry_after(httpx.Headers({"Retry-After": "7"})) == 7.0
+    assert parse_retry_after(httpx.Headers({"Retry-After": "1.5"})) == 1.5
+    assert 8 <= (parse_retry_after(httpx.Headers({"Retry-After": soon})) or 0) <= 11
+    assert parse_retry_after(httpx.Headers({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})) == 0.0
+    assert parse_retry_after(httpx.Headers({"retry-after-ms": "250", "Retry-After": "9"})) == 0.25
+    assert parse_retry_after(httpx.Headers({"Retry-After": "soon"})) is None
+    assert parse_retry_after(httpx.Headers({})) is None
 
 
 def _encoded(fmt: str, mode: str = "RGB") -> bytes:
