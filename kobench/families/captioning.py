@@ -21,7 +21,7 @@ from kobench.families.base import JudgeSettings, MetricDef, Verdict
 from kobench.families.columns import Columns
 from kobench.families.common import PerRow, RowInfo, build_request, images_of
 from kobench.families.items import Item
-from kobench.metrics.bootstrap import resampled_sums
+from kobench.metrics.bootstrap import percentile_interval, resampled_sums
 from kobench.tasks.spec import TaskSpec
 from kobench.types import GenerationSettings
 
@@ -37,15 +37,6 @@ def _references(value: Any) -> list[str] | None:
         return None
     refs = [r for r in value if isinstance(r, str) and r.strip()]
     return refs or None
-
-
-def _interval(stats: np.ndarray) -> tuple[float, float]:
-    stats = stats[~np.isnan(stats)]
-    if stats.size == 0:
-        return float("nan"), float("nan")
-    tail = (1.0 - CONFIDENCE) / 2.0
-    low, high = np.quantile(stats, [tail, 1.0 - tail])
-    return float(low), float(high)
 
 
 class Captioning(PerRow):
@@ -172,7 +163,7 @@ def score_captions(
     parts = bleu_parts(tok_refs, tok_preds)
     bleu_stats = np.array([bleu_from_parts(row) for row in resampled_sums(parts)])
     for k, name in enumerate(BLEU):
-        corpus[name] = (scores[name].value, *_interval(bleu_stats[:, k]))
+        corpus[name] = (scores[name].value, *percentile_interval(bleu_stats[:, k], CONFIDENCE))
     try:
         with Meteor() as meteor:
             meteor_score, stats = meteor.score(tok_refs, tok_preds)
@@ -180,7 +171,7 @@ def score_captions(
     except MeteorError as exc:
         raise BadInputError(f"METEOR failed: {exc}") from exc
     per_unit["meteor"] = list(meteor_score.per_unit)
-    corpus["meteor"] = (meteor_score.value, *_interval(resampled))
+    corpus["meteor"] = (meteor_score.value, *percentile_interval(resampled, CONFIDENCE))
     # The embedder reads the captions as written, not as morphemes: it has its own tokenizer.
     cosine = embedding_cosine(load_embedder(embedder_spec), refs, preds)
     per_unit["embedding_cosine"] = list(cosine.per_unit)

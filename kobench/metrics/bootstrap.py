@@ -49,13 +49,25 @@ def bootstrap_ci(
             idx = rng.integers(0, group.size, size=(n_resamples, group.size))
             per_stratum.append(group[idx].mean(axis=1))
         stats = np.mean(per_stratum, axis=0)
+    return percentile_interval(stats, confidence)
+
+
+def percentile_interval(stats: np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
+    """The percentile interval of bootstrap statistics; NaN resamples (an undefined statistic) left out."""
+    stats = np.asarray(stats, dtype=float)
+    stats = stats[~np.isnan(stats)]
+    if stats.size == 0:
+        return float("nan"), float("nan")
     tail = (1.0 - confidence) / 2.0
     low, high = np.quantile(stats, [tail, 1.0 - tail])
     return float(low), float(high)
 
 
+RESAMPLE_CELLS = 1_000_000  # units x resamples drawn at once: tens of MB whatever the sizes
+
+
 def resampled_sums(
-    parts: np.ndarray, *, n_resamples: int = 1000, seed: int = 0, chunk: int = 50
+    parts: np.ndarray, *, n_resamples: int = 1000, seed: int = 0, chunk: int | None = None
 ) -> np.ndarray:
     """Column sums of `parts` (units x counts) for each bootstrap resample of the units: what a corpus
     statistic built from summed counts (corpus BLEU, METEOR) is recomputed from. Drawn in chunks so
@@ -65,6 +77,7 @@ def resampled_sums(
         return np.zeros((0, parts.shape[-1] if parts.ndim == 2 else 0))
     rng = np.random.default_rng(seed)
     n = parts.shape[0]
+    chunk = chunk or max(1, min(n_resamples, RESAMPLE_CELLS // n))
     out = np.empty((n_resamples, parts.shape[1]))
     for start in range(0, n_resamples, chunk):
         size = min(chunk, n_resamples - start)

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kobench.metrics.bootstrap import percentile_interval, resampled_sums
+
 NGRAM_METRICS_VERSION = "1"
 BLEU_MAX_N = 4
 # BleuScorer's smoothing constants (pycocoevalcap/bleu/bleu_scorer.py, compute_score): `tiny` in the
@@ -40,7 +42,6 @@ BLEU_SMALL = 1e-9
 # effective reference length.
 BLEU_PARTS_COLUMNS = 2 * BLEU_MAX_N + 2
 # Bootstrap memory bound: index and count matrices hold at most this many cells (8 MB each) at a time.
-_RESAMPLE_CELLS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -140,34 +141,11 @@ def resample_ci(
     seed: int = 0,
     confidence: float = 0.95,
 ) -> tuple[float, float]:
-    """Percentile bootstrap CI of a corpus statistic computed from column sums of resampled rows.
-
-    Each resample draws n rows with replacement (units = images) and passes the column sum of those rows to
-    `statistic`: the right resampling for corpus BLEU or METEOR, whose value is not a mean of per-image
-    values. Resamples are drawn in chunks and summed as (row counts) @ parts, so memory stays at a few
-    tens of MB whatever n_resamples is. Resamples whose statistic is nan are left out; (nan, nan) when
-    there are no rows.
-    """
-    parts = np.asarray(parts, dtype=float)
-    n = parts.shape[0]
-    if n == 0:
-        return math.nan, math.nan
-    rng = np.random.default_rng(seed)
-    chunk = max(1, min(n_resamples, _RESAMPLE_CELLS // n))
-    values: list[float] = []
-    for start in range(0, n_resamples, chunk):
-        size = min(chunk, n_resamples - start)
-        idx = rng.integers(0, n, size=(size, n))
-        # Row r of `counts` says how often each unit was drawn in resample r.
-        flat = (idx + (np.arange(size) * n)[:, None]).ravel()
-        counts = np.bincount(flat, minlength=size * n).reshape(size, n).astype(float)
-        values.extend(float(statistic(row)) for row in counts @ parts)
-    stats = np.asarray([v for v in values if not math.isnan(v)])
-    if stats.size == 0:
-        return math.nan, math.nan
-    tail = (1.0 - confidence) / 2.0
-    low, high = np.quantile(stats, [tail, 1.0 - tail])
-    return float(low), float(high)
+    """Percentile bootstrap CI of a corpus statistic computed from the column sums of resampled rows
+    (units = images): the right resampling for corpus BLEU or METEOR, whose value is not a mean of
+    per-image values. Resamples whose statistic is nan are left out; (nan, nan) when there are no rows."""
+    sums = resampled_sums(parts, n_resamples=n_resamples, seed=seed)
+    return percentile_interval(np.array([float(statistic(row)) for row in sums]), confidence)
 
 
 def _ngrams(tokens: list[str]) -> Counter[tuple[str, ...]]:
