@@ -6,8 +6,8 @@
 - `xm3600`: Crossmodal-3600: `captions.jsonl`, one image per line with `image/key` and one object per
   language (`{"ko": {"caption": [...]}}`); images in a folder beside it (`images/<key>.jpg`).
 
-Both give rows with `id`, `image` (ImageRef) and `references`; a row whose captions are missing keeps
-`references` None, which the captioning family counts as a failed row rather than stopping the run.
+Both give rows with `id`, `image` (ImageRef) and `references` as the file holds them; the captioning
+family checks them (a row without Korean captions is a counted failure, not a stop).
 Structural problems (not JSON, no id) stop with the file, row and field.
 """
 
@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 from kobench.data.loader import Table
 from kobench.errors import BadInputError, where
@@ -24,16 +23,6 @@ from kobench.types import ImageRef
 
 COLUMNS = ["id", "image", "references"]
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
-
-
-def _captions(value: Any) -> list[str] | None:
-    """A list of non-empty caption strings, or None (a single string counts as a list of one)."""
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list):
-        return None
-    captions = [c for c in value if isinstance(c, str) and c.strip()]
-    return captions or None
 
 
 def _inside(folder: Path, relative: str) -> Path | None:
@@ -76,7 +65,7 @@ def read_aihub_coco_ko(folder: Path, language: str = "ko") -> Table:
             {
                 "id": file_path,
                 "image": ImageRef(path=str(image)),
-                "references": _captions(obj.get("caption_ko")),
+                "references": obj.get("caption_ko"),
             }
         )
     return Table(rows, list(COLUMNS), f"local aihub-coco-ko {path}", [str(path)], None)
@@ -110,7 +99,7 @@ def read_xm3600(folder: Path, language: str = "ko") -> Table:
         if not isinstance(key, str) or not key.strip() or "/" in key or "\\" in key or key.startswith("."):
             raise BadInputError(f"{where(path, n, 'image/key')}: missing or not a plain image key: {key!r}")
         entry = obj.get(language)
-        captions = _captions(entry.get("caption")) if isinstance(entry, dict) else None
+        captions = entry.get("caption") if isinstance(entry, dict) else None
         rows.append(
             {"id": key, "image": ImageRef(path=str(_xm3600_image(folder, key))), "references": captions}
         )
