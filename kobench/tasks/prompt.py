@@ -8,12 +8,26 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-# keep_trailing_newline: protocol strings are byte-exact, and Jinja drops a final newline by default.
+
+def _lines(value: Any) -> str:
+    # lmms-eval's K-LLaVA-W judge context: "\n".join(captions) if a list, else the value as it is.
+    return "\n".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+
+def _first(value: Any) -> Any:
+    return value[0] if isinstance(value, list) and value else value
+
+
+# keep_trailing_newline: protocol strings are byte-exact, and Jinja drops a final newline by default
+# (the K-LLaVA-W judge message ends with two newlines).
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
+_ENV.filters["lines"] = _lines
+_ENV.filters["first_answer"] = _first
 
 
 @lru_cache(maxsize=64)
-def _compile(template: str):
+def compile_template(template: str):
+    """Model prompts and judge messages alike: sandboxed, undefined names are errors."""
     return _ENV.from_string(template)
 
 
@@ -24,6 +38,6 @@ def render(template: str, row: dict[str, Any], options: list[tuple[str, str]]) -
     context["row"] = row
     context["options"] = [{"letter": letter, "text": text} for letter, text in options]
     try:
-        return _compile(template).render(**context)
+        return compile_template(template).render(**context)
     except TemplateError as exc:
         raise ValueError(f"prompt template failed: {exc}") from exc
