@@ -67,11 +67,16 @@ RESAMPLE_CELLS = 1_000_000  # units x resamples drawn at once: tens of MB whatev
 
 
 def resampled_sums(
-    parts: np.ndarray, *, n_resamples: int = 1000, seed: int = 0, chunk: int | None = None
+    parts: np.ndarray,
+    *,
+    n_resamples: int = 1000,
+    seed: int | np.random.Generator = 0,
+    chunk: int | None = None,
 ) -> np.ndarray:
     """Column sums of `parts` (units x counts) for each bootstrap resample of the units: what a corpus
     statistic built from summed counts (corpus BLEU, METEOR) is recomputed from. Drawn in chunks so
-    5,000 units x 1,000 resamples never hold every resampled row at once."""
+    5,000 units x 1,000 resamples never hold every resampled row at once. `seed` may be a Generator that
+    several calls share (the gate's strata draw one after another from one stream)."""
     parts = np.asarray(parts, dtype=float)
     if parts.ndim != 2 or parts.shape[0] == 0:
         return np.zeros((0, parts.shape[-1] if parts.ndim == 2 else 0))

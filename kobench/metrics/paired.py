@@ -11,6 +11,8 @@ from collections.abc import Hashable, Sequence
 
 import numpy as np
 
+from kobench.metrics.bootstrap import resampled_sums
+
 PAIRED_BOOTSTRAP_VERSION = "1"
 
 
@@ -56,21 +58,6 @@ def _statistics(sums_per_stratum: list[np.ndarray]) -> tuple[np.ndarray, np.ndar
     return base, cand
 
 
-def _resampled_sums(parts: np.ndarray, rng: np.random.Generator, n_resamples: int, chunk: int = 50):
-    """Column sums of `parts` for each bootstrap resample of its rows, drawn in chunks so that 5,000 units
-    x 1,000 resamples never hold every drawn index at once."""
-    n = parts.shape[0]
-    out = np.empty((n_resamples, parts.shape[1]))
-    for start in range(0, n_resamples, chunk):
-        size = min(chunk, n_resamples - start)
-        idx = rng.integers(0, n, size=(size, n))
-        # How often each unit was drawn, per resample: the gather becomes one matrix product.
-        flat = (idx + (np.arange(size) * n)[:, None]).ravel()
-        counts = np.bincount(flat, minlength=size * n).reshape(size, n).astype(float)
-        out[start : start + size] = counts @ parts
-    return out
-
-
 def paired_statistic(
     scores: Sequence[float],
     *,
@@ -106,7 +93,10 @@ def resampled_statistics(
     if parts.shape[0] == 0:
         return np.full(n_resamples, np.nan), np.full(n_resamples, np.nan)
     rng = np.random.default_rng(seed)
-    sums = [_resampled_sums(parts[g], rng, n_resamples) for g in _groups(parts.shape[0], strata)]
+    sums = [
+        resampled_sums(parts[g], n_resamples=n_resamples, seed=rng, chunk=50)
+        for g in _groups(parts.shape[0], strata)
+    ]
     return _statistics(sums)
 
 
