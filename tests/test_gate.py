@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from results_factory import run_result, task_result
 from typer.testing import CliRunner
 
 from kobench.cli import app
@@ -33,14 +34,8 @@ from kobench.gate import (
 )
 from kobench.metrics.paired import paired_bootstrap, paired_statistic, resampled_statistics
 from kobench.results import (
-    DatasetInfo,
-    MetricValue,
-    ModelInfo,
-    PipelineResult,
-    RunInfo,
     RunResult,
     TaskResult,
-    Units,
     save_results,
 )
 
@@ -65,61 +60,23 @@ def task(
     direction: str = "higher",
     signature: str | None = None,
 ) -> TaskResult:
-    ids = ids if ids is not None else [f"u{i}" for i in range(len(scores))]
     # The reported value is only carried along by the gate; a plain mean is enough here.
-    value = 100.0 * sum(scores) / len(scores) if scores else None
-    pipeline = PipelineResult(
-        parser="first-char@1",
-        label="x",
-        metrics={
-            metric: MetricValue(value=value, ci_low=None, ci_high=None, n=len(scores), direction=direction)
-        },
-        n_unparsed=0,
-        unparsed_share=0.0,
-        breakdown={},
-        unit_scores=scores,
-        unit_weights=weights,
-        signature=signature or sig(name, metric=f"{metric}@1"),
-    )
-    return TaskResult(
-        task=name,
-        family="multiple_choice",
-        category="General",
-        primary_metric=metric,
+    return task_result(
+        name,
+        metric=metric,
         direction=direction,
-        scale="percent",
-        dataset=DatasetInfo(hub_id=f"x/{name}", split="test", origin="hub", identity="sha256:aaa"),
+        value=100.0 * sum(scores) / len(scores) if scores else None,
+        signature=signature or sig(name, metric=f"{metric}@1"),
+        unit_scores=scores,
+        ids=ids,
+        weights=weights,
+        strata=strata,
         prompt_version="2025-07",
-        generation={"max_new_tokens": 16, "temperature": 0.0},
-        generation_overridden=[],
-        n_rows=len(scores),
-        n=len(scores),
-        n_failed=0,
-        failed_share=0.0,
-        failure_reasons={},
-        units=Units(kind="row", ids=ids, strata=strata),
-        pipelines={"kobench": pipeline, "protocol": pipeline.model_copy()},
-        complete=True,
     )
 
 
 def run(*tasks: TaskResult, model: str = "m") -> RunResult:
-    info = RunInfo(
-        kobench_version="0",
-        model=ModelInfo(spec=f"hf:{model}", name=model, adapter="hf", fingerprint=model, settings={}),
-        arguments={},
-        settings_hash="h",
-        packages={},
-        git_commit=None,
-        started_at="2025-01-01T00:00:00",
-        ended_at="2025-01-01T00:01:00",
-        model_calls=0,
-        cache_hits=0,
-        generated_tokens=0,
-        generation_seconds=0.0,
-        tokens_per_second=None,
-    )
-    return RunResult(status="complete", run=info, tasks={t.task: t for t in tasks})
+    return run_result(model, tasks)
 
 
 def right(n_right: int, n: int) -> list[float]:

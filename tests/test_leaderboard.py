@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from results_factory import run_result as make_run
+from results_factory import task_result as make_task
 from typer.testing import CliRunner
 
 from kobench.cli import app
@@ -12,14 +14,7 @@ from kobench.errors import BadInputError
 from kobench.leaderboard import render_table
 from kobench.readme import replace_between
 from kobench.results import (
-    DatasetInfo,
-    MetricValue,
-    ModelInfo,
-    PipelineResult,
-    RunInfo,
     RunResult,
-    TaskResult,
-    Units,
     save_results,
 )
 
@@ -34,58 +29,21 @@ TASKS = {
 
 def task_result(name: str, value: float, *, ci: float = 1.0, prompt: str = "1", complete: bool = True):
     category, metric, direction = TASKS[name]
-    signature = f"{name}|data:sha256:x|split:test|prompt:{prompt}|metric:{metric}@1|unit:row"
-    pipe = PipelineResult(
-        parser="p@1",
-        label="l",
-        metrics={
-            metric: MetricValue(value=value, ci_low=value - ci, ci_high=value + ci, n=10, direction=direction)
-        },
-        n_unparsed=0,
-        unparsed_share=0.0,
-        breakdown={},
-        unit_scores=[],
-        signature=signature,
-    )
-    return TaskResult(
-        task=name,
-        family="multiple_choice",
+    return make_task(
+        name,
         category=category,
-        primary_metric=metric,
+        metric=metric,
         direction=direction,
-        scale="percent",
-        dataset=DatasetInfo(hub_id="x/y", split="test", origin="o", identity="sha256:x"),
-        prompt_version=prompt,
-        generation={},
-        generation_overridden=[],
-        n_rows=10,
-        n=10,
-        n_failed=0,
-        failed_share=0.0,
-        failure_reasons={},
-        units=Units(kind="row", ids=[]),
-        pipelines={"kobench": pipe, "protocol": pipe},
+        value=value,
+        ci=(value - ci, value + ci),
+        signature=f"{name}|data:sha256:x|split:test|prompt:{prompt}|metric:{metric}@1|unit:row",
         complete=complete,
+        prompt_version=prompt,
     )
 
 
 def run_result(model: str, tasks: dict, ended: str = "2026-11-23T10:00:00+00:00") -> RunResult:
-    run = RunInfo(
-        kobench_version="0",
-        model=ModelInfo(spec=f"hf:{model}", name=model, adapter="hf", fingerprint="f", settings={}),
-        arguments={},
-        settings_hash="h",
-        packages={},
-        git_commit=None,
-        started_at=ended,
-        ended_at=ended,
-        model_calls=0,
-        cache_hits=0,
-        generated_tokens=0,
-        generation_seconds=0.0,
-        tokens_per_second=None,
-    )
-    return RunResult(status="complete", run=run, tasks=tasks)
+    return make_run(model, tasks.values(), ended=ended, status="complete")
 
 
 def two_models() -> list[RunResult]:

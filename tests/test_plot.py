@@ -11,20 +11,14 @@ import pytest
 pytest.importorskip("matplotlib", reason="charts need matplotlib (the ocr extra)")
 
 from PIL import Image
+from results_factory import run_result, task_result
 from typer.testing import CliRunner
 
 from kobench import plot
 from kobench.cli import app
 from kobench.leaderboard import CATEGORY_ORDER, DIFFERENT, INCOMPLETE, NOTES
 from kobench.results import (
-    DatasetInfo,
-    MetricValue,
-    ModelInfo,
-    PipelineResult,
-    RunInfo,
     RunResult,
-    TaskResult,
-    Units,
     save_results,
 )
 
@@ -41,10 +35,6 @@ TASKS = {
 TITLE = "한국어 벤치마크"
 
 
-def _metric(value: float | None, direction: str) -> MetricValue:
-    return MetricValue(value=value, ci_low=None, ci_high=None, n=10, direction=direction)
-
-
 def make_result(
     name: str,
     values: dict[str, float | None],
@@ -53,58 +43,21 @@ def make_result(
     signature: dict[str, str] | None = None,
 ) -> RunResult:
     """A results object as `kobench run` writes it, with one value per task in both pipelines."""
-    tasks = {}
+    tasks = []
     for task, value in values.items():
         category, metric, direction = TASKS[task]
-        piped = {
-            pipeline: PipelineResult(
-                parser="test@1",
-                label=pipeline,
-                metrics={metric: _metric(value, direction)},
-                n_unparsed=0,
-                unparsed_share=0.0,
-                breakdown={},
-                unit_scores=[],
-                signature=(signature or {}).get(task, f"{task}|default"),
+        tasks.append(
+            task_result(
+                task,
+                category=category,
+                metric=metric,
+                direction=direction,
+                value=value,
+                signature=(signature or {}).get(task),
+                complete=task not in incomplete,
             )
-            for pipeline in ("kobench", "protocol")
-        }
-        tasks[task] = TaskResult(
-            task=task,
-            family="test",
-            category=category,
-            primary_metric=metric,
-            direction=direction,
-            scale="percent",
-            dataset=DatasetInfo(hub_id="x/y", split="test", origin="test", identity="test"),
-            prompt_version="1",
-            generation={},
-            generation_overridden=[],
-            n_rows=10,
-            n=10,
-            n_failed=0,
-            failed_share=0.0,
-            failure_reasons={},
-            units=Units(kind="row", ids=[]),
-            pipelines=piped,
-            complete=task not in incomplete,
         )
-    run = RunInfo(
-        kobench_version="0",
-        model=ModelInfo(spec=f"hf:{name}", name=name, adapter="hf", fingerprint="f", settings={}),
-        arguments={},
-        settings_hash="h",
-        packages={},
-        git_commit=None,
-        started_at="2025-01-01T00:00:00",
-        ended_at="2025-01-01T00:00:01",
-        model_calls=0,
-        cache_hits=0,
-        generated_tokens=0,
-        generation_seconds=0.0,
-        tokens_per_second=None,
-    )
-    return RunResult(status="incomplete" if incomplete else "complete", run=run, tasks=tasks)
+    return run_result(name, tasks)
 
 
 A_VALUES: dict[str, float | None] = {
