@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 from kobench.config import default_cache_dir
+from kobench.data.formats import json_lines
 from kobench.errors import BadInputError, where
 from kobench.families.items import Item, id_text
 from kobench.outputs import OutputDir
@@ -21,17 +21,7 @@ from kobench.types import Response
 def read_predictions(path: Path) -> dict[str, str | None]:
     """JSONL lines with `id` and `prediction`; errors name the file, line and field."""
     predictions: dict[str, str | None] = {}
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise BadInputError(f"{path}: cannot read predictions: {exc}") from exc
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise BadInputError(f"{where(path, number)}: not valid JSON: {exc.msg}") from None
+    for number, record in json_lines(path):
         if not isinstance(record, dict):
             raise BadInputError(f"{where(path, number)}: expected a JSON object")
         for name in ("id", "prediction"):

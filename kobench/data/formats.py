@@ -203,20 +203,29 @@ def _json_rows(
     return rows, columns
 
 
+def json_lines(path: Path) -> list[tuple[int, Any]]:
+    """(line number, value) of each non-blank line of a JSON Lines file; a bad line stops with the file
+    and the line to fix (1-based)."""
+    items: list[tuple[int, Any]] = []
+    try:
+        with Path(path).open(encoding="utf-8-sig") as fh:
+            for n, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    items.append((n, json.loads(line)))
+                except json.JSONDecodeError as exc:
+                    raise BadInputError(
+                        f"{where(path, n)}: invalid JSON: {exc.msg} (column {exc.colno})"
+                    ) from exc
+    except OSError as exc:
+        raise BadInputError(f"{where(path)}: unreadable: {exc}") from exc
+    return items
+
+
 def read_jsonl(path: Path, root: Path, image_columns: Sequence[str]) -> tuple[Rows, list[str]]:
     """Rows are numbered by line (1-based) so a message points at the line to fix; blank lines skipped."""
-    items: list[tuple[int, Any]] = []
-    with path.open(encoding="utf-8-sig") as fh:
-        for n, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                items.append((n, json.loads(line)))
-            except json.JSONDecodeError as exc:
-                raise BadInputError(
-                    f"{where(path, n)}: invalid JSON: {exc.msg} (column {exc.colno})"
-                ) from exc
-    return _json_rows(items, path, root, image_columns)
+    return _json_rows(json_lines(path), path, root, image_columns)
 
 
 def read_json(path: Path, root: Path, image_columns: Sequence[str]) -> tuple[Rows, list[str]]:

@@ -17,6 +17,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
+from kobench.data.formats import json_lines
 from kobench.data.loader import Table
 from kobench.errors import BadInputError, where
 from kobench.types import ImageRef
@@ -82,17 +83,7 @@ def _xm3600_image(folder: Path, key: str) -> Path:
 def read_xm3600(folder: Path, language: str = "ko") -> Table:
     path = folder / "captions.jsonl"
     rows = []
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except OSError as exc:
-        raise BadInputError(f"{where(path)}: unreadable: {exc}") from exc
-    for n, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise BadInputError(f"{where(path, n)}: invalid JSON: {exc.msg} (column {exc.colno})") from exc
+    for n, obj in json_lines(path):
         if not isinstance(obj, dict):
             raise BadInputError(f"{where(path, n)}: expected a JSON object, got {type(obj).__name__}")
         key = obj.get("image/key")

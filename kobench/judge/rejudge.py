@@ -3,11 +3,11 @@ regenerating them: another judge, a judge that failed too often, or answers made
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
 from kobench.aggregate import aggregate
+from kobench.data.formats import json_lines
 from kobench.errors import BadInputError
 from kobench.families.base import JudgeSettings
 from kobench.families.items import Item
@@ -21,16 +21,7 @@ from kobench.tasks.registry import load_registry
 
 
 def _samples(path: Path) -> dict[str, dict]:
-    records: dict[str, dict] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise BadInputError(f"{path}, row {number}: not valid JSON: {exc.msg}") from None
-        records[record["id"]] = record
-    return records
+    return {record["id"]: record for _, record in json_lines(path)}
 
 
 def _items(records: dict[str, dict]) -> list[Item]:
