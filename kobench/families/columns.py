@@ -6,21 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kobench.errors import BadInputError
-from kobench.tasks.spec import TaskSpec
+from kobench.tasks.spec import COLUMN_ROLES, TaskSpec
 
-ROLES = (
-    "id",
-    "image",
-    "question",
-    "answer",
-    "answers",
-    "text",
-    "references",
-    "box",
-    "width",
-    "height",
-    "options_list",
-)
+ROLES = COLUMN_ROLES
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,22 @@ class DatasetSpec(_Strict):
         return self
 
 
+# The roles a column may play (all but `options` and `breakdown`, which are lists of columns anyway).
+COLUMN_ROLES = (
+    "id",
+    "image",
+    "question",
+    "answer",
+    "answers",
+    "text",
+    "references",
+    "box",
+    "width",
+    "height",
+    "options_list",
+)
+
+
 class ColumnsSpec(_Strict):
     """Which dataset column plays which role; each family says which roles it needs."""
 
@@ -62,20 +78,7 @@ class ColumnsSpec(_Strict):
     options_list: list[str] | None = None  # one column holding the list of option texts
     breakdown: list[str] = []  # category columns reported separately (data_type, category, ...)
 
-    _alternatives = field_validator(
-        "id",
-        "image",
-        "question",
-        "answer",
-        "answers",
-        "text",
-        "references",
-        "box",
-        "width",
-        "height",
-        "options_list",
-        mode="before",
-    )(_as_alternatives)
+    _alternatives = field_validator(*COLUMN_ROLES, mode="before")(_as_alternatives)
 
     @model_validator(mode="after")
     def _one_option_source(self) -> ColumnsSpec:
