@@ -149,6 +149,13 @@ def prepare_task(
     version = choose_version(task, versions)
     generation, overridden = generation_for(task, version, max_new_tokens)
     family = FAMILIES[task.family]
+    judging = JudgeSettings(
+        box_convention=box_convention or task.scoring.box_convention,
+        embedder=embedder or DEFAULT_EMBEDDER if task.family == "caption" else None,
+        judge_model=judge_model if task.family == "judged" else None,
+        judge_max_failed_share=judge_max_failed_share,
+    )
+    family.check_ready(task, judging)  # the judge, Java, the embedder: before data or a model is touched
     table = find_table(task, data_dir, revision, cache_dir, data_path_for(task, data_paths))
     cols = resolve_columns(task, table.columns, table.origin, family.roles)
     rows, split, origin = table.rows, task.dataset.split, table.origin
@@ -168,11 +175,4 @@ def prepare_task(
         items = family.prepare(task, rows, cols, version, generation)
     except ValueError as exc:  # a template naming a column the data lacks fails for every row
         raise BadInputError(f"{task.path}: prompt version {version!r}: {exc}") from exc
-    judging = JudgeSettings(
-        box_convention=box_convention or task.scoring.box_convention,
-        embedder=embedder or DEFAULT_EMBEDDER if task.family == "caption" else None,
-        judge_model=judge_model if task.family == "judged" else None,
-        judge_max_failed_share=judge_max_failed_share,
-    )
-    family.check_ready(task, judging)  # e.g. METEOR's Java and the embedder, before any model work
     return PreparedTask(task, version, generation, overridden, dataset, items, judging)
