@@ -46,6 +46,14 @@ NOTES = (
 )
 
 
+TINY_MODEL_NAME = "tiny-llava-ko"
+
+
+def demo_model_names() -> list[str]:
+    """The models of the demo as its leaderboard names them."""
+    return [spec.partition(":")[0] for spec, _tasks in DEMO_RUNS] + [TINY_MODEL_NAME]
+
+
 def answerable(model: str, task_names: tuple[str, ...]) -> list[str]:
     kinds = adapters()[model.partition(":")[0]].kinds
     registry = load_registry()
@@ -56,20 +64,30 @@ def answerable(model: str, task_names: tuple[str, ...]) -> list[str]:
     ]
 
 
+def demo_output(cache_dir: Path | None = None) -> Path:
+    """Where `kobench demo` writes by default: a folder of the cache, never the checkout (whose
+    results/demo/ holds the committed results that only scripts/results.sh regenerates)."""
+    return (cache_dir or default_cache_dir()) / "demo"
+
+
 def run_demo(
-    output: Path, cache_dir: Path | None = None, say: Callable[[str], None] = print
+    output: Path | None = None, cache_dir: Path | None = None, say: Callable[[str], None] = print
 ) -> tuple[list[RunResult], str]:
+    """Run every demo model into `output` (default: demo_output()), replacing what an earlier demo
+    left there: the response cache answers whatever was asked before, so a re-run costs seconds and
+    never stops on settings an older kobench recorded."""
     from kobench.api import evaluate
     from kobench.testing.tiny_models import build_tiny_llava
 
     cache = cache_dir or default_cache_dir()
+    output = output or demo_output(cache)
     runs: list[tuple[str, list[str]]] = [(name, answerable(name, tasks)) for name, tasks in DEMO_RUNS]
-    model_dir = build_tiny_llava(cache / "models" / "tiny-llava-ko")
+    model_dir = build_tiny_llava(cache / "models" / TINY_MODEL_NAME)
     runs.append((f"hf:{model_dir}", ["kobench-demo"]))  # a random model reading 256 tokens per line is slow
     results = []
     for model, tasks in runs:
         say(f"\n== {model.split('/')[-1]}: {', '.join(tasks)}")
-        folder = output / model.split(":")[0] if not model.startswith("hf:") else output / "tiny-llava-ko"
+        folder = output / (TINY_MODEL_NAME if model.startswith("hf:") else model.split(":")[0])
         results.append(
             evaluate(
                 model,
@@ -79,6 +97,7 @@ def run_demo(
                 progress=True,
                 max_failed_share=0.05,
                 embedder=DEMO_EMBEDDER,
+                overwrite=True,
             )
         )
     return results, "\n".join(NOTES)

@@ -35,7 +35,7 @@ class OutputDir:
         old = json.loads(settings_path.read_text(encoding="utf-8")) if settings_path.exists() else None
         if old is not None:
             differences = []
-            if old.get("model") != model_settings:
+            if _identity(old.get("model")) != _identity(model_settings):
                 differences.append(f"model: {old.get('model')} -> {model_settings}")
             for task, settings in task_settings.items():
                 previous = old.get("tasks", {}).get(task)
@@ -97,3 +97,9 @@ class OutputDir:
             return json.loads(self.results_path.read_text(encoding="utf-8"))
         except json.JSONDecodeError:
             return None
+
+
+def _identity(model: Any) -> Any:
+    """What makes a model the same model: all but the spec as typed (`hf:./m` and `hf:/abs/m` are one
+    model, and results written before specs were recorded portably still resume)."""
+    return {k: v for k, v in model.items() if k != "spec"} if isinstance(model, dict) else model

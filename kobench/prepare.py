@@ -15,6 +15,7 @@ from kobench.families.base import JudgeSettings
 from kobench.families.columns import Columns, resolve_columns
 from kobench.families.items import Item, circular_group
 from kobench.metrics.embedding import DEFAULT_EMBEDDER
+from kobench.portable import portable
 from kobench.results import DatasetInfo
 from kobench.synth.registry import cached_root, generate
 from kobench.tasks.spec import TaskSpec
@@ -166,7 +167,7 @@ def prepare_task(
     dataset = DatasetInfo(
         hub_id=task.dataset.hub_id or "",
         split=split,
-        origin=origin,
+        origin=portable(origin, cache_dir),
         identity=canonical_identity(rows, cols.used()),
         revision=table.revision,
     )

@@ -24,6 +24,7 @@ from kobench.families.items import Item
 from kobench.models.base import Model
 from kobench.models.registry import parse_model_spec, resolved_settings
 from kobench.outputs import OutputDir
+from kobench.portable import portable, portable_arguments
 from kobench.prepare import PreparedTask, prepare_task
 from kobench.progress import Progress
 from kobench.results import ModelInfo, RunInfo, RunResult, TaskResult, save_results
@@ -57,7 +58,7 @@ def run(config: RunConfig) -> RunResult:
     ]
     options = config.model_options
     model_info = ModelInfo(
-        spec=config.model,
+        spec=portable(config.model, config.cache_dir),
         name=target.rstrip("/").split("/")[-1],
         adapter=adapter,
         fingerprint=entry.fingerprint(target, options),
@@ -327,7 +328,7 @@ class RunReport:
         run = RunInfo(
             kobench_version=__version__,
             model=self.model,
-            arguments=self.config.arguments(),
+            arguments=portable_arguments(self.config.arguments(), self.config.cache_dir),
             settings_hash=self.settings_hash,
             packages=package_versions(),
             git_commit=git_commit(),

@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
 # Set up what the tests need (quick when installed), then lint and run the test suite.
+#   bash scripts/test.sh                 the everyday suite
+#   bash scripts/test.sh --extended      also the extended suites (tests marked `extended`: engines,
+#                                        browsers, soak runs), as CI runs them
+# Other arguments go to pytest (e.g. -k gate, -x).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+args=()
+for arg in "$@"; do
+  if [ "$arg" = "--extended" ]; then export KOBENCH_EXTENDED=1; else args+=("$arg"); fi
+done
 setup_all
 cd "$KOBENCH_ROOT"
-"$PY" -m ruff check kobench tests bench
-"$PY" -m pytest -q "$@"
+"$PY" -m ruff check kobench tests bench scripts
+"$PY" -m pytest -q ${args[@]+"${args[@]}"}

@@ -1,10 +1,23 @@
-"""Shared pytest fixtures."""
+"""Shared pytest fixtures, and the extended suites' switch."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# --- Extended suites (engines, browsers, soak runs): only with `scripts/test.sh --extended`, as CI runs ---
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("KOBENCH_EXTENDED") == "1":
+        return
+    skip = pytest.mark.skip(reason="an extended suite: run `bash scripts/test.sh --extended` (CI does)")
+    for item in items:
+        if "extended" in item.keywords:
+            item.add_marker(skip)
+
 
 # --- Tiny random-weight vision-language models, built once per session (seconds, no download) ---
 

@@ -50,7 +50,7 @@ def test_run_on_tiny_llava_writes_results_and_samples(tiny_llava: Path, tmp_path
     assert result.exit_code == 0, result.output
     saved = load_results(out / "results.json")
     assert saved.status == "complete" and saved.run.model.adapter == "hf"
-    assert saved.run.model.fingerprint.startswith("local:") and saved.run.generated_tokens > 0
+    assert saved.run.model.fingerprint.startswith("generated:") and saved.run.generated_tokens > 0
     assert saved.run.tokens_per_second and saved.run.model_calls == 8
     for task in ("k-seed", "k-dtcbench"):
         t = saved.tasks[task]
@@ -130,3 +130,31 @@ def test_real_k_viscuit_subset_end_to_end(tiny_llava: Path, tmp_path: Path) -> N
     repeats = len(raw) - len(set(raw))
     assert sum("#" in i for i in ids) == repeats == 21
     assert task.dataset.identity.startswith("sha256:")
+
+
+def test_a_generated_model_resumes_on_another_machine_and_results_name_no_path(tmp_path: Path) -> None:
+    from kobench.portable import CACHE_SYMBOL
+    from kobench.testing.tiny_models import build_tiny_llava
+
+    out = tmp_path / "results" / "tiny"
+
+    def run_with(cache: Path):
+        model = build_tiny_llava(cache / "models" / "tiny-llava-ko")
+        args = ["--model", f"hf:{model}", "--tasks", "kobench-demo", "--limit", 4, "--max-new-tokens", 4]
+        result = run_cli(*args, "--output", out, "--cache-dir", cache, "--max-failed-share", 1)
+        assert result.exit_code == 0, result.output
+        return load_results(out / "results.json")
+
+    first = run_with(tmp_path / "machine-a" / "cache")
+    assert first.run.model_calls == 4
+    # The same generated model built in another cache (another machine, another time) is the same model:
+    # the folder resumes instead of being refused, and nothing is asked again.
+    second = run_with(tmp_path / "machine-b" / "cache")
+    assert second.run.model_calls == 0 and second.run.model.fingerprint == first.run.model.fingerprint
+    for name in ("results.json", "settings.json"):
+        text = (out / name).read_text(encoding="utf-8")
+        assert str(tmp_path / "machine") not in text, name
+    assert second.run.model.spec == f"hf:{CACHE_SYMBOL}/models/tiny-llava-ko"
+    assert second.tasks["kobench-demo"].dataset.origin.startswith(f"generated {CACHE_SYMBOL}/") or (
+        CACHE_SYMBOL in second.tasks["kobench-demo"].dataset.origin
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from PIL import Image
 
 from kobench.errors import BadInputError
 from kobench.models.base import Model
-from kobench.models.fingerprint import model_fingerprint
+from kobench.models.fingerprint import GENERATED_MARKER, model_fingerprint
 from kobench.models.hf import HFModel, _cut
 from kobench.types import (
     GenerationSettings,
@@ -74,7 +75,7 @@ def test_adapter_identity(hf_model: HFModel) -> None:
     assert isinstance(hf_model, Model)
     assert hf_model.adapter == "hf"
     assert hf_model.name == Path(hf_model.path_or_id).name
-    assert hf_model.fingerprint.startswith("local:")
+    assert hf_model.fingerprint.startswith("generated:")  # a tiny model kobench built
     assert hf_model.settings == {
         "dtype": "auto",
         "device": "auto",
@@ -211,6 +212,7 @@ def test_importing_light_modules_does_not_import_torch() -> None:
 @pytest.mark.slow
 def test_local_fingerprint_follows_the_checkpoint(tiny_llava: Path, tmp_path: Path) -> None:
     folder = Path(shutil.copytree(tiny_llava, tmp_path / "model"))
+    (folder / GENERATED_MARKER).unlink()  # without its generator's marker: a user checkpoint
     first = model_fingerprint(str(folder))
     assert first.startswith("local:") and len(first) == len("local:") + 16
     assert model_fingerprint(str(folder)) == first
@@ -232,6 +234,32 @@ def test_local_fingerprint_follows_the_checkpoint(tiny_llava: Path, tmp_path: Pa
     (folder / ".cache").mkdir()
     (folder / ".cache" / "download.json").write_text("{}")
     assert model_fingerprint(str(folder)) == edited
+
+
+@pytest.mark.slow
+def test_generated_model_is_named_by_generator_and_seed(tiny_llava: Path, tmp_path: Path) -> None:
+    from kobench.testing.tiny_models import build_tiny_llava
+
+    # Two builds in two folders at two times (another machine, say) are one model: no file time counts.
+    rebuilt = build_tiny_llava(tmp_path / "rebuilt")
+    first = model_fingerprint(str(tiny_llava))
+    assert first == model_fingerprint(str(rebuilt))
+    assert re.fullmatch(r"generated:llava@\d+:seed=0:[0-9a-f]{12}", first)
+    weights = rebuilt / "model.safetensors"
+    stat = weights.stat()
+    os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert model_fingerprint(str(rebuilt)) == first
+    assert model_fingerprint(str(build_tiny_llava(tmp_path / "seed1", seed=1))).startswith("generated:llava@")
+    assert model_fingerprint(str(tmp_path / "seed1")) != first
+    # Once a file is not as the generator wrote it, the folder is a user checkpoint (DESIGN's rule).
+    changed = Path(shutil.copytree(tiny_llava, tmp_path / "changed"))
+    config = json.loads((changed / "config.json").read_text())
+    config["text_config"]["rms_norm_eps"] = 1e-5
+    (changed / "config.json").write_text(json.dumps(config))
+    assert model_fingerprint(str(changed)).startswith("local:")
+    added = Path(shutil.copytree(tiny_llava, tmp_path / "added"))
+    (added / "adapter_model.safetensors").write_bytes(b"\0" * 16)
+    assert model_fingerprint(str(added)).startswith("local:")
 
 
 def test_hub_fingerprint_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,15 +2,21 @@
 
 A local folder hashes its small config/tokenizer/processor/code files and each weight file's name, size
 and modification time (a new checkpoint at the same path is a new model). A Hub model is its resolved
-commit, taken from the Hub or, offline, from the local Hugging Face cache.
+commit, taken from the Hub or, offline, from the local Hugging Face cache. A model kobench generated
+(the demo's tiny one) is named by its generator, version and seed, plus a digest of its files' contents
+(recorded when it was built), so the same build on another machine, at another time, is the same model;
+once any of its files changes it is a user checkpoint like any other.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from kobench.errors import BadInputError
 
@@ -18,13 +24,17 @@ SMALL_FILE_SUFFIXES = (".json", ".jinja", ".txt", ".model", ".py", ".tiktoken")
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf")
 SMALL_FILE_LIMIT = 5 * 1024 * 1024
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
+# Written last by kobench's model generators: the generator's spec and each file's sha256.
+GENERATED_MARKER = "kobench-tiny-model.json"
+# Content digests are only worth their read for small generated models.
+GENERATED_SIZE_LIMIT = 64 * 1024 * 1024
 
 
 def model_fingerprint(path_or_id: str, revision: str | None = None) -> str:
     """'local:<16 hex>' for a folder, 'hub:<id>@<commit>' for a Hub model; BadInputError if neither."""
     folder = Path(path_or_id).expanduser()
     if folder.is_dir():
-        return "local:" + local_digest(folder)[:16]
+        return generated_fingerprint(folder) or "local:" + local_digest(folder)[:16]
     if looks_like_path(path_or_id):
         raise BadInputError(f"model folder not found: {path_or_id}")
     return f"hub:{path_or_id}@{hub_commit(path_or_id, revision)}"
@@ -53,6 +63,44 @@ def local_digest(folder: Path) -> str:
             digest.update(f"file\0{rel}\0{stat.st_size}\n".encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def write_generated_marker(folder: Path, spec: dict[str, Any], written: Iterable[str]) -> None:
+    """Mark `folder` as complete: the generator's `spec`, the top-level names it `written`, and the
+    sha256 of every file in it. Written last (atomically), so its presence means the folder is whole."""
+    digests = {rel: _sha256(path) for rel, path in _model_files(folder)}
+    marker = folder / GENERATED_MARKER
+    tmp = folder / (GENERATED_MARKER + ".tmp")
+    tmp.write_text(json.dumps({**spec, "files": sorted(written), "digests": digests}, indent=2), "utf-8")
+    tmp.replace(marker)
+
+
+def generated_fingerprint(folder: Path) -> str | None:
+    """'generated:<family>@<version>:seed=<seed>:<12 hex>' while every file is as the generator wrote it,
+    else None (a missing, added or edited file makes the folder a user checkpoint)."""
+    try:
+        marker = json.loads((folder / GENERATED_MARKER).read_text(encoding="utf-8"))
+        family, version, seed, digests = (marker[k] for k in ("family", "version", "seed", "digests"))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    present = dict(_model_files(folder))
+    if not isinstance(digests, dict) or set(present) != set(digests):
+        return None
+    if sum(path.stat().st_size for path in present.values()) > GENERATED_SIZE_LIMIT:
+        return None
+    if any(_sha256(path) != digests[rel] for rel, path in present.items()):
+        return None
+    content = hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()
+    return f"generated:{family}@{version}:seed={seed}:{content[:12]}"
+
+
+def _model_files(folder: Path) -> list[tuple[str, Path]]:
+    files = ((path.relative_to(folder).as_posix(), path) for path in _files(folder))
+    return sorted((rel, path) for rel, path in files if rel != GENERATED_MARKER)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _files(folder: Path) -> list[Path]:

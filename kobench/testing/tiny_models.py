@@ -15,12 +15,15 @@ import random
 from pathlib import Path
 from typing import Any, Literal
 
+from kobench.models.fingerprint import GENERATED_MARKER, write_generated_marker
+
 TINY_MODEL_NOTE = (
     "This tiny model has random weights and no training, so its scores are at chance level or below."
 )
 
-BUILDER_VERSION = 1
-MARKER = "kobench-tiny-model.json"
+# 2: the marker records each file's sha256 (the generated model's identity, models/fingerprint.py).
+BUILDER_VERSION = 2
+MARKER = GENERATED_MARKER
 VOCAB_SIZE = 1000
 
 LLAVA_CHAT_TEMPLATE = (
@@ -275,11 +278,7 @@ def _save(out_dir: Path, spec: dict[str, Any], model: Any, processor: Any) -> Pa
     finally:
         if bars:
             logging.enable_progress_bar()
-    files = sorted({p.name for p in out_dir.iterdir()} - before - {MARKER})
-    # The marker is written last: its presence means the folder is complete.
-    tmp = out_dir / (MARKER + ".tmp")
-    tmp.write_text(json.dumps({**spec, "files": files}, indent=2), encoding="utf-8")
-    tmp.replace(out_dir / MARKER)
+    write_generated_marker(out_dir, spec, {p.name for p in out_dir.iterdir()} - before - {MARKER})
     return out_dir
 
 
@@ -452,9 +451,5 @@ def build_tiny_sentence_transformer(path: Path) -> Path:
         transformer = Transformer(tmp, max_seq_length=128)
         pooling = Pooling(config.hidden_size, "mean")
         SentenceTransformer(modules=[transformer, pooling], device="cpu").save(str(out_dir))
-    files = sorted({p.name for p in out_dir.iterdir()} - before - {MARKER})
-    # The marker is written last: its presence means the folder is complete.
-    tmp_marker = out_dir / (MARKER + ".tmp")
-    tmp_marker.write_text(json.dumps({**spec, "files": files}, indent=2), encoding="utf-8")
-    tmp_marker.replace(out_dir / MARKER)
+    write_generated_marker(out_dir, spec, {p.name for p in out_dir.iterdir()} - before - {MARKER})
     return out_dir

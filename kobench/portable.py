@@ -1,0 +1,41 @@
+"""Paths as results record them: the kobench cache as `<kobench-cache>` and the home folder as `~`.
+
+A results file is a public artifact (committed, attached to model cards): it should not name the machine
+that made it, and the same run on two machines should record the same strings. Paths are kept exact at
+run time (error messages name the real file); only what is written into results is made portable.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+CACHE_SYMBOL = "<kobench-cache>"
+HOME_SYMBOL = "~"
+
+
+def portable(text: str, cache_dir: Path) -> str:
+    """`text` with every occurrence of the cache folder, then the home folder, written symbolically."""
+    for folder, symbol in ((cache_dir, CACHE_SYMBOL), (Path.home(), HOME_SYMBOL)):
+        for form in _spellings(folder):
+            # Only whole path prefixes: /root/.cache/kobench2 is not inside /root/.cache/kobench.
+            text = re.sub(re.escape(form) + r"(?=/|\\|$|[\s)\"',;])", lambda _m, s=symbol: s, text)
+    return text
+
+
+def _spellings(folder: Path) -> list[str]:
+    forms = {str(folder.expanduser().absolute()), str(folder.expanduser().resolve())}
+    # The root folder is no prefix worth rewriting; longer spellings first (a symlink's target may nest).
+    return sorted((f.rstrip("/\\") for f in forms if len(Path(f).parts) > 1), key=len, reverse=True)
+
+
+def portable_arguments(arguments: Any, cache_dir: Path) -> Any:
+    """A run's recorded arguments (nested lists and dicts of strings) with every string made portable."""
+    if isinstance(arguments, str):
+        return portable(arguments, cache_dir)
+    if isinstance(arguments, dict):
+        return {k: portable_arguments(v, cache_dir) for k, v in arguments.items()}
+    if isinstance(arguments, list | tuple):
+        return [portable_arguments(v, cache_dir) for v in arguments]
+    return arguments
