@@ -10,6 +10,7 @@ from kobench.data.formats import json_lines
 from kobench.errors import BadInputError, where
 from kobench.families.items import Item, id_text
 from kobench.outputs import OutputDir
+from kobench.portable import portable
 from kobench.prepare import prepare_task
 from kobench.progress import Progress
 from kobench.results import ModelInfo, RunResult
@@ -75,7 +76,7 @@ def score_predictions(
         )
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     model = ModelInfo(
-        spec=f"predictions:{path}",
+        spec=portable(f"predictions:{path}", default_cache_dir()),
         name=model_name or path.stem,
         adapter="predictions",
         fingerprint=f"file:{digest}",
