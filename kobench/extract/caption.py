@@ -8,9 +8,9 @@ and markdown emphasis. Both keep every word of the caption itself.
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from kobench.extract.thinking import strip_thinking
+from kobench.normalize import QUOTE_PAIRS, collapse_spaces, nfc
 
 CAPTION_CLEANER_VERSION = "1"
 
@@ -18,12 +18,11 @@ _LABEL = re.compile(
     r"^\s*(?:이미지\s*)?(?:설명|캡션|답변|답|caption|description|answer)\s*[:：]\s*", re.IGNORECASE
 )
 _EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
-_QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "「": "」", "『": "』"}
-_SPACES = re.compile(r"\s+")
+_QUOTES = dict(QUOTE_PAIRS)
 
 
 def protocol_caption(response: str) -> str:
-    return _SPACES.sub(" ", unicodedata.normalize("NFC", response)).strip()
+    return collapse_spaces(nfc(response))
 
 
 def clean_caption(response: str) -> str:
@@ -32,7 +31,7 @@ def clean_caption(response: str) -> str:
     text = strip_thinking(response)
     if text is None:
         return ""
-    text = _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
+    text = collapse_spaces(nfc(text))
     text = _LABEL.sub("", text)
     text = _EMPHASIS.sub(r"\2", text)
     while len(text) >= 2 and _QUOTES.get(text[0]) == text[-1]:

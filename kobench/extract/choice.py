@@ -22,10 +22,10 @@ different stated answers (`정답은 B와 C`) give None.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 
 from kobench.extract.thinking import strip_thinking
+from kobench.normalize import collapse_spaces, fold_single_quotes, nfkc
 
 EXTRACTOR_NAME = "kobench-choice"
 EXTRACTOR_VERSION = "1"
@@ -150,9 +150,9 @@ def _clean(text: str, letters: Sequence[str]) -> str:
     """NFKC (full-width letters), circled digits as letters, no markdown or quotes, tidy whitespace."""
     circled = dict(zip(_CIRCLED, letters, strict=False))  # only as many as there are options
     text = "".join(circled.get(ch, ch) for ch in text)
-    text = unicodedata.normalize("NFKC", text).replace("’", "'").replace("‘", "'")
+    text = fold_single_quotes(nfkc(text))
     text = _QUOTES.sub("", _MARKDOWN.sub("", text))
-    lines = (" ".join(line.split()) for line in text.splitlines())
+    lines = (collapse_spaces(line) for line in text.splitlines())
     return _TRAILING.sub("", "\n".join(line for line in lines if line))
 
 
@@ -184,7 +184,7 @@ def _taken_back(text: str, m: re.Match[str]) -> bool:
 
 def _answer_forms(text: str, options: Sequence[tuple[str, str]]) -> set[str]:
     """The whole response is a letter form, or lines/segments start with option labels."""
-    whole = _WHOLE.match(" ".join(text.split()))
+    whole = _WHOLE.match(collapse_spaces(text))
     if whole:
         return {whole.group("letter").upper()}
     by_letter = {letter.strip().upper(): _norm(option) for letter, option in options}
@@ -209,7 +209,7 @@ def _option_texts(text: str, options: Sequence[tuple[str, str]]) -> set[str]:
     for letter, option in options:
         if key := _norm(option):
             index.setdefault(key, set()).add(letter.strip().upper())
-    phrases = [" ".join(text.split())] + [m.group("phrase") for m in _TEXT_CUE.finditer(text)]
+    phrases = [collapse_spaces(text)] + [m.group("phrase") for m in _TEXT_CUE.finditer(text)]
     found: set[str] = set()
     for phrase in phrases:
         # Longest variant first: "사과나무" must not be read as "사과" (the exact, longest match wins).
@@ -230,5 +230,5 @@ def _variants(phrase: str) -> set[str]:
 
 def _norm(text: str) -> str:
     """Option-text comparison key: NFKC, case-folded, whitespace collapsed, outer punctuation dropped."""
-    text = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    text = collapse_spaces(nfkc(text).casefold())
     return text.strip(" .!?,;:'\"")

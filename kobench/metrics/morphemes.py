@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from importlib import metadata
 from typing import Any
 
+from kobench.normalize import nfc
+
 MORPHEME_TOKENIZER_VERSION = "1"
 
 # Kiwi's punctuation/symbol tags: SF (. ? !), SP (, / : ;), SS/SSO/SSC (quotes, brackets), SE (…), SO (- ~),
@@ -47,7 +49,7 @@ class MorphemeTokenizer:
 
     def tokenize(self, texts: Sequence[str]) -> list[str]:
         """Space-joined morpheme forms of each text, aligned with `texts` ("" for an empty text)."""
-        normalized = [unicodedata.normalize("NFC", t).strip() for t in texts]
+        normalized = [nfc(t).strip() for t in texts]
         # References repeat across images and predictions repeat across models: analyse each text once.
         unique = [t for t in dict.fromkeys(normalized) if t]
         with self._lock:

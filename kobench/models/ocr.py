@@ -36,7 +36,6 @@ import re
 import statistics
 import threading
 import time
-import unicodedata
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,6 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kobench.errors import BadInputError
+from kobench.normalize import drop_spaces, nfkc
 from kobench.types import Request, Response
 
 if TYPE_CHECKING:
@@ -424,7 +424,7 @@ def _spaced(words: list[tuple[str, Box]], line_box: Box) -> OCRLine:
 
 def compact(text: str) -> str:
     """NFKC, lower case, no whitespace: the form phrases and options are compared in."""
-    return "".join(unicodedata.normalize("NFKC", text).lower().split())
+    return drop_spaces(nfkc(text).lower())
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,6 @@ import os
 import re
 import statistics
 import time
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -78,6 +77,7 @@ from kobench.models.ocr import (
     read_text,
     refusal,
 )
+from kobench.normalize import nfkc
 from kobench.types import ImageRef, Request, Response
 
 if TYPE_CHECKING:
@@ -119,7 +119,7 @@ _THOUSANDS = re.compile(r"\d{1,3}(?:[.,]\d{3})+")
 
 
 def _digits_joined(text: str) -> str:
-    return _DIGIT_SEP.sub("", unicodedata.normalize("NFKC", text))
+    return _DIGIT_SEP.sub("", nfkc(text))
 
 
 def _norm(text: str) -> str:
@@ -209,7 +209,7 @@ def _strip_word(token: str) -> str | None:
 
 def key_terms(question: str) -> list[KeyTerm]:
     """Rule 1 of the module docstring, in question order."""
-    text = unicodedata.normalize("NFKC", question)
+    text = nfkc(question)
     quoted = [m.group(1) for m in _QUOTED.finditer(text)]
     text = _QUOTED.sub(" \x00 ", text)
     without_asides = _ASIDE.sub(" ", text)
@@ -265,7 +265,7 @@ class Match:
 
 def _chars(text: str) -> tuple[str, list[int]]:
     """The compared form of `text` and, for each of its characters, its offset in `text`."""
-    pairs = [(i, c) for i, ch in enumerate(text) for c in unicodedata.normalize("NFKC", ch).lower()]
+    pairs = [(i, c) for i, ch in enumerate(text) for c in nfkc(ch).lower()]
     pairs = [(i, c) for i, c in pairs if not c.isspace()]
     return "".join(c for _, c in pairs), [i for i, _ in pairs]
 

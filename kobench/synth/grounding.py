@@ -14,7 +14,6 @@ of the full one.
 from __future__ import annotations
 
 import random
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw
 
+from kobench.normalize import nfc
 from kobench.synth import korean_text as kt
 from kobench.synth.common import encode, image_cell, korean_fonts, write_splits
 from kobench.synth.ocr import (
@@ -96,7 +96,7 @@ def _unique(texts: list[str]) -> bool:
 def _blocks(rng: random.Random, kind: str, count: int) -> list[tuple[str, str]]:
     while True:
         blocks = kt.page_blocks(rng, kind, count)
-        texts = [unicodedata.normalize("NFC", text) for _, text in blocks]
+        texts = [nfc(text) for _, text in blocks]
         if _unique(texts) and fonts_for("".join(texts)):
             return [(role, text) for (role, _), text in zip(blocks, texts, strict=True)]
 

@@ -28,7 +28,6 @@ import json
 import math
 import random
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +36,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
+from kobench.normalize import nfc
 from kobench.synth import korean_text as kt
 from kobench.synth.common import encode, image_cell, korean_fonts, write_splits
 
@@ -487,7 +487,7 @@ def ocr_row(level: str, index: int, seed: int = 0) -> dict[str, Any]:
     return {
         "id": row_id,
         "image": image_cell(encode(image, style.fmt, style.quality), f"{row_id}.{ext}"),
-        "text": unicodedata.normalize("NFC", text),
+        "text": nfc(text),
         "level": level,
         "layout": "line" if kind == "region" else kind,
         "font": font_label,
