@@ -6,13 +6,8 @@ import math
 
 import pytest
 
-from kobench.metrics.boxes import (
-    box_iou,
-    grounding_scores,
-    parse_box,
-    parse_box_protocol,
-    to_normalized,
-)
+from kobench.extract.boxes import parse_box, parse_box_protocol, to_normalized
+from kobench.metrics.boxes import box_iou, grounding_scores
 
 
 def test_box_iou_partial_overlap() -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from kobench.extract.short_answer import extract_short_answer
 from kobench.metrics.docvqa import (
     anls,
-    extract_short_answer,
     korean_exact_match,
     normalize_answer,
     parse_number,

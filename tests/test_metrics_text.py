@@ -6,16 +6,16 @@ import math
 
 import pytest
 
+from kobench.extract.reading import clean_reading
+from kobench.extract.thinking import strip_thinking
 from kobench.metrics.text import (
     cer_counts,
     char_bag_prf,
     char_iou,
-    clean_reading,
     corpus_cer,
     edit_distance,
     normalize_text,
     row_cer,
-    strip_thinking,
 )
 
 

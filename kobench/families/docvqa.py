@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kobench.extract.short_answer import SHORT_ANSWER_VERSION, extract_short_answer
 from kobench.families.base import JudgeSettings, MetricDef, Verdict
 from kobench.families.columns import Columns
 from kobench.families.common import PerRow, RowInfo, build_request, images_of
@@ -13,9 +14,7 @@ from kobench.metrics.docvqa import (
     ANLS_VERSION,
     EXACT_MATCH_VERSION,
     RELAXED_ACCURACY_VERSION,
-    SHORT_ANSWER_VERSION,
     anls,
-    extract_short_answer,
     korean_exact_match,
     relaxed_accuracy,
 )

@@ -7,19 +7,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from kobench.extract.boxes import BOX_PARSER_VERSION, parse_box, parse_box_protocol, to_normalized
 from kobench.families.base import JudgeSettings, MetricDef, Verdict
 from kobench.families.columns import Columns
 from kobench.families.common import PerRow, RowInfo, build_request, images_of
 from kobench.families.items import Item
 from kobench.families.reading import valid_box
-from kobench.metrics.boxes import (
-    BOX_PARSER_VERSION,
-    IOU_VERSION,
-    box_iou,
-    parse_box,
-    parse_box_protocol,
-    to_normalized,
-)
+from kobench.metrics.boxes import IOU_VERSION, box_iou
 from kobench.tasks.spec import TaskSpec
 from kobench.types import GenerationSettings
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from kobench.extract.reading import READING_CLEANER_VERSION, clean_reading
 from kobench.families.base import JudgeSettings, MetricDef, Verdict
 from kobench.families.columns import Columns
 from kobench.families.common import PerRow, RowInfo, build_request, images_of
@@ -13,11 +14,9 @@ from kobench.families.items import Item
 from kobench.metrics.text import (
     CER_VERSION,
     CHAR_BAG_VERSION,
-    READING_CLEANER_VERSION,
     cer_counts,
     char_bag_prf,
     char_iou,
-    clean_reading,
     normalize_text,
 )
 from kobench.tasks.spec import TaskSpec

@@ -1,5 +1,5 @@
-"""Document and chart VQA: ANLS, Korean-aware exact match, ChartQA's relaxed accuracy, and the extraction
-of a short answer from a chatty response. Pure functions; scores are fractions (0-1).
+"""Document and chart VQA: ANLS, Korean-aware exact match and ChartQA's relaxed accuracy, on an answer
+already extracted (`kobench.extract.short_answer`). Pure functions; scores are fractions (0-1).
 
 Numbers are compared by value with their units (see `parse_number`), because Korean answers write
 the same amount many ways: "1,234,000원", "1234000", "₩1,234,000", "123만 4천"... (the last is not read).
@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections.abc import Sequence
 from decimal import Decimal
 
 from rapidfuzz.distance import Levenshtein
 
-from kobench.extract.thinking import strip_thinking
+from kobench.normalize import WRAPPER_PAIRS, collapse_spaces, drop_spaces, nfkc, strip_final_stops
 
 ANLS_VERSION = "1"
 EXACT_MATCH_VERSION = "1"
 RELAXED_ACCURACY_VERSION = "1"
-SHORT_ANSWER_VERSION = "1"
 
 # Float slack for "within tolerance" and "equal value": decimal strings are not exact in binary.
 _EPS = 1e-9
@@ -40,7 +38,7 @@ def anls(prediction: str, answers: Sequence[str], threshold: float = 0.5) -> flo
     _require_answers(answers)
 
     def norm(s: str) -> str:
-        return " ".join(unicodedata.normalize("NFKC", s).lower().split())
+        return collapse_spaces(nfkc(s).lower())
 
     pred = norm(prediction)
     best = 0.0
@@ -52,15 +50,11 @@ def anls(prediction: str, answers: Sequence[str], threshold: float = 0.5) -> flo
     return best
 
 
-_TRAILING_PUNCT = re.compile(r"[\s.。!?]+$")
-_QUOTE_PAIRS = (('"', '"'), ("'", "'"), ("“", "”"), ("‘", "’"), ("「", "」"), ("『", "』"), ("`", "`"))
-
-
 def _strip_edges(s: str) -> str:
     """Trailing . 。 ! ? and wrapping quote pairs, repeatedly ("'서울'." -> 서울)."""
     while True:
-        s = _TRAILING_PUNCT.sub("", s.strip())
-        for opening, closing in _QUOTE_PAIRS:
+        s = strip_final_stops(s.strip())
+        for opening, closing in WRAPPER_PAIRS:
             if len(s) >= 2 and s.startswith(opening) and s.endswith(closing):
                 s = s[1:-1]
                 break
@@ -76,8 +70,7 @@ def normalize_answer(s: str) -> str:
     "3개", "서울 특별시" / "서울특별시"), and the cost, English words run together ("new york" equals
     "newyork"), cannot turn a wrong answer into a right one in practice.
     """
-    s = _strip_edges(unicodedata.normalize("NFKC", s))
-    return "".join(s.lower().split())
+    return drop_spaces(_strip_edges(nfkc(s)).lower())
 
 
 _MAGNITUDES = {"십": 10, "백": 100, "천": 1_000, "만": 10_000, "억": 10**8, "조": 10**12}
@@ -104,7 +97,7 @@ def parse_number(s: str) -> tuple[float, str] | None:
     then a unit: %, %p, ‰, °, or a word of letters (원, 개, 명, kg, km/h, 퍼센트 = 프로 = %),
     lower-cased. Not read: spelled-out numbers ("삼", "three"), compounds ("1억 2천만"), ranges.
     """
-    text = unicodedata.normalize("NFKC", s).strip()
+    text = nfkc(s).strip()
     m = _NUMBER.fullmatch(text)
     if not m or (m["sign1"] and m["sign2"]):
         return None
@@ -174,73 +167,3 @@ def relaxed_accuracy(prediction: str, answers: Sequence[str], tolerance: float =
         if abs(p - a) <= abs(a) * (tolerance + _EPS):
             return 1.0
     return 0.0
-
-
-# The last answer cue decides: "정답은", "정답:", "최종 답:", "답변은", "The answer is", "Answer:".
-_ANSWER_CUE = re.compile(
-    r"(?:최종\s*)?(?:정답|답변|답)\s*(?:은|는|:|=|->|→)\s*(?:다음과\s*같습니다\s*[:.]?)?"
-    r"|(?i:\b(?:final\s+)?answer\s*(?:is\s*:?|:|=))"
-)
-# Without an answer cue, "따라서/그러므로/결론적으로/즉 ..." introduces the conclusion.
-_CONCLUSION_CUE = re.compile(r"(?:따라서|그러므로|결론적으로|즉(?![가-힣]))\s*,?\s*")
-_TOPIC = re.compile(r"[은는]\s")
-_SENTENCE_END = re.compile(r"\n|[.。!?](?=\s|$)")
-_BOXED = re.compile(r"\\boxed\{([^{}]*)\}")
-_COPULA = re.compile(r"(?:입니다|이다|이에요|예요|에요)$")
-_WRAPS = (*_QUOTE_PAIRS, ("__", "__"))
-
-
-def extract_short_answer(response: str) -> str:
-    """The short answer a chatty response gives: kobench's robust extraction for document/chart VQA.
-
-    1. Think blocks are removed (an unclosed one gives "": the answer was cut off).
-    2. The last `\\boxed{...}` if any; else the sentence after the last answer cue ("정답은", "답:",
-       "최종 답:", "Answer:", "The answer is"); else, after the last "따라서"/"그러므로"/"결론적으로"/"즉",
-       that sentence, and when it ends in a copula, what follows its last topic particle ("따라서 총
-       매출은 1,234,000원입니다" -> "1,234,000원입니다"); else the whole response.
-    3. Then, repeatedly: trailing . 。 ! ? removed, a final copula (입니다, 이다, 이에요, 예요, 에요)
-       removed, a final 요 removed only when a number remains ("3개요", but "필요" stays), and wrapping
-       quotes, 「」, 『』, backticks and markdown bold removed, with stray * at the edges.
-    Nothing else is cut: a response with no cue and several sentences stays whole (and scores 0).
-    """
-    text = strip_thinking(response)
-    if text is None:
-        return ""
-    if boxed := _BOXED.findall(text):
-        return _clean_answer(boxed[-1])
-    cues = list(_ANSWER_CUE.finditer(text))
-    if cues:
-        return _clean_answer(_first_sentence(text[cues[-1].end() :]))
-    conclusions = list(_CONCLUSION_CUE.finditer(text))
-    if conclusions:
-        sentence = _first_sentence(text[conclusions[-1].end() :])
-        topics = list(_TOPIC.finditer(sentence))
-        if topics and _COPULA.search(_TRAILING_PUNCT.sub("", sentence)):
-            sentence = sentence[topics[-1].end() :]
-        return _clean_answer(sentence)
-    return _clean_answer(text)
-
-
-def _first_sentence(text: str) -> str:
-    text = text.strip()
-    end = _SENTENCE_END.search(text)
-    return text[: end.start()] if end else text
-
-
-def _clean_answer(text: str) -> str:
-    while True:
-        before = text
-        text = _TRAILING_PUNCT.sub("", text.strip()).strip("*").strip()
-        text = _COPULA.sub("", text)
-        if text.endswith("요") and parse_number(text[:-1]) is not None:
-            text = text[:-1]
-        for opening, closing in _WRAPS:
-            if (
-                len(text) > len(opening) + len(closing)
-                and text.startswith(opening)
-                and text.endswith(closing)
-            ):
-                text = text[len(opening) : -len(closing)]
-                break
-        if text == before:
-            return text
