@@ -2,7 +2,9 @@
 
 The key covers everything that changes the output: adapter, model fingerprint (a new checkpoint at
 the same path is a new model), output-relevant adapter settings, every message with each image's
-content hash, and the generation settings. Batch size, timeouts and concurrency are not in it.
+content hash, the generation settings, and every hint an adapter may read (kind, options, region,
+question: an OCR baseline answers the same image differently for another region or option list).
+Batch size, timeouts and concurrency are not in it.
 Failed responses are never stored.
 """
 
@@ -17,7 +19,8 @@ from typing import Any
 
 from kobench.types import ImagePart, Request, Response
 
-CACHE_KEY_VERSION = "1"
+# 2: the request's hints (kind, options, region, question) are part of the key.
+CACHE_KEY_VERSION = "2"
 
 
 def request_key(adapter: str, fingerprint: str, settings: dict[str, Any], request: Request) -> str:
@@ -38,6 +41,10 @@ def request_key(adapter: str, fingerprint: str, settings: dict[str, Any], reques
         "settings": settings,
         "messages": messages,
         "generation": request.generation.as_dict(),
+        "kind": request.kind,
+        "options": [list(option) for option in request.options],
+        "region": list(request.region) if request.region is not None else None,
+        "question": request.question,
     }
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()

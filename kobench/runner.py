@@ -22,7 +22,7 @@ from kobench.families import FAMILIES
 from kobench.families.base import metrics_of
 from kobench.families.items import Item
 from kobench.models.base import Model
-from kobench.models.registry import parse_model_spec, resolved_settings
+from kobench.models.registry import model_name, parse_model_spec, resolved_settings
 from kobench.outputs import OutputDir
 from kobench.portable import portable, portable_arguments
 from kobench.prepare import PreparedTask, prepare_task
@@ -59,7 +59,7 @@ def run(config: RunConfig) -> RunResult:
     options = config.model_options
     model_info = ModelInfo(
         spec=portable(config.model, config.cache_dir),
-        name=target.rstrip("/").split("/")[-1],
+        name=model_name(adapter, target, entry),
         adapter=adapter,
         fingerprint=entry.fingerprint(target, options),
         settings=resolved_settings(entry, options),
@@ -104,8 +104,6 @@ def run(config: RunConfig) -> RunResult:
     if judging:
         judging.close()
         source.stats.judge_calls, source.stats.judge_cache_hits = judging.calls, judging.cache_hits
-    if source.model is not None:
-        report.model = report.model.model_copy(update={"name": source.model.name})
     return report.save()
 
 

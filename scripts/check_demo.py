@@ -1,9 +1,11 @@
 """Check a demo's results against the README: every tagged number within 2 points, every model present,
-and (with --fresh, for a demo run on an empty cache) every model really called.
+and (with --fresh, for a demo run on an empty cache) every model really called, or (with --cached, for a
+second run) every answer taken from the cache.
 
     python scripts/check_demo.py ~/.cache/kobench/demo            # after `bash scripts/demo.sh`
     python scripts/check_demo.py results/demo                     # the committed results
     python scripts/check_demo.py DIR --fresh                      # CI: a first run must call every model
+    python scripts/check_demo.py DIR --cached                     # CI: a second run must call none
 
 Exit 0 when all holds, 1 otherwise (each finding printed).
 """
@@ -25,7 +27,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", type=Path, help="the demo's output folder (one subfolder per model)")
     parser.add_argument("--readme", type=Path, default=ROOT / "README.md")
-    parser.add_argument("--fresh", action="store_true", help="require model_calls > 0 for every model")
+    calls = parser.add_mutually_exclusive_group()
+    calls.add_argument("--fresh", action="store_true", help="require model_calls > 0 for every model")
+    calls.add_argument("--cached", action="store_true", help="require model_calls == 0 for every model")
     args = parser.parse_args()
 
     results = [load_results(p) for p in sorted(args.results.glob("*/results.json"))]
@@ -38,6 +42,8 @@ def main() -> int:
             problems.append(f"{result.run.model.name}: results are {result.status}")
         if args.fresh and result.run.model_calls == 0:
             problems.append(f"{result.run.model.name}: no model call on a fresh cache")
+        if args.cached and result.run.model_calls > 0:
+            problems.append(f"{result.run.model.name}: {result.run.model_calls} model calls on a second run")
     claims = read_claims(args.readme.read_text(encoding="utf-8"))
     if not claims:
         problems.append(f"{args.readme}: no tagged demo numbers (<!-- demo: MODEL TASK METRIC -->) found")

@@ -13,14 +13,14 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import torch
 import transformers
 
 from kobench.errors import BadInputError
-from kobench.models.fingerprint import looks_like_path, model_fingerprint
+from kobench.models.fingerprint import model_fingerprint
+from kobench.models.registry import hf_name
 from kobench.types import GenerationSettings, ImagePart, Request, Response
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -67,7 +67,7 @@ class HFModel:
             raise BadInputError(f"unknown dtype {dtype!r}; expected auto, {', '.join(DTYPES)}")
         self.path_or_id = path_or_id
         self.batch_size = batch_size
-        self.name = Path(path_or_id.rstrip("/\\")).name if _is_local(path_or_id) else path_or_id
+        self.name = hf_name(path_or_id)
         self.fingerprint = model_fingerprint(path_or_id, revision)
         self.device = _resolve_device(device)
         self.torch_dtype = _resolve_dtype(dtype, self.device)
@@ -291,10 +291,6 @@ def _resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return torch.float32
-
-
-def _is_local(path_or_id: str) -> bool:
-    return Path(path_or_id).expanduser().is_dir() or looks_like_path(path_or_id)
 
 
 def _cut(text: str, stop: Sequence[str]) -> str:

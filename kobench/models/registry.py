@@ -4,9 +4,9 @@
 `--model "constant:TEXT"`, the same answer to everything (captioning's blind baseline), or
 `--model openai:MODEL@BASE_URL` for any OpenAI-compatible server (vLLM, GPT-4o).
 
-An adapter entry knows how to fingerprint a model without loading it (so a finished run that is
-served entirely from the cache never loads the model) and how to load it. Third-party adapters
-register through the `kobench.models` entry-point group: an object with `fingerprint` and `load`.
+An adapter entry knows how to name and fingerprint a model without loading it (so a finished run that is
+served entirely from the cache never loads the model, and is named as a fresh run is) and how to load it.
+Third-party adapters register an `AdapterEntry` under the `kobench.models` entry-point group.
 """
 
 from __future__ import annotations
@@ -59,6 +59,38 @@ class AdapterEntry:
     # The output-relevant settings as they will take effect (e.g. "auto" resolved to the device and
     # dtype this machine gives), so cached answers never cross from a GPU run to a CPU run.
     settings: Callable[[ModelOptions], dict[str, Any]] | None = None
+    # The model's one display name (tables, results), from the target alone; default: the target's last
+    # path component, or the adapter's name when there is no target.
+    name: Callable[[str], str] | None = None
+
+
+def model_name(adapter: str, target: str, entry: AdapterEntry) -> str:
+    """What tables and results call the model: the same on a fresh run and on a cached re-run that never
+    loads it."""
+    if entry.name is not None:
+        return entry.name(target)
+    return target.rstrip("/\\").replace("\\", "/").split("/")[-1] or adapter
+
+
+def hf_name(target: str) -> str:
+    """A local folder by its folder name (`hf:./ckpt/step-900` is `step-900`), a Hub model by its id."""
+    from pathlib import Path
+
+    from kobench.models.fingerprint import looks_like_path
+
+    local = Path(target).expanduser().is_dir() or looks_like_path(target)
+    return Path(target.rstrip("/\\")).name if local else target
+
+
+def _variant_name(adapter: str, default: str) -> Callable[[str], str]:
+    """`tesseract` for the default language, `tesseract:kor` for another (likewise ocr-match, chance)."""
+    return lambda target: adapter if target in ("", default) else f"{adapter}:{target}"
+
+
+def _openai_name(target: str) -> str:
+    from kobench.llm.client import Endpoint
+
+    return Endpoint.parse(target).model
 
 
 def _hf_fingerprint(target: str, options: ModelOptions) -> str:
@@ -171,27 +203,33 @@ def _openai_load(target: str, options: ModelOptions) -> Model:
 
 
 BUILTIN_ADAPTERS: dict[str, AdapterEntry] = {
-    "hf": AdapterEntry(_hf_fingerprint, _hf_load, settings=_hf_settings),
+    "hf": AdapterEntry(_hf_fingerprint, _hf_load, settings=_hf_settings, name=hf_name),
     "tesseract": AdapterEntry(
-        _tesseract_fingerprint, _tesseract_load, needs_target=False, kinds=frozenset({"read", "ground"})
+        _tesseract_fingerprint,
+        _tesseract_load,
+        needs_target=False,
+        kinds=frozenset({"read", "ground"}),
+        name=_variant_name("tesseract", "kor+eng"),
     ),
     "ocr-match": AdapterEntry(
         _ocr_match_fingerprint,
         _ocr_match_load,
         needs_target=False,
         kinds=frozenset({"choice", "open", "read"}),
+        name=_variant_name("ocr-match", "kor+eng"),
     ),
-    "chance": AdapterEntry(_chance_fingerprint, _chance_load, needs_target=False),
-    "constant": AdapterEntry(_constant_fingerprint, _constant_load),
+    "chance": AdapterEntry(
+        _chance_fingerprint, _chance_load, needs_target=False, name=_variant_name("chance", "0")
+    ),
+    "constant": AdapterEntry(_constant_fingerprint, _constant_load, name=lambda target: "constant"),
     # An OpenAI-compatible server (vLLM, GPT-4o, ...): `openai:MODEL@BASE_URL`.
-    "openai": AdapterEntry(_openai_fingerprint, _openai_load, settings=_openai_settings),
+    "openai": AdapterEntry(_openai_fingerprint, _openai_load, settings=_openai_settings, name=_openai_name),
 }
 
 
 def resolved_settings(entry: AdapterEntry, options: ModelOptions) -> dict[str, Any]:
     """The adapter's output-relevant settings as they take effect (plugins may give no `settings`)."""
-    settings = getattr(entry, "settings", None)
-    return settings(options) if settings else options.output_settings()
+    return entry.settings(options) if entry.settings else options.output_settings()
 
 
 def adapters() -> dict[str, AdapterEntry]:
@@ -199,7 +237,13 @@ def adapters() -> dict[str, AdapterEntry]:
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
         if ep.name in found:
             raise BadInputError(f"model adapter {ep.name!r} is registered twice (entry point {ep.value})")
-        found[ep.name] = ep.load()
+        entry = ep.load()
+        if not isinstance(entry, AdapterEntry):
+            raise BadInputError(
+                f"model adapter {ep.name!r} (entry point {ep.value}) is a {type(entry).__name__}, not a "
+                "kobench.models.registry.AdapterEntry(fingerprint=..., load=...); see README 'Adding a model'"
+            )
+        found[ep.name] = entry
     return found
 
 
@@ -216,8 +260,8 @@ def parse_model_spec(spec: str) -> tuple[str, str, AdapterEntry]:
     if adapter not in known:
         raise BadInputError(f"--model {spec!r}: unknown model adapter {adapter!r} (known: {names})")
     entry = known[adapter]
-    if not target and getattr(entry, "needs_target", True):
-        bare = ", ".join(sorted(n for n, e in known.items() if not getattr(e, "needs_target", True)))
+    if not target and entry.needs_target:
+        bare = ", ".join(sorted(n for n, e in known.items() if not e.needs_target))
         example = "hf:./model or hf:org/name" if adapter == "hf" else f"{adapter}:TARGET"
         raise BadInputError(
             f"--model {spec!r}: the {adapter!r} adapter needs a target: ADAPTER:TARGET, e.g. {example}"
