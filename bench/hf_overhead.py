@@ -15,9 +15,9 @@ from pathlib import Path
 
 import torch
 
-from kobench.cache import ResponseCache, request_key
 from kobench.data.demo import demo_rows
 from kobench.models.hf import HFModel
+from kobench.run.cache import ResponseCache, request_key
 from kobench.testing.tiny_models import build_tiny_llava
 from kobench.types import GenerationSettings, ImagePart, ImageRef, Message, Request, TextPart
 

@@ -53,7 +53,7 @@ def evaluate(
     >>> result = evaluate("hf:./my-model", "k-seed,k-dtcbench", data_dir="./mirror", limit=50)
     >>> result.primary("k-seed").value        # accuracy in percent, kobench pipeline
     """
-    from kobench.runner import run
+    from kobench.run import run
 
     names = tuple(tasks.split(",")) if isinstance(tasks, str) else tuple(tasks)
     env_data = os.environ.get("KOBENCH_DATA_DIR")

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from kobench.demo import demo_model_names
-from kobench.demo_claims import check_claims, read_claims
+from kobench.demo.claims import check_claims, read_claims
 from kobench.results import load_results
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,8 +12,8 @@ from test_caption_data import aihub_copy
 
 from kobench.api import evaluate
 from kobench.errors import BadInputError
-from kobench.prepare import prepare_task
 from kobench.results import load_results
+from kobench.run.prepare import prepare_task
 from kobench.tasks.registry import resolve_tasks
 
 pytest.importorskip("kiwipiepy")

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from kobench.cli import app
 from kobench.demo import DEMO_TASKS, demo_model_names, demo_output
-from kobench.demo_claims import Claim, check_claims, read_claims
-from kobench.portable import CACHE_SYMBOL, portable
+from kobench.demo.claims import Claim, check_claims, read_claims
+from kobench.provenance import CACHE_SYMBOL, portable
 from kobench.results import GroupValue, load_results
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -133,7 +133,7 @@ def test_real_k_viscuit_subset_end_to_end(tiny_llava: Path, tmp_path: Path) -> N
 
 
 def test_a_generated_model_resumes_on_another_machine_and_results_name_no_path(tmp_path: Path) -> None:
-    from kobench.portable import CACHE_SYMBOL
+    from kobench.provenance import CACHE_SYMBOL
     from kobench.testing.tiny_models import build_tiny_llava
 
     out = tmp_path / "results" / "tiny"

@@ -19,7 +19,8 @@ from typer.testing import CliRunner
 
 from kobench.cli import app
 from kobench.errors import EXIT_NOT_COMPARABLE, EXIT_OK, EXIT_REGRESSION, EXIT_USAGE
-from kobench.gate import (
+from kobench.metrics.paired import paired_bootstrap, paired_statistic, resampled_statistics
+from kobench.report.gate import (
     BETTER_NOT_SIGNIFICANT,
     IMPROVED,
     INCOMPATIBLE,
@@ -32,7 +33,6 @@ from kobench.gate import (
     format_report,
     signature_differences,
 )
-from kobench.metrics.paired import paired_bootstrap, paired_statistic, resampled_statistics
 from kobench.results import (
     RunResult,
     TaskResult,

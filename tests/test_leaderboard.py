@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from kobench.cli import app
 from kobench.errors import BadInputError
-from kobench.leaderboard import render_table
-from kobench.readme import replace_between
+from kobench.report.leaderboard import render_table
+from kobench.report.readme import replace_between
 from kobench.results import (
     RunResult,
     save_results,

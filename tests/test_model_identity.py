@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 import kobench
-from kobench.cache import request_key
 from kobench.errors import BadInputError
 from kobench.models.registry import adapters, model_name, parse_model_spec
+from kobench.run.cache import request_key
 from kobench.testing.fake_openai import FakeOpenAIServer, Reply
 from kobench.types import GenerationSettings, Message, Request, TextPart
 

@@ -14,9 +14,9 @@ from PIL import Image
 from results_factory import run_result, task_result
 from typer.testing import CliRunner
 
-from kobench import plot
 from kobench.cli import app
-from kobench.leaderboard import CATEGORY_ORDER, DIFFERENT, INCOMPLETE, NOTES
+from kobench.report import plot
+from kobench.report.leaderboard import CATEGORY_ORDER, DIFFERENT, INCOMPLETE, NOTES
 from kobench.results import (
     RunResult,
     save_results,

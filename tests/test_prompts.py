@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from benchmark_copies import k_dtcbench_rows, k_mmbench_rows, k_mmstar_rows, k_seed_rows, write_all
 
-from kobench.prepare import prepare_task
+from kobench.run.prepare import prepare_task
 from kobench.tasks.registry import resolve_tasks
 
 INSTRUCTIONS = {

@@ -19,8 +19,8 @@ from kobench.judge.cache import JudgementCache, judgement_key
 from kobench.judge.messages import judge_messages
 from kobench.judge.verdicts import parse_binary, parse_score_1_10, parse_two_scores
 from kobench.llm.client import ChatClient, ChatRequest
-from kobench.progress import Progress
 from kobench.results import PIPELINES
+from kobench.run.progress import Progress
 from kobench.tasks.spec import JudgeSpec, TaskSpec
 
 PARSERS: dict[str, Callable[[str], Any]] = {

@@ -13,21 +13,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from kobench import __version__
-from kobench.aggregate import aggregate
-from kobench.cache import ResponseCache, request_key
 from kobench.config import RunConfig
-from kobench.environment import git_commit, package_versions
 from kobench.errors import BadInputError
 from kobench.families import FAMILIES
 from kobench.families.base import metrics_of
 from kobench.families.items import Item
 from kobench.models.base import Model
 from kobench.models.registry import model_name, parse_model_spec, resolved_settings
-from kobench.outputs import OutputDir
-from kobench.portable import portable, portable_arguments
-from kobench.prepare import PreparedTask, prepare_task
-from kobench.progress import Progress
+from kobench.provenance import git_commit, package_versions, portable, portable_arguments
 from kobench.results import ModelInfo, RunInfo, RunResult, TaskResult, save_results
+from kobench.run.aggregate import aggregate
+from kobench.run.cache import ResponseCache, request_key
+from kobench.run.output import OutputDir
+from kobench.run.prepare import PreparedTask, prepare_task
+from kobench.run.progress import Progress
 from kobench.tasks.registry import resolve_tasks
 from kobench.tasks.spec import TaskSpec
 from kobench.types import Response

@@ -9,12 +9,12 @@ from kobench.config import default_cache_dir
 from kobench.data.formats import json_lines
 from kobench.errors import BadInputError, where
 from kobench.families.items import Item, id_text
-from kobench.outputs import OutputDir
-from kobench.portable import portable
-from kobench.prepare import prepare_task
-from kobench.progress import Progress
+from kobench.provenance import portable
 from kobench.results import ModelInfo, RunResult
-from kobench.runner import RunReport, RunStats, _hash, _now, answer_items, score_task
+from kobench.run import RunReport, RunStats, _hash, _now, answer_items, score_task
+from kobench.run.output import OutputDir
+from kobench.run.prepare import prepare_task
+from kobench.run.progress import Progress
 from kobench.tasks.registry import resolve_tasks
 from kobench.types import Response
 

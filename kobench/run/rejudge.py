@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from kobench.aggregate import aggregate
 from kobench.data.formats import json_lines
 from kobench.errors import BadInputError
 from kobench.families.base import JudgeSettings
@@ -14,9 +13,10 @@ from kobench.families.items import Item
 from kobench.judge.cache import JudgementCache
 from kobench.judge.run import judge_records
 from kobench.llm.client import ChatClient, Endpoint
-from kobench.outputs import OutputDir
-from kobench.progress import Progress
 from kobench.results import RunResult, TaskResult, load_results, save_results
+from kobench.run.aggregate import aggregate
+from kobench.run.output import OutputDir
+from kobench.run.progress import Progress
 from kobench.tasks.registry import load_registry
 
 

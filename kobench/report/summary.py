@@ -11,7 +11,7 @@ from kobench.results import RunResult
 
 def markdown_table(results: Sequence[RunResult], pipeline: str = "kobench") -> str:
     """The leaderboard of these runs, one column per results file (what `run` and `demo` print)."""
-    from kobench.leaderboard import render_table
+    from kobench.report.leaderboard import render_table
 
     return render_table(results, pipeline=pipeline, merge=False, average=False)
 

@@ -15,7 +15,7 @@ from kobench.families.base import JudgeSettings
 from kobench.families.columns import Columns, resolve_columns
 from kobench.families.items import Item, circular_group
 from kobench.metrics.embedding import DEFAULT_EMBEDDER
-from kobench.portable import portable
+from kobench.provenance import portable
 from kobench.results import DatasetInfo
 from kobench.synth.registry import cached_root, generate
 from kobench.tasks.spec import TaskSpec

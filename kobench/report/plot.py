@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kobench.errors import BadInputError
-from kobench.leaderboard import DIFFERENT, INCOMPLETE, Cell, Row, build_rows, columns_of
+from kobench.report.leaderboard import DIFFERENT, INCOMPLETE, Cell, Row, build_rows, columns_of
 from kobench.results import PIPELINES, RunResult
 
 if TYPE_CHECKING:

@@ -1,6 +1,8 @@
-"""Paths as results record them: the kobench cache as `<kobench-cache>` and the home folder as `~`.
+"""What results record about where they came from: package versions, kobench's git commit, and paths
+in a form that names no machine.
 
-A results file is a public artifact (committed, attached to model cards): it should not name the machine
+Paths as results record them: the kobench cache as `<kobench-cache>` and the home folder as `~`. A
+results file is a public artifact (committed, attached to model cards): it should not name the machine
 that made it, and the same run on two machines should record the same strings. Paths are kept exact at
 run time (error messages name the real file); only what is written into results is made portable.
 """
@@ -8,8 +10,56 @@ run time (error messages name the real file); only what is written into results 
 from __future__ import annotations
 
 import re
+import subprocess
+from functools import lru_cache
+from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+_PACKAGES = (
+    "kobench",
+    "torch",
+    "torchvision",
+    "transformers",
+    "tokenizers",
+    "datasets",
+    "pillow",
+    "numpy",
+    "accelerate",
+    "vllm",
+    "openai",
+)
+
+
+@lru_cache(maxsize=1)
+def package_versions() -> dict[str, str]:
+    versions = {}
+    for name in _PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+@lru_cache(maxsize=1)
+def git_commit() -> str | None:
+    """The commit of the kobench checkout in use, if it is one (with '+dirty' for local changes)."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return sha + ("+dirty" if dirty else "") if sha else None
 
 CACHE_SYMBOL = "<kobench-cache>"
 HOME_SYMBOL = "~"
