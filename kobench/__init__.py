@@ -1,6 +1,6 @@
 """kobench: evaluate vision-language models on Korean benchmarks."""
 
-__version__ = "0.1.0"
+from kobench.provenance import VERSION as __version__
 
 __all__ = ["__version__", "evaluate"]
 

@@ -301,10 +301,10 @@ def list_tasks(task_dir: TaskDirs = []) -> None:  # noqa: B006
     """List the known tasks: source, split, size, metric and prompt versions."""
     from tabulate import tabulate
 
-    from kobench.tasks.registry import load_registry
+    from kobench.families import load_tasks, primary_metric
 
     try:
-        registry = load_registry(task_dir)
+        registry = load_tasks(task_dir)
     except KobenchError as exc:
         _fail(exc)
     rows = []
@@ -312,7 +312,7 @@ def list_tasks(task_dir: TaskDirs = []) -> None:  # noqa: B006
         versions = ", ".join(
             v if v != spec.prompt.default else f"{v} (default)" for v in spec.prompt.versions
         )
-        metric = f"{spec.primary} ({spec.scoring.aggregate}" + (
+        metric = f"{primary_metric(spec)} ({spec.scoring.aggregate}" + (
             f"; protocol: {spec.scoring.protocol_parser})" if spec.scoring.protocol_parser else ")"
         )
         rows.append(

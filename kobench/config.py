@@ -5,8 +5,32 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from kobench.models.registry import ModelOptions
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """Adapter options from the command line; `output_settings` are the ones that change outputs."""
+
+    dtype: str = "auto"
+    device: str = "auto"
+    trust_remote_code: bool = False
+    revision: str | None = None
+    batch_size: int = 8
+    extra: dict[str, Any] = field(default_factory=dict)
+    # API adapters: how to reach the server; none of these changes an answer, so none is in the cache key.
+    concurrency: int = 8
+    api_key_env: str = "OPENAI_API_KEY"
+    request_timeout: float = 120.0
+
+    def output_settings(self) -> dict[str, Any]:
+        return {
+            "dtype": self.dtype,
+            "device": self.device,
+            "revision": self.revision,
+            "trust_remote_code": self.trust_remote_code,
+            **self.extra,
+        }
 
 
 def default_cache_dir() -> Path:

@@ -16,6 +16,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+# kobench's own version (the package root re-exports it as kobench.__version__; pyproject.toml repeats it).
+VERSION = "0.1.0"
+
 _PACKAGES = (
     "kobench",
     "torch",

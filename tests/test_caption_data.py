@@ -13,8 +13,8 @@ from kobench.data.layouts import read_aihub_coco_ko, read_xm3600
 from kobench.data.split_file import read_split_file
 from kobench.errors import BadInputError
 from kobench.extract.caption import clean_caption, protocol_caption
+from kobench.families import resolve_tasks
 from kobench.run.prepare import prepare_task
-from kobench.tasks.registry import resolve_tasks
 
 COCO_NAMES = [f"COCO_val2014_{n:012d}.jpg" for n in (391895, 522418, 184613, 318219)]
 

@@ -12,9 +12,9 @@ from test_caption_data import aihub_copy
 
 from kobench.api import evaluate
 from kobench.errors import BadInputError
+from kobench.families import resolve_tasks
 from kobench.results import load_results
 from kobench.run.prepare import prepare_task
-from kobench.tasks.registry import resolve_tasks
 
 pytest.importorskip("kiwipiepy")
 pytest.importorskip("pycocoevalcap")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from kobench.families import resolve_tasks
 from kobench.judge.messages import judge_messages
 from kobench.judge.verdicts import parse_binary, parse_score_1_10, parse_two_scores
-from kobench.tasks.registry import resolve_tasks
 
 # lmms-eval 0.7.3, lmms_eval/tasks/llava-in-the-wild/rule_ko.json, "llava_bench_conv" (the same text for
 # every category), copied from the file as published.

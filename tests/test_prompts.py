@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from benchmark_copies import k_dtcbench_rows, k_mmbench_rows, k_mmstar_rows, k_seed_rows, write_all
 
+from kobench.families import resolve_tasks
 from kobench.run.prepare import prepare_task
-from kobench.tasks.registry import resolve_tasks
 
 INSTRUCTIONS = {
     "2025-07": "주어진 선택지 중 해당 옵션의 문자로 바로 답하세요.",

@@ -66,3 +66,19 @@ def test_duplicate_task_name_is_refused(tmp_path: Path) -> None:
 def test_unknown_task_lists_known_ones() -> None:
     with pytest.raises(BadInputError, match=r"unknown task.*k-nope.*k-seed"):
         resolve_tasks(["k-nope"])
+
+
+def test_a_task_that_does_not_fit_its_family_names_file_line_and_key(tmp_path: Path) -> None:
+    from kobench.families import load_tasks, resolve_tasks
+
+    folder = user_task(tmp_path, extra="primary_metric: cider_d\n")
+    path = folder / "my-task.yaml"
+    line = len(path.read_text(encoding="utf-8").splitlines())
+    expected = rf"my-task\.yaml:{line}: primary_metric: 'cider_d' is not one of"
+    with pytest.raises(BadInputError, match=expected):
+        load_tasks([folder])
+    text = path.read_text(encoding="utf-8").replace("primary_metric: cider_d\n", "")
+    path.write_text(text.replace("  question: question\n", ""), encoding="utf-8")
+    expected = r"my-task\.yaml:\d+: columns: family multiple_choice needs columns\.question"
+    with pytest.raises(BadInputError, match=expected):
+        resolve_tasks(["my-task"], [folder])

@@ -9,10 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kobench.config import default_cache_dir
-from kobench.families import FAMILIES
+from kobench.families import FAMILIES, load_tasks
 from kobench.models.registry import adapters
 from kobench.results import RunResult
-from kobench.tasks.registry import load_registry
 
 DEMO_TASKS = (
     "kobench-demo",
@@ -56,7 +55,7 @@ def demo_model_names() -> list[str]:
 
 def answerable(model: str, task_names: tuple[str, ...]) -> list[str]:
     kinds = adapters()[model.partition(":")[0]].kinds
-    registry = load_registry()
+    registry = load_tasks()
     return [
         n
         for n in task_names

@@ -3,7 +3,7 @@ mean(model) / mean(reference) x 100), the seed's complex-OCR judge (1 = same mea
 YAML task with `judge: {template, parse: score_1_10 | binary}`.
 
 A row's verdict needs a judge call, so `judge` (per row, at generation time) only keeps the text to be
-judged; the judging pass (kobench/judge/run.py) fills in the judgement and the metric fields. A judgement
+judged; the judging pass (kobench/run/judging.py) fills in the judgement and the metric fields. A judgement
 that failed leaves its fields None: the row is left out of every mean and counted.
 """
 

@@ -1,4 +1,5 @@
-"""Model identities: a string that changes whenever a model's outputs may change.
+"""Model identities: a string that changes whenever a model's outputs may change (and a transformers
+model's display name, which the hf adapter and the registry share).
 
 A local folder hashes its small config/tokenizer/processor/code files and each weight file's name, size
 and modification time (a new checkpoint at the same path is a new model). A Hub model is its resolved
@@ -38,6 +39,12 @@ def model_fingerprint(path_or_id: str, revision: str | None = None) -> str:
     if looks_like_path(path_or_id):
         raise BadInputError(f"model folder not found: {path_or_id}")
     return f"hub:{path_or_id}@{hub_commit(path_or_id, revision)}"
+
+
+def hf_name(target: str) -> str:
+    """A local folder by its folder name (`hf:./ckpt/step-900` is `step-900`), a Hub model by its id."""
+    local = Path(target).expanduser().is_dir() or looks_like_path(target)
+    return Path(target.rstrip("/\\")).name if local else target
 
 
 def looks_like_path(path_or_id: str) -> bool:

@@ -19,8 +19,7 @@ import torch
 import transformers
 
 from kobench.errors import BadInputError
-from kobench.models.fingerprint import model_fingerprint
-from kobench.models.registry import hf_name
+from kobench.models.fingerprint import hf_name, model_fingerprint
 from kobench.types import GenerationSettings, ImagePart, Request, Response
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}

@@ -12,39 +12,16 @@ Third-party adapters register an `AdapterEntry` under the `kobench.models` entry
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
+from kobench.config import ModelOptions
 from kobench.errors import BadInputError
 from kobench.models.base import Model
+from kobench.models.fingerprint import hf_name
 
 ENTRY_POINT_GROUP = "kobench.models"
-
-
-@dataclass(frozen=True)
-class ModelOptions:
-    """Adapter options from the command line; `output_settings` are the ones that change outputs."""
-
-    dtype: str = "auto"
-    device: str = "auto"
-    trust_remote_code: bool = False
-    revision: str | None = None
-    batch_size: int = 8
-    extra: dict[str, Any] = field(default_factory=dict)
-    # API adapters: how to reach the server; none of these changes an answer, so none is in the cache key.
-    concurrency: int = 8
-    api_key_env: str = "OPENAI_API_KEY"
-    request_timeout: float = 120.0
-
-    def output_settings(self) -> dict[str, Any]:
-        return {
-            "dtype": self.dtype,
-            "device": self.device,
-            "revision": self.revision,
-            "trust_remote_code": self.trust_remote_code,
-            **self.extra,
-        }
 
 
 @dataclass(frozen=True)
@@ -70,16 +47,6 @@ def model_name(adapter: str, target: str, entry: AdapterEntry) -> str:
     if entry.name is not None:
         return entry.name(target)
     return target.rstrip("/\\").replace("\\", "/").split("/")[-1] or adapter
-
-
-def hf_name(target: str) -> str:
-    """A local folder by its folder name (`hf:./ckpt/step-900` is `step-900`), a Hub model by its id."""
-    from pathlib import Path
-
-    from kobench.models.fingerprint import looks_like_path
-
-    local = Path(target).expanduser().is_dir() or looks_like_path(target)
-    return Path(target.rstrip("/\\")).name if local else target
 
 
 def _variant_name(adapter: str, default: str) -> Callable[[str], str]:

@@ -12,22 +12,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from kobench import __version__
 from kobench.config import RunConfig
 from kobench.errors import BadInputError
-from kobench.families import FAMILIES
+from kobench.families import FAMILIES, primary_metric, resolve_tasks
 from kobench.families.base import metrics_of
 from kobench.families.items import Item
 from kobench.models.base import Model
 from kobench.models.registry import model_name, parse_model_spec, resolved_settings
-from kobench.provenance import git_commit, package_versions, portable, portable_arguments
+from kobench.provenance import VERSION, git_commit, package_versions, portable, portable_arguments
 from kobench.results import ModelInfo, RunInfo, RunResult, TaskResult, save_results
 from kobench.run.aggregate import aggregate
 from kobench.run.cache import ResponseCache, request_key
 from kobench.run.output import OutputDir
 from kobench.run.prepare import PreparedTask, prepare_task
 from kobench.run.progress import Progress
-from kobench.tasks.registry import resolve_tasks
 from kobench.tasks.spec import TaskSpec
 from kobench.types import Response
 
@@ -130,7 +128,7 @@ class Judging:
         self.calls = self.cache_hits = 0
 
     def judge(self, spec: TaskSpec, records: dict[str, dict], progress: Progress) -> None:
-        from kobench.judge.run import judge_records
+        from kobench.run.judging import judge_records
 
         stats = judge_records(spec, records, self.client, self.cache, progress)
         self.calls += stats.calls
@@ -213,7 +211,7 @@ def sample_record(task: PreparedTask, item: Item, response: Response | None) -> 
         family = FAMILIES[task.spec.family]
         verdicts = family.judge(task.spec, item, response.text or "", task.judging)
         parsers = family.parser_names(task.spec)
-        primary = next(m for m in metrics_of(family, task.spec) if m.name == task.spec.primary)
+        primary = next(m for m in metrics_of(family, task.spec) if m.name == primary_metric(task.spec))
         record.update(
             status="scored",
             error=None,
@@ -323,7 +321,7 @@ class RunReport:
         complete = not self.interrupted and all(t.complete for t in self.results.values())
         stats, seconds = self.stats, self.stats.generation_seconds
         run = RunInfo(
-            kobench_version=__version__,
+            kobench_version=VERSION,
             model=self.model,
             arguments=portable_arguments(self.config.arguments(), self.config.cache_dir),
             settings_hash=self.settings_hash,

@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from kobench.families import FAMILIES
+from kobench.families import FAMILIES, primary_metric
 from kobench.families.base import JudgeSettings, MetricDef, metrics_of
 from kobench.families.items import Item
 from kobench.metrics.accuracy import circular_units, macro_accuracy
@@ -152,7 +152,7 @@ def aggregate(
         # missing row is left out (its failed rows are counted above).
         scored = [(i, r) for i, r in scored if i.group not in incomplete_groups]
     unit_kind = "question-group" if task.scoring.aggregate == "circular" else "row"
-    metrics = sorted(metrics_of(family, task), key=lambda m: m.name != task.primary)  # primary first
+    metrics = sorted(metrics_of(family, task), key=lambda m: m.name != primary_metric(task))  # primary first
     parsers = family.parser_names(task)
     extra = family.signature_extra(task, settings)
     pipelines, units = {}, Units(kind=unit_kind, ids=[])
@@ -162,7 +162,7 @@ def aggregate(
         # statistics that are not a mean of them.
         corpus = score_corpus(task, scored, pipeline, settings) if score_corpus else {}
         if pipeline == "kobench" and score_corpus:
-            primary_field = next(m.field for m in metrics if m.name == task.primary)
+            primary_field = next(m.field for m in metrics if m.name == primary_metric(task))
             for _, rec in scored:
                 rec["score"] = rec["kobench"][primary_field]
         values: dict[str, MetricValue] = {}
@@ -183,7 +183,7 @@ def aggregate(
                 n=len(scores),
                 direction=metric.direction,
             )
-            if metric.name == task.primary:
+            if metric.name == primary_metric(task):
                 primary = (metric, ids, scores, weights, strata, unit_fields)
         metric, ids, scores, weights, strata, unit_fields = primary
         breakdown: dict[str, dict[str, GroupValue]] = {}
@@ -228,8 +228,8 @@ def aggregate(
         task=task.name,
         family=task.family,
         category=task.category,
-        primary_metric=task.primary,
-        direction=next(m.direction for m in metrics if m.name == task.primary),
+        primary_metric=primary_metric(task),
+        direction=next(m.direction for m in metrics if m.name == primary_metric(task)),
         scale="percent",
         dataset=dataset,
         prompt_version=prompt_version,

@@ -8,6 +8,7 @@ from pathlib import Path
 from kobench.config import default_cache_dir
 from kobench.data.formats import json_lines
 from kobench.errors import BadInputError, where
+from kobench.families import resolve_tasks
 from kobench.families.items import Item, id_text
 from kobench.provenance import portable
 from kobench.results import ModelInfo, RunResult
@@ -15,7 +16,6 @@ from kobench.run import RunReport, RunStats, _hash, _now, answer_items, score_ta
 from kobench.run.output import OutputDir
 from kobench.run.prepare import prepare_task
 from kobench.run.progress import Progress
-from kobench.tasks.registry import resolve_tasks
 from kobench.types import Response
 
 

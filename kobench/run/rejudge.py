@@ -8,16 +8,16 @@ from pathlib import Path
 
 from kobench.data.formats import json_lines
 from kobench.errors import BadInputError
+from kobench.families import load_tasks
 from kobench.families.base import JudgeSettings
 from kobench.families.items import Item
 from kobench.judge.cache import JudgementCache
-from kobench.judge.run import judge_records
 from kobench.llm.client import ChatClient, Endpoint
 from kobench.results import RunResult, TaskResult, load_results, save_results
 from kobench.run.aggregate import aggregate
+from kobench.run.judging import judge_records
 from kobench.run.output import OutputDir
 from kobench.run.progress import Progress
-from kobench.tasks.registry import load_registry
 
 
 def _samples(path: Path) -> dict[str, dict]:
@@ -55,7 +55,7 @@ def rejudge(
 ) -> RunResult:
     out = OutputDir(Path(results_dir))
     result = load_results(out.results_path)
-    registry = load_registry(task_dirs)
+    registry = load_tasks(task_dirs)
     judged = [
         name
         for name in result.tasks

@@ -157,29 +157,14 @@ class TaskSpec(_Strict):
     path: str | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
-    def _family_fits(self) -> TaskSpec:
-        from kobench.families import FAMILIES
-        from kobench.families.base import metrics_of
-
-        family = FAMILIES[self.family]
-        missing = [role for role in family.roles if getattr(self.columns, role) is None]
-        if missing:
-            raise ValueError(f"family {self.family} needs columns.{', columns.'.join(missing)}")
+    def _judge_and_parser(self) -> TaskSpec:
+        # Whether the columns and the primary metric fit the family is the family's to check
+        # (kobench.families.check_fits): a spec knows no family.
         if (self.family == "judged") != (self.judge is not None):
             raise ValueError("a judged task needs `judge:`, and only judged tasks take one")
-        names = [m.name for m in metrics_of(family, self)]
-        if self.primary_metric is not None and self.primary_metric not in names:
-            raise ValueError(f"primary_metric {self.primary_metric!r} is not one of {names}")
         if self.family == "multiple_choice" and not self.scoring.protocol_parser:
             raise ValueError("multiple_choice tasks need scoring.protocol_parser")
         return self
-
-    @property
-    def primary(self) -> str:
-        from kobench.families import FAMILIES
-        from kobench.families.base import metrics_of
-
-        return self.primary_metric or metrics_of(FAMILIES[self.family], self)[0].name
 
     @model_validator(mode="after")
     def _one_column_per_letter(self) -> TaskSpec:
@@ -233,6 +218,14 @@ def parse_task(text: str, path: str) -> TaskSpec:
             msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
             problems.append(f"{path}:{line or '?'}: {key}: {msg}")
         raise BadInputError("invalid task file\n" + "\n".join(problems)) from None
+
+
+def key_line(path: str | None, loc: tuple[Any, ...]) -> int | None:
+    """The line of the key at `loc` in the task file at `path` (None when unknown)."""
+    try:
+        return _line_of(yaml.compose(Path(path).read_text(encoding="utf-8")), loc) if path else None
+    except (OSError, yaml.YAMLError):
+        return None
 
 
 def load_task_file(path: Path) -> TaskSpec:
