@@ -12,7 +12,7 @@ from kobench.families.items import Item
 from kobench.tasks.spec import TaskSpec
 from kobench.types import GenerationSettings
 
-Verdict = dict[str, Any]  # "parsed" (None = unparseable) plus one value per metric field
+AnswerScore = dict[str, Any]  # "parsed" (None = unparseable) plus one value per metric field
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class MetricDef:
 
 
 @dataclass(frozen=True)
-class JudgeSettings:
+class ScoringSettings:
     """Run-level scoring options: the box convention a model answers in; the sentence-embedding model
     of captioning's embedding cosine; the LLM judge of judged tasks."""
 
@@ -53,13 +53,15 @@ class Family(Protocol):
         generation: GenerationSettings,
     ) -> list[Item]: ...
 
-    def judge(self, task: TaskSpec, item: Item, text: str, settings: JudgeSettings) -> dict[str, Verdict]: ...
+    def score_answer(
+        self, task: TaskSpec, item: Item, text: str, settings: ScoringSettings
+    ) -> dict[str, AnswerScore]: ...
 
     def parser_names(self, task: TaskSpec) -> dict[str, str]: ...  # pipeline -> "name@version"
 
-    def signature_extra(self, task: TaskSpec, settings: JudgeSettings) -> Sequence[str]: ...
+    def signature_extra(self, task: TaskSpec, settings: ScoringSettings) -> Sequence[str]: ...
 
-    def check_ready(self, task: TaskSpec, settings: JudgeSettings) -> None: ...  # raise before any work
+    def check_ready(self, task: TaskSpec, settings: ScoringSettings) -> None: ...  # raise before any work
 
 
 class CorpusFamily(Family, Protocol):
@@ -69,7 +71,7 @@ class CorpusFamily(Family, Protocol):
     row scores, with their value and bootstrap interval (0-1 scale)."""
 
     def score_corpus(
-        self, task: TaskSpec, scored: list[tuple[Item, dict]], pipeline: str, settings: JudgeSettings
+        self, task: TaskSpec, scored: list[tuple[Item, dict]], pipeline: str, settings: ScoringSettings
     ) -> dict[str, tuple[float, float, float]]: ...
 
 

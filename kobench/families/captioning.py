@@ -17,13 +17,11 @@ import numpy as np
 
 from kobench.errors import BadInputError
 from kobench.extract.caption import CAPTION_CLEANER_VERSION, clean_caption, protocol_caption
-from kobench.families.base import JudgeSettings, MetricDef, Verdict
-from kobench.families.columns import Columns
-from kobench.families.common import PerRow, RowInfo, build_request, images_of
+from kobench.families.base import AnswerScore, MetricDef, ScoringSettings
+from kobench.families.common import PerRow, Row, images_of
 from kobench.families.items import Item
 from kobench.metrics.bootstrap import percentile_interval, resampled_sums
 from kobench.tasks.spec import TaskSpec
-from kobench.types import GenerationSettings
 
 CAPTION_METRICS_VERSION = "1"
 BLEU = ("bleu_1", "bleu_2", "bleu_3", "bleu_4")
@@ -58,25 +56,20 @@ class Captioning(PerRow):
         # Both pipelines often read the same captions: score each distinct set once per process.
         self._memo: dict[tuple, tuple[dict[str, list[float]], dict[str, tuple[float, float, float]]]] = {}
 
-    def item(
-        self,
-        task: TaskSpec,
-        row: dict[str, Any],
-        cols: Columns,
-        info: RowInfo,
-        version: str,
-        generation: GenerationSettings,
-    ) -> Item:
+    def item(self, row: Row) -> Item:
+        cols = row.cols
         refs = _references(row.get(cols.references))
         if refs is None:
-            return info.failed("missing reference captions")
+            return row.failed("missing reference captions")
         images = images_of(row.get(cols.image))
         if isinstance(images, str):
-            return info.failed(images, refs)
-        request = build_request(task, info.id, version, row, images[0], generation, "caption")
-        return info.asked(request, refs)
+            return row.failed(images, refs)
+        request = row.request(images[0], "caption")
+        return row.asked(request, refs)
 
-    def judge(self, task: TaskSpec, item: Item, text: str, settings: JudgeSettings) -> dict[str, Verdict]:
+    def score_answer(
+        self, task: TaskSpec, item: Item, text: str, settings: ScoringSettings
+    ) -> dict[str, AnswerScore]:
         # Row scores need the whole set (CIDEr's IDF): score_corpus fills them in.
         protocol, cleaned = protocol_caption(text), clean_caption(text)
         return {
@@ -87,7 +80,7 @@ class Captioning(PerRow):
     def parser_names(self, task: TaskSpec) -> dict[str, str]:
         return {"protocol": "nfc-whitespace@1", "kobench": f"clean-caption@{CAPTION_CLEANER_VERSION}"}
 
-    def signature_extra(self, task: TaskSpec, settings: JudgeSettings) -> Sequence[str]:
+    def signature_extra(self, task: TaskSpec, settings: ScoringSettings) -> Sequence[str]:
         from kobench.metrics.embedding import load_embedder
         from kobench.metrics.meteor import meteor_signature
         from kobench.metrics.morphemes import default_tokenizer
@@ -99,7 +92,7 @@ class Captioning(PerRow):
             f"embedder:{embedder.name}",
         )
 
-    def check_ready(self, task: TaskSpec, settings: JudgeSettings) -> None:
+    def check_ready(self, task: TaskSpec, settings: ScoringSettings) -> None:
         """Java for METEOR and a loadable embedder, checked before any model is asked."""
         from kobench.metrics.embedding import EmbedderError, load_embedder
 
@@ -117,13 +110,13 @@ class Captioning(PerRow):
         default_tokenizer().warm_up()  # Kiwi loads (1-2 s) while the model writes captions
 
     @staticmethod
-    def _embedder(settings: JudgeSettings) -> str:
+    def _embedder(settings: ScoringSettings) -> str:
         from kobench.metrics.embedding import DEFAULT_EMBEDDER
 
         return settings.embedder or DEFAULT_EMBEDDER
 
     def score_corpus(
-        self, task: TaskSpec, scored: list[tuple[Item, dict]], pipeline: str, settings: JudgeSettings
+        self, task: TaskSpec, scored: list[tuple[Item, dict]], pipeline: str, settings: ScoringSettings
     ) -> dict[str, tuple[float, float, float]]:
         if not scored:
             return {}

@@ -72,13 +72,30 @@ def build_request(
 
 
 @dataclass(frozen=True)
-class RowInfo:
-    """What every Item of a row shares; `failed` and `asked` build the two kinds of Item."""
+class Row:
+    """One dataset row as a family turns it into an Item: the task, the row's values and columns, the
+    prompt version and generation settings, and what every Item of the row shares (id, position in the
+    dataset, breakdown fields, scoring group). `failed` and `asked` build the two kinds of Item."""
 
+    task: TaskSpec
+    values: dict[str, Any]
+    cols: Columns
+    version: str
+    generation: GenerationSettings
     id: str
     index: int
     fields: dict[str, Any]
     group: str | None = None
+
+    def get(self, column: str | None) -> Any:
+        """The row's value in `column` (None for a column the task does not name)."""
+        return self.values.get(column) if column else None
+
+    def request(self, images: list[ImageRef], kind: RequestKind, **hints: Any) -> Request:
+        """The request for this row: its prompt rendered from the row, its images, the hints."""
+        return build_request(
+            self.task, self.id, self.version, self.values, images, self.generation, kind, **hints
+        )
 
     def failed(self, reason: str, target: Any = None, options: tuple = ()) -> Item:
         return Item(
@@ -105,7 +122,7 @@ class RowInfo:
 
 
 class PerRow:
-    """The prepare loop every family shares: unique ids, breakdown fields, one Item per row."""
+    """The prepare loop every family shares: unique ids, breakdown fields, one Item per Row."""
 
     def prepare(
         self,
@@ -117,14 +134,17 @@ class PerRow:
     ) -> list[Item]:
         return [
             self.item(
-                task,
-                row,
-                cols,
-                RowInfo(
-                    rid, index, {c: row.get(c) for c in cols.breakdown}, self.group(task, row, cols, rid)
-                ),
-                version,
-                generation,
+                Row(
+                    task,
+                    row,
+                    cols,
+                    version,
+                    generation,
+                    rid,
+                    index,
+                    {c: row.get(c) for c in cols.breakdown},
+                    self.group(task, row, cols, rid),
+                )
             )
             for index, (row, rid) in enumerate(zip(rows, row_ids(rows, cols), strict=True))
         ]
@@ -132,15 +152,7 @@ class PerRow:
     def group(self, task: TaskSpec, row: dict[str, Any], cols: Columns, rid: str) -> str | None:
         return None
 
-    def item(
-        self,
-        task: TaskSpec,
-        row: dict[str, Any],
-        cols: Columns,
-        info: RowInfo,
-        version: str,
-        generation: GenerationSettings,
-    ) -> Item:
+    def item(self, row: Row) -> Item:
         raise NotImplementedError
 
     def signature_extra(self, task: TaskSpec, settings: Any) -> tuple[str, ...]:

@@ -6,9 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from kobench.extract.short_answer import SHORT_ANSWER_VERSION, extract_short_answer
-from kobench.families.base import JudgeSettings, MetricDef, Verdict
-from kobench.families.columns import Columns
-from kobench.families.common import PerRow, RowInfo, build_request, images_of
+from kobench.families.base import AnswerScore, MetricDef, ScoringSettings
+from kobench.families.common import PerRow, Row, images_of
 from kobench.families.items import Item
 from kobench.metrics.docvqa import (
     ANLS_VERSION,
@@ -19,7 +18,6 @@ from kobench.metrics.docvqa import (
     relaxed_accuracy,
 )
 from kobench.tasks.spec import TaskSpec
-from kobench.types import GenerationSettings
 
 
 def _answers(value: Any) -> list[str] | str:
@@ -41,28 +39,23 @@ class DocVQA(PerRow):
     )
     default_kind = "open"
 
-    def item(
-        self,
-        task: TaskSpec,
-        row: dict[str, Any],
-        cols: Columns,
-        info: RowInfo,
-        version: str,
-        generation: GenerationSettings,
-    ) -> Item:
+    def item(self, row: Row) -> Item:
+        cols = row.cols
         answers = _answers(row.get(cols.answers))
         question = row.get(cols.question)
         images = images_of(row.get(cols.image))
         if isinstance(answers, str):
-            return info.failed(answers)
+            return row.failed(answers)
         if not isinstance(question, str) or not question.strip():
-            return info.failed("missing question")
+            return row.failed("missing question")
         if isinstance(images, str):
-            return info.failed(images)
-        request = build_request(task, info.id, version, row, images[0], generation, "open", question=question)
-        return info.asked(request, answers)
+            return row.failed(images)
+        request = row.request(images[0], "open", question=question)
+        return row.asked(request, answers)
 
-    def judge(self, task: TaskSpec, item: Item, text: str, settings: JudgeSettings) -> dict[str, Verdict]:
+    def score_answer(
+        self, task: TaskSpec, item: Item, text: str, settings: ScoringSettings
+    ) -> dict[str, AnswerScore]:
         verdicts = {}
         for pipeline, answer in (("protocol", text.strip()), ("kobench", extract_short_answer(text))):
             verdicts[pipeline] = {

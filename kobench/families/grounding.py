@@ -5,17 +5,14 @@ An unparseable box scores 0 and is counted, never dropped. How the model writes 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from kobench.extract.boxes import BOX_PARSER_VERSION, parse_box, parse_box_protocol, to_normalized
-from kobench.families.base import JudgeSettings, MetricDef, Verdict
-from kobench.families.columns import Columns
-from kobench.families.common import PerRow, RowInfo, build_request, images_of
+from kobench.families.base import AnswerScore, MetricDef, ScoringSettings
+from kobench.families.common import PerRow, Row, images_of
 from kobench.families.items import Item
 from kobench.families.reading import valid_box
 from kobench.metrics.boxes import IOU_VERSION, box_iou
 from kobench.tasks.spec import TaskSpec
-from kobench.types import GenerationSettings
 
 
 class Grounding(PerRow):
@@ -28,32 +25,27 @@ class Grounding(PerRow):
     )
     default_kind = "ground"
 
-    def item(
-        self,
-        task: TaskSpec,
-        row: dict[str, Any],
-        cols: Columns,
-        info: RowInfo,
-        version: str,
-        generation: GenerationSettings,
-    ) -> Item:
+    def item(self, row: Row) -> Item:
+        cols = row.cols
         query = row.get(cols.text)
         box = valid_box(row.get(cols.box))
         images = images_of(row.get(cols.image))
         if not isinstance(query, str) or not query.strip():
-            return info.failed("missing query text")
+            return row.failed("missing query text")
         if isinstance(box, str):
-            return info.failed(box)
+            return row.failed(box)
         if isinstance(images, str):
-            return info.failed(images)
+            return row.failed(images)
         width = row.get(cols.width) if cols.width else None
         height = row.get(cols.height) if cols.height else None
         size = images[1] or (0, 0)
         target = {"box": list(box), "width": int(width or size[0]), "height": int(height or size[1])}
-        request = build_request(task, info.id, version, row, images[0], generation, "ground", question=query)
-        return info.asked(request, target)
+        request = row.request(images[0], "ground", question=query)
+        return row.asked(request, target)
 
-    def judge(self, task: TaskSpec, item: Item, text: str, settings: JudgeSettings) -> dict[str, Verdict]:
+    def score_answer(
+        self, task: TaskSpec, item: Item, text: str, settings: ScoringSettings
+    ) -> dict[str, AnswerScore]:
         convention, size = settings.box_convention, (item.target["width"], item.target["height"])
         raw = parse_box_protocol(text)
         try:
@@ -74,5 +66,5 @@ class Grounding(PerRow):
     def parser_names(self, task: TaskSpec) -> dict[str, str]:
         return {"protocol": "first-bracketed-box@1", "kobench": f"kobench-box@{BOX_PARSER_VERSION}"}
 
-    def signature_extra(self, task: TaskSpec, settings: JudgeSettings) -> Sequence[str]:
+    def signature_extra(self, task: TaskSpec, settings: ScoringSettings) -> Sequence[str]:
         return (f"box:{settings.box_convention}",)

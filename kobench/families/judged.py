@@ -14,9 +14,9 @@ from typing import Any
 
 from kobench.errors import BadInputError
 from kobench.extract.thinking import strip_thinking
-from kobench.families.base import JudgeSettings, MetricDef, Verdict
+from kobench.families.base import AnswerScore, MetricDef, ScoringSettings
 from kobench.families.columns import Columns
-from kobench.families.common import PerRow, RowInfo, build_request, images_of
+from kobench.families.common import PerRow, Row, images_of
 from kobench.families.items import Item
 from kobench.judge.messages import judge_messages
 from kobench.judge.verdicts import VERDICT_PARSERS_VERSION
@@ -88,24 +88,19 @@ class Judged(PerRow):
                 raise BadInputError(f"{task.path}: judge template: {exc}") from exc
         return super().prepare(task, rows, cols, version, generation)
 
-    def item(
-        self,
-        task: TaskSpec,
-        row: dict[str, Any],
-        cols: Columns,
-        info: RowInfo,
-        version: str,
-        generation: GenerationSettings,
-    ) -> Item:
-        context = judge_context(row)
+    def item(self, row: Row) -> Item:
+        cols = row.cols
+        context = judge_context(row.values)
         images = images_of(row.get(cols.image))
         if isinstance(images, str):
-            return info.failed(images, context)
+            return row.failed(images, context)
         question = row.get(cols.question) if cols.question else None
-        request = build_request(task, info.id, version, row, images[0], generation, "open", question=question)
-        return info.asked(request, context)
+        request = row.request(images[0], "open", question=question)
+        return row.asked(request, context)
 
-    def judge(self, task: TaskSpec, item: Item, text: str, settings: JudgeSettings) -> dict[str, Verdict]:
+    def score_answer(
+        self, task: TaskSpec, item: Item, text: str, settings: ScoringSettings
+    ) -> dict[str, AnswerScore]:
         # The protocol judges the response as written (lmms-eval passes it unchanged); kobench leaves out
         # reasoning blocks, which are not the answer.
         protocol = text.strip()
@@ -119,7 +114,7 @@ class Judged(PerRow):
     def parser_names(self, task: TaskSpec) -> dict[str, str]:
         return {"protocol": "strip@1", "kobench": "strip-thinking@1"}
 
-    def signature_extra(self, task: TaskSpec, settings: JudgeSettings) -> Sequence[str]:
+    def signature_extra(self, task: TaskSpec, settings: ScoringSettings) -> Sequence[str]:
         spec = task.judge
         assert spec is not None
         return (
@@ -129,7 +124,7 @@ class Judged(PerRow):
             f"verdict:{spec.parse}@{VERDICT_PARSERS_VERSION}",
         )
 
-    def check_ready(self, task: TaskSpec, settings: JudgeSettings) -> None:
+    def check_ready(self, task: TaskSpec, settings: ScoringSettings) -> None:
         if settings.judge_model:
             return
         spec = task.judge

@@ -6,13 +6,12 @@ from typing import Any
 
 from kobench.extract.choice import EXTRACTOR_NAME, EXTRACTOR_VERSION, extract_choice
 from kobench.extract.protocol import PROTOCOL_PARSER_VERSION, PROTOCOL_PARSERS
-from kobench.families.base import JudgeSettings, MetricDef, Verdict
+from kobench.families.base import AnswerScore, MetricDef, ScoringSettings
 from kobench.families.columns import Columns
-from kobench.families.common import PerRow, RowInfo, build_request, images_of
+from kobench.families.common import PerRow, Row, images_of
 from kobench.families.items import Item, circular_group
 from kobench.metrics.accuracy import ACCURACY_VERSION
 from kobench.tasks.spec import TaskSpec
-from kobench.types import GenerationSettings
 
 MISSING_OPTION_VALUES = (None, "", "nan")  # as MMBench's create_options_prompt leaves them out
 
@@ -63,42 +62,32 @@ class MultipleChoice(PerRow):
             return None
         return circular_group(row.get(cols.id), rid) if cols.id else rid
 
-    def item(
-        self,
-        task: TaskSpec,
-        row: dict[str, Any],
-        cols: Columns,
-        info: RowInfo,
-        version: str,
-        generation: GenerationSettings,
-    ) -> Item:
-        options = _options(task, row, cols)
+    def item(self, row: Row) -> Item:
+        task, cols = row.task, row.cols
+        options = _options(task, row.values, cols)
         if isinstance(options, str):
-            return info.failed(options)
+            return row.failed(options)
         target = _target(task, row.get(cols.answer), options)
         if target is None:
-            return info.failed(
+            return row.failed(
                 f"answer {row.get(cols.answer)!r} is not one of the options", options=tuple(options)
             )
         images = images_of(row.get(cols.image))
         if isinstance(images, str):
-            return info.failed(images, target, tuple(options))
+            return row.failed(images, target, tuple(options))
         shown = options if cols.options or cols.options_list else []
-        request = build_request(
-            task,
-            info.id,
-            version,
-            row,
+        request = row.request(
             images[0],
-            generation,
             "choice",
             options=options,
             template_options=shown,
             question=str(row.get(cols.question)),
         )
-        return info.asked(request, target, tuple(options))
+        return row.asked(request, target, tuple(options))
 
-    def judge(self, task: TaskSpec, item: Item, text: str, settings: JudgeSettings) -> dict[str, Verdict]:
+    def score_answer(
+        self, task: TaskSpec, item: Item, text: str, settings: ScoringSettings
+    ) -> dict[str, AnswerScore]:
         parser = PROTOCOL_PARSERS[task.scoring.protocol_parser or ""]
         verdicts = {}
         for pipeline, letter in (

@@ -7,9 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from kobench.extract.reading import READING_CLEANER_VERSION, clean_reading
-from kobench.families.base import JudgeSettings, MetricDef, Verdict
-from kobench.families.columns import Columns
-from kobench.families.common import PerRow, RowInfo, build_request, images_of
+from kobench.families.base import AnswerScore, MetricDef, ScoringSettings
+from kobench.families.common import PerRow, Row, images_of
 from kobench.families.items import Item
 from kobench.metrics.text import (
     CER_VERSION,
@@ -20,7 +19,6 @@ from kobench.metrics.text import (
     normalize_text,
 )
 from kobench.tasks.spec import TaskSpec
-from kobench.types import GenerationSettings
 
 
 def valid_box(value: Any) -> tuple[float, float, float, float] | str:
@@ -54,33 +52,26 @@ class Reading(PerRow):
     )
     default_kind = "read"
 
-    def item(
-        self,
-        task: TaskSpec,
-        row: dict[str, Any],
-        cols: Columns,
-        info: RowInfo,
-        version: str,
-        generation: GenerationSettings,
-    ) -> Item:
+    def item(self, row: Row) -> Item:
+        cols = row.cols
         target = row.get(cols.text)
         if not isinstance(target, str) or not normalize_text(target):
-            return info.failed("missing reference text")
+            return row.failed("missing reference text")
         region = None
         if cols.box and row.get(cols.box) is not None:
             region = valid_box(row.get(cols.box))
             if isinstance(region, str):
-                return info.failed(region, target)
+                return row.failed(region, target)
         images = images_of(row.get(cols.image))
         if isinstance(images, str):
-            return info.failed(images, target)
+            return row.failed(images, target)
         extra = {"box_text": box_text(region) if region else ""}
-        request = build_request(
-            task, info.id, version, row, images[0], generation, "read", region=region, extra=extra
-        )
-        return info.asked(request, target)
+        request = row.request(images[0], "read", region=region, extra=extra)
+        return row.asked(request, target)
 
-    def judge(self, task: TaskSpec, item: Item, text: str, settings: JudgeSettings) -> dict[str, Verdict]:
+    def score_answer(
+        self, task: TaskSpec, item: Item, text: str, settings: ScoringSettings
+    ) -> dict[str, AnswerScore]:
         verdicts = {}
         for pipeline, read in (
             ("protocol", normalize_text(text)),

@@ -191,7 +191,7 @@ def score_task(task: PreparedTask, records: dict[str, dict], complete: bool) -> 
         generation=task.generation.as_dict(),
         overridden=task.overridden,
         complete=complete and done,
-        settings=task.judging,
+        settings=task.scoring,
     )
 
 
@@ -209,7 +209,7 @@ def sample_record(task: PreparedTask, item: Item, response: Response | None) -> 
     error = item.failure or (response.error if response is not None else "no response")
     if response is not None and response.ok and item.failure is None:
         family = FAMILIES[task.spec.family]
-        verdicts = family.judge(task.spec, item, response.text or "", task.judging)
+        verdicts = family.score_answer(task.spec, item, response.text or "", task.scoring)
         parsers = family.parser_names(task.spec)
         primary = next(m for m in metrics_of(family, task.spec) if m.name == primary_metric(task.spec))
         record.update(

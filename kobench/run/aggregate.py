@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from kobench.families import FAMILIES, primary_metric
-from kobench.families.base import JudgeSettings, MetricDef, metrics_of
+from kobench.families.base import MetricDef, ScoringSettings, metrics_of
 from kobench.families.items import Item
 from kobench.metrics.accuracy import circular_units, macro_accuracy
 from kobench.metrics.bootstrap import bootstrap_ci
@@ -86,7 +86,7 @@ def _units(task: TaskSpec, scored: list[tuple[Item, dict]], pipeline: str, metri
 
 
 def _judged_only(
-    task: TaskSpec, scored: list[tuple[Item, dict]], settings: JudgeSettings
+    task: TaskSpec, scored: list[tuple[Item, dict]], settings: ScoringSettings
 ) -> tuple[list[tuple[Item, dict]], JudgeInfo]:
     """Rows judged in both pipelines, and the count (with reasons) of those whose judgement failed:
     a failed judgement enters no mean, not even as 0."""
@@ -129,10 +129,10 @@ def aggregate(
     generation: dict[str, Any],
     overridden: Sequence[str],
     complete: bool,
-    settings: JudgeSettings | None = None,
+    settings: ScoringSettings | None = None,
 ) -> TaskResult:
     family = FAMILIES[task.family]
-    settings = settings or JudgeSettings()
+    settings = settings or ScoringSettings()
     scored, failures = [], Counter()
     incomplete_groups = set()
     for item in items:

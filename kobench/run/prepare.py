@@ -11,7 +11,7 @@ from kobench.data.loader import Table, canonical_identity, load_local, load_tabl
 from kobench.data.split_file import keep_listed, read_split_file, split_file_for
 from kobench.errors import BadInputError
 from kobench.families import FAMILIES
-from kobench.families.base import JudgeSettings
+from kobench.families.base import ScoringSettings
 from kobench.families.columns import Columns, resolve_columns
 from kobench.families.items import Item, circular_group
 from kobench.metrics.embedding import DEFAULT_EMBEDDER
@@ -30,7 +30,7 @@ class PreparedTask:
     overridden: tuple[str, ...]
     dataset: DatasetInfo
     items: list[Item]
-    judging: JudgeSettings
+    scoring: ScoringSettings
 
     def settings(self) -> dict[str, Any]:
         """What must stay the same for two runs' samples of this task to be mixed."""
@@ -39,7 +39,7 @@ class PreparedTask:
             "generation": self.generation.as_dict(),
             "data": self.dataset.identity,
             # What changes the answers' meaning; the embedder and the judge only re-score them.
-            "judging": {"box_convention": self.judging.box_convention},
+            "judging": {"box_convention": self.scoring.box_convention},
         }
 
 
@@ -150,13 +150,13 @@ def prepare_task(
     version = choose_version(task, versions)
     generation, overridden = generation_for(task, version, max_new_tokens)
     family = FAMILIES[task.family]
-    judging = JudgeSettings(
+    scoring = ScoringSettings(
         box_convention=box_convention or task.scoring.box_convention,
         embedder=embedder or DEFAULT_EMBEDDER if task.family == "caption" else None,
         judge_model=judge_model if task.family == "judged" else None,
         judge_max_failed_share=judge_max_failed_share,
     )
-    family.check_ready(task, judging)  # the judge, Java, the embedder: before data or a model is touched
+    family.check_ready(task, scoring)  # the judge, Java, the embedder: before data or a model is touched
     table = find_table(task, data_dir, revision, cache_dir, data_path_for(task, data_paths))
     cols = resolve_columns(task, table.columns, table.origin, family.roles)
     rows, split, origin = table.rows, task.dataset.split, table.origin
@@ -176,4 +176,4 @@ def prepare_task(
         items = family.prepare(task, rows, cols, version, generation)
     except ValueError as exc:  # a template naming a column the data lacks fails for every row
         raise BadInputError(f"{task.path}: prompt version {version!r}: {exc}") from exc
-    return PreparedTask(task, version, generation, overridden, dataset, items, judging)
+    return PreparedTask(task, version, generation, overridden, dataset, items, scoring)

@@ -9,7 +9,7 @@ from pathlib import Path
 from kobench.data.formats import json_lines
 from kobench.errors import BadInputError
 from kobench.families import load_tasks
-from kobench.families.base import JudgeSettings
+from kobench.families.base import ScoringSettings
 from kobench.families.items import Item
 from kobench.judge.cache import JudgementCache
 from kobench.llm.client import ChatClient, Endpoint
@@ -70,7 +70,7 @@ def rejudge(
         )
     endpoint = Endpoint.parse(judge, api_key_env)
     cache = JudgementCache(cache_path)
-    settings = JudgeSettings(judge_model=endpoint.model, judge_max_failed_share=max_failed_judgements)
+    settings = ScoringSettings(judge_model=endpoint.model, judge_max_failed_share=max_failed_judgements)
     updated: dict[str, TaskResult] = dict(result.tasks)
     with ChatClient(endpoint, concurrency=concurrency) as client, Progress(progress) as bar:
         for name in judged:
