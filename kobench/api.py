@@ -6,8 +6,9 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from kobench.config import RunConfig, default_cache_dir
-from kobench.models.registry import ModelOptions
+from kobench.config import build_config, default_cache_dir
+from kobench.errors import BadInputError
+from kobench.llm.endpoint import Endpoint
 from kobench.results import RunResult
 
 
@@ -48,7 +49,9 @@ def evaluate(
 
     `data_dir` defaults to $KOBENCH_DATA_DIR: local copies are looked for at DATA_DIR/<owner>/<name>/
     before the Hub. With `output`, results.json and samples/<task>.jsonl are written there and a
-    re-run resumes. See `kobench run --help` for every option.
+    re-run resumes. See `kobench run --help` for every option. A bad value (batch_size=0, a share outside
+    0-1, an unknown box convention) raises BadInputError naming the option before any work; a run with
+    more failed rows than `max_failed_share` comes back with status "incomplete".
 
     >>> result = evaluate("hf:./my-model", "k-seed,k-dtcbench", data_dir="./mirror", limit=50)
     >>> result.primary("k-seed").value        # accuracy in percent, kobench pipeline
@@ -57,38 +60,49 @@ def evaluate(
 
     names = tuple(tasks.split(",")) if isinstance(tasks, str) else tuple(tasks)
     env_data = os.environ.get("KOBENCH_DATA_DIR")
-    config = RunConfig(
+    try:
+        endpoint = Endpoint.parse(judge, judge_api_key_env) if judge else None
+    except BadInputError as exc:
+        raise BadInputError(f"--judge: {exc}") from None
+    config = build_config(
         model=model,
         tasks=names,
         output=Path(output) if output else None,
-        task_dirs=tuple(Path(p) for p in task_dirs),
-        data_dir=Path(data_dir) if data_dir else (Path(env_data) if env_data else None),
-        data_revision=data_revision,
-        data_paths=tuple(data_paths),
-        limit=limit,
-        model_options=ModelOptions(
-            dtype=dtype,
-            device=device,
-            trust_remote_code=trust_remote_code,
-            revision=model_revision,
-            batch_size=batch_size,
-            concurrency=concurrency,
-            api_key_env=api_key_env,
-            request_timeout=request_timeout,
-        ),
-        max_new_tokens=max_new_tokens,
-        prompt_versions=tuple(prompt_versions),
-        box_convention=box_convention,
-        split_files=tuple(split_files),
-        embedder=embedder,
-        judge=judge,
-        judge_api_key_env=judge_api_key_env,
-        judge_concurrency=judge_concurrency,
-        max_failed_judgements=max_failed_judgements,
-        cache_dir=Path(cache_dir) if cache_dir else default_cache_dir(),
-        use_cache=use_cache,
-        overwrite=overwrite,
-        max_failed_share=max_failed_share,
-        progress=progress,
+        data={
+            "task_dirs": tuple(Path(p) for p in task_dirs),
+            "data_dir": Path(data_dir) if data_dir else (Path(env_data) if env_data else None),
+            "data_revision": data_revision,
+            "data_paths": tuple(data_paths),
+            "split_files": tuple(split_files),
+            "limit": limit,
+        },
+        options={
+            "dtype": dtype,
+            "device": device,
+            "trust_remote_code": trust_remote_code,
+            "revision": model_revision,
+            "batch_size": batch_size,
+            "concurrency": concurrency,
+            "api_key_env": api_key_env,
+            "request_timeout": request_timeout,
+        },
+        scoring={
+            "prompt_versions": tuple(prompt_versions),
+            "max_new_tokens": max_new_tokens,
+            "box_convention": box_convention,
+            "embedder": embedder,
+        },
+        judge={
+            "endpoint": endpoint,
+            "concurrency": judge_concurrency,
+            "max_failed_share": max_failed_judgements,
+        },
+        policy={
+            "cache_dir": Path(cache_dir) if cache_dir else default_cache_dir(),
+            "use_cache": use_cache,
+            "overwrite": overwrite,
+            "max_failed_share": max_failed_share,
+            "progress": progress,
+        },
     )
     return run(config)

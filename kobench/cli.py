@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import sys
+from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, get_args
 
 import typer
 
+from kobench.config import BoxConvention, Dtype
 from kobench.errors import EXIT_INCOMPLETE, KobenchError
+
+# The choices the config accepts, spelled once (kobench.config): typer shows and checks them (exit 2).
+DtypeChoice = Enum("DtypeChoice", {v: v for v in get_args(Dtype)}, type=str)
+BoxChoice = Enum("BoxChoice", {v: v for v in get_args(BoxConvention)}, type=str)
 
 app = typer.Typer(
     help="Evaluate vision-language models on Korean benchmarks: published protocols and Korean-aware "
@@ -54,10 +60,14 @@ Judge = Annotated[
 JudgeKeyEnv = Annotated[
     str, typer.Option(help="Environment variable holding the judge's API key (never stored).")
 ]
-JudgeConcurrency = Annotated[int, typer.Option(help="Judge requests in flight at once.")]
+JudgeConcurrency = Annotated[int, typer.Option(min=1, help="Judge requests in flight at once.")]
 MaxFailedJudgements = Annotated[
     float,
-    typer.Option(help="A judged task with more failed judgements than this share is incomplete (exit 5)."),
+    typer.Option(
+        min=0.0,
+        max=1.0,
+        help="A judged task with more failed judgements than this share is incomplete (exit 5).",
+    ),
 ]
 DataPaths = Annotated[
     list[str], typer.Option(help="TASK=DIR: run TASK on your own data in DIR (repeatable).")
@@ -70,8 +80,8 @@ def _fail(exc: KobenchError) -> None:
     raise typer.Exit(exc.exit_code)
 
 
-def _finish(result, output: Path | None, max_failed_share: float) -> None:
-    from kobench.report.summary import markdown_table, run_summary
+def _finish(result, output: Path | None) -> None:
+    from kobench.report.summary import incomplete_reasons, markdown_table, run_summary
 
     typer.echo(run_summary(result))
     for name, task in result.tasks.items():
@@ -83,33 +93,8 @@ def _finish(result, output: Path | None, max_failed_share: float) -> None:
     if output:
         typer.echo(f"results: {output / 'results.json'}  samples: {output / 'samples'}\n")
     typer.echo(markdown_table([result]))
-    too_many = [n for n, t in result.tasks.items() if t.failed_share > max_failed_share]
-    unjudged = [
-        f"{n} ({t.judge.n_failed} of {t.judge.n_failed + t.judge.n_judged} failed"
-        + (
-            ": " + "; ".join(f"{c} x {why}" for why, c in t.judge.failure_reasons.items())
-            if t.judge.failure_reasons
-            else ""
-        )
-        + ")"
-        for n, t in result.tasks.items()
-        if t.judge is not None and t.judge.failed_share > t.judge.max_failed_share
-    ]
-    if result.status != "complete" or too_many or unjudged:
-        reasons = []
-        if too_many:
-            reasons.append(
-                f"failed rows above --max-failed-share {max_failed_share:.0%} in {', '.join(too_many)}"
-            )
-        if unjudged:
-            reasons.append(
-                "failed judgements above --max-failed-judgements in "
-                + ", ".join(unjudged)
-                + "; `kobench judge OUTPUT --judge ...` judges them again without regenerating"
-            )
-        if not reasons:
-            reasons.append("the run was interrupted; re-run the same command to resume")
-        typer.secho(f"incomplete: {'; '.join(reasons)}", fg="red", err=True)
+    if result.status != "complete":
+        typer.secho(f"incomplete: {'; '.join(incomplete_reasons(result))}", fg="red", err=True)
         raise typer.Exit(EXIT_INCOMPLETE)
 
 
@@ -124,17 +109,21 @@ def run(
     output: Output = None,
     data_dir: DataDir = None,
     limit: Annotated[
-        int | None, typer.Option(help="Only the first N rows (questions for circular tasks).")
+        int | None, typer.Option(min=1, help="Only the first N rows (questions for circular tasks).")
     ] = None,
-    batch_size: Annotated[int, typer.Option(help="Requests per model call.")] = 8,
+    batch_size: Annotated[
+        int, typer.Option(min=1, help="Requests per model batch (the hf adapter's padded batches).")
+    ] = 8,
     task_dir: TaskDirs = [],  # noqa: B006 (typer reads the default, never mutates it)
     data_revision: Annotated[str | None, typer.Option(help="Pin a Hub dataset revision.")] = None,
     data_path: DataPaths = [],  # noqa: B006
-    dtype: Annotated[str, typer.Option(help="auto, float32, bfloat16 or float16.")] = "auto",
+    dtype: Annotated[DtypeChoice, typer.Option(help="auto: bf16 on CUDA, fp32 on CPU.")] = "auto",
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1, ...")] = "auto",
     max_new_tokens: Annotated[
         int | None,
-        typer.Option(help="Override the prompt version's generation length (recorded in the signature)."),
+        typer.Option(
+            min=1, help="Override the prompt version's generation length (recorded in the signature)."
+        ),
     ] = None,
     trust_remote_code: Annotated[bool, typer.Option(help="Allow a model's own Python code to run.")] = False,
     model_revision: Annotated[str | None, typer.Option(help="Pin a Hub model revision.")] = None,
@@ -142,10 +131,9 @@ def run(
         list[str], typer.Option(help="VERSION for every task that has it, or TASK=VERSION (repeatable).")
     ] = [],  # noqa: B006
     box_convention: Annotated[
-        str | None,
+        BoxChoice | None,
         typer.Option(
-            help="How the model writes boxes: normalized (0-1), qwen2vl (0-1000) or pixels "
-            "(default: the task's)."
+            help="How the model writes boxes: normalized (0-1), qwen2vl (0-1000), pixels (default: per task)",
         ),
     ] = None,
     split_file: SplitFiles = [],  # noqa: B006
@@ -155,12 +143,14 @@ def run(
     judge_concurrency: JudgeConcurrency = 16,
     max_failed_judgements: MaxFailedJudgements = 0.05,
     concurrency: Annotated[
-        int, typer.Option(help="API models (openai:...): requests in flight at once.")
+        int, typer.Option(min=1, help="API models (openai:...): requests in flight at once.")
     ] = 8,
     api_key_env: Annotated[
         str, typer.Option(help="API models: the environment variable holding the key (never stored).")
     ] = "OPENAI_API_KEY",
-    request_timeout: Annotated[float, typer.Option(help="API models: seconds per request.")] = 120.0,
+    request_timeout: Annotated[
+        float, typer.Option(min=0.001, help="API models: seconds per request.")
+    ] = 120.0,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Neither read nor write the response cache.")
     ] = False,
@@ -169,7 +159,7 @@ def run(
         bool, typer.Option(help="Replace results made with other settings in --output.")
     ] = False,
     max_failed_share: Annotated[
-        float, typer.Option(help="Exit 5 when more rows than this share fail.")
+        float, typer.Option(min=0.0, max=1.0, help="Exit 5 when more rows than this share fail.")
     ] = 0.05,
     progress: Annotated[bool, typer.Option(help="Show a progress bar with ETA.")] = True,
 ) -> None:
@@ -187,13 +177,13 @@ def run(
             task_dirs=task_dir,
             data_revision=data_revision,
             data_paths=data_path,
-            dtype=dtype,
+            dtype=DtypeChoice(dtype).value,
             device=device,
             trust_remote_code=trust_remote_code,
             model_revision=model_revision,
             max_new_tokens=max_new_tokens,
             prompt_versions=prompt_version,
-            box_convention=box_convention,
+            box_convention=BoxChoice(box_convention).value if box_convention else None,
             split_files=split_file,
             embedder=embedder,
             judge=judge,
@@ -211,7 +201,7 @@ def run(
         )
     except KobenchError as exc:
         _fail(exc)
-    _finish(result, output, max_failed_share)
+    _finish(result, output)
 
 
 @app.command()
@@ -232,7 +222,7 @@ def score(
     split_file: SplitFiles = [],  # noqa: B006
     embedder: Embedder = None,
     max_failed_share: Annotated[
-        float, typer.Option(help="Exit 5 when more rows than this share fail.")
+        float, typer.Option(min=0.0, max=1.0, help="Exit 5 when more rows than this share fail.")
     ] = 0.05,
 ) -> None:
     """Score answers produced elsewhere, writing the same results and samples as `run`."""
@@ -251,10 +241,11 @@ def score(
             data_paths=tuple(data_path),
             split_files=tuple(split_file),
             embedder=embedder,
+            max_failed_share=max_failed_share,
         )
     except KobenchError as exc:
         _fail(exc)
-    _finish(result, output, max_failed_share)
+    _finish(result, output)
 
 
 @app.command("judge")
@@ -293,7 +284,7 @@ def judge_command(
         )
     except KobenchError as exc:
         _fail(exc)
-    _finish(result, results, max_failed_share=1.0)
+    _finish(result, results)
 
 
 @app.command("tasks")

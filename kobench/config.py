@@ -1,27 +1,78 @@
-"""RunConfig: every setting of a run in one object (the CLI and the Python API both build one)."""
+"""RunConfig: every setting of a run in one validated, frozen object (the CLI and the Python API both
+build one). A bad value is refused here, before any work, naming the option (`--batch-size`); from then
+on each setting travels as a typed value.
+
+    RunConfig
+      model, tasks, output
+      data: DataOptions        where the rows come from, how many
+      options: ModelOptions    how the adapter runs (dtype, device, batch size, concurrency)
+      scoring: ScoringOptions  prompt version, generation length, box convention, embedder
+      judge: JudgeOptions      the LLM judge of judged tasks (its endpoint parsed once)
+      policy: Policy           cache, overwrite, the failed-row threshold, progress
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from kobench.errors import BadInputError
+from kobench.extract.boxes import CONVENTIONS
+from kobench.llm.endpoint import Endpoint
+
+Dtype = Literal["auto", "float32", "bfloat16", "float16"]
+BoxConvention = Literal["normalized", "qwen2vl", "pixels"]
+assert set(BoxConvention.__args__) == set(CONVENTIONS), "the box conventions extract/boxes.py reads"
 
 
-@dataclass(frozen=True)
-class ModelOptions:
-    """Adapter options from the command line; `output_settings` are the ones that change outputs."""
+def default_cache_dir() -> Path:
+    base = os.environ.get("KOBENCH_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "kobench"
+    )
+    return Path(base)
 
-    dtype: str = "auto"
+
+class _Options(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+
+def _pairs(values: tuple[str, ...], what: str) -> tuple[str, ...]:
+    """`TASK=VALUE` entries (--data-path, --split-file): the shape is checked where it enters."""
+    for entry in values:
+        name, sep, value = entry.partition("=")
+        if not (name and sep and value):
+            raise ValueError(f"{entry!r}: expected TASK={what}")
+    return values
+
+
+class DataOptions(_Options):
+    task_dirs: tuple[Path, ...] = ()
+    data_dir: Path | None = None
+    data_revision: str | None = None
+    data_paths: tuple[str, ...] = ()  # "TASK=DIR": run TASK on the user's own data in DIR
+    split_files: tuple[str, ...] = ()  # "TASK=FILE": only the rows whose image FILE lists (Karpathy test)
+    limit: int | None = Field(default=None, ge=1)
+
+    _data_paths = field_validator("data_paths")(lambda v: _pairs(v, "DIR"))
+    _split_files = field_validator("split_files")(lambda v: _pairs(v, "FILE"))
+
+
+class ModelOptions(_Options):
+    """Adapter options; `output_settings` are the ones that change outputs (recorded, and in cache keys)."""
+
+    dtype: Dtype = "auto"
     device: str = "auto"
     trust_remote_code: bool = False
     revision: str | None = None
-    batch_size: int = 8
-    extra: dict[str, Any] = field(default_factory=dict)
+    batch_size: int = Field(default=8, ge=1)
+    extra: dict[str, Any] = {}
     # API adapters: how to reach the server; none of these changes an answer, so none is in the cache key.
-    concurrency: int = 8
+    concurrency: int = Field(default=8, ge=1)
     api_key_env: str = "OPENAI_API_KEY"
-    request_timeout: float = 120.0
+    request_timeout: float = Field(default=120.0, gt=0)
 
     def output_settings(self) -> dict[str, Any]:
         return {
@@ -33,59 +84,111 @@ class ModelOptions:
         }
 
 
-def default_cache_dir() -> Path:
-    base = os.environ.get("KOBENCH_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "kobench"
-    )
-    return Path(base)
+class ScoringOptions(_Options):
+    prompt_versions: tuple[str, ...] = ()  # "VERSION" for every task that has it, or "TASK=VERSION"
+    max_new_tokens: int | None = Field(default=None, ge=1)  # overrides the prompt version's; in signatures
+    box_convention: BoxConvention | None = None  # how the model writes boxes; default: each task's own
+    embedder: str | None = None  # captioning's sentence-embedding model; default: KR-SBERT
 
 
-@dataclass(frozen=True)
-class RunConfig:
+class JudgeOptions(_Options):
+    endpoint: Endpoint | None = None  # the LLM judge of judged tasks (never a default)
+    concurrency: int = Field(default=16, ge=1)
+    max_failed_share: float = Field(default=0.05, ge=0, le=1)  # more failed judgements: task incomplete
+
+    @property
+    def model(self) -> str | None:
+        """The judge's model id, as signatures record it."""
+        return self.endpoint.model if self.endpoint else None
+
+
+class Policy(_Options):
+    cache_dir: Path = Field(default_factory=default_cache_dir)
+    use_cache: bool = True
+    overwrite: bool = False
+    max_failed_share: float = Field(default=0.05, ge=0, le=1)  # more failed rows: the run is incomplete
+    progress: bool = True
+
+
+class RunConfig(_Options):
     model: str  # ADAPTER:TARGET
     tasks: tuple[str, ...]
     output: Path | None = None  # None: results are returned, nothing is written
-    task_dirs: tuple[Path, ...] = ()
-    data_dir: Path | None = None
-    data_revision: str | None = None
-    data_paths: tuple[str, ...] = ()  # "TASK=DIR": run TASK on the user's own data in DIR
-    limit: int | None = None
-    model_options: ModelOptions = field(default_factory=ModelOptions)
-    max_new_tokens: int | None = None  # overrides the prompt version's; recorded in signatures
-    prompt_versions: tuple[str, ...] = ()  # "VERSION" for every task that has it, or "TASK=VERSION"
-    box_convention: str | None = None  # how the model writes boxes; default: each task's own
-    split_files: tuple[str, ...] = ()  # "TASK=FILE": only the rows whose image FILE lists (Karpathy test)
-    embedder: str | None = None  # captioning's sentence-embedding model; default: KR-SBERT
-    judge: str | None = None  # MODEL@BASE_URL of the LLM judge for judged tasks (never a default)
-    judge_api_key_env: str = "OPENAI_API_KEY"  # the judge's key is read from this variable, never stored
-    judge_concurrency: int = 16
-    max_failed_judgements: float = 0.05  # a judged task with a larger failed share is incomplete
-    cache_dir: Path = field(default_factory=default_cache_dir)
-    use_cache: bool = True
-    overwrite: bool = False
-    max_failed_share: float = 0.05
-    progress: bool = True
+    data: DataOptions = DataOptions()
+    options: ModelOptions = ModelOptions()
+    scoring: ScoringOptions = ScoringOptions()
+    judge: JudgeOptions = JudgeOptions()
+    policy: Policy = Field(default_factory=Policy)
 
     def arguments(self) -> dict:
-        """What the results record as the run's arguments (paths as strings)."""
+        """What the results record as the run's arguments (a flat dict, as every results file has it)."""
+        endpoint = self.judge.endpoint
         return {
             "model": self.model,
             "tasks": list(self.tasks),
             "output": str(self.output) if self.output else None,
-            "task_dirs": [str(p) for p in self.task_dirs],
-            "data_dir": str(self.data_dir) if self.data_dir else None,
-            "data_revision": self.data_revision,
-            "data_paths": list(self.data_paths),
-            "limit": self.limit,
-            "batch_size": self.model_options.batch_size,
-            "model_options": self.model_options.output_settings(),
-            "max_new_tokens": self.max_new_tokens,
-            "prompt_versions": list(self.prompt_versions),
-            "split_files": list(self.split_files),
-            "embedder": self.embedder,
-            "judge": self.judge,
-            "judge_api_key_env": self.judge_api_key_env,
-            "max_failed_judgements": self.max_failed_judgements,
-            "use_cache": self.use_cache,
-            "max_failed_share": self.max_failed_share,
+            "task_dirs": [str(p) for p in self.data.task_dirs],
+            "data_dir": str(self.data.data_dir) if self.data.data_dir else None,
+            "data_revision": self.data.data_revision,
+            "data_paths": list(self.data.data_paths),
+            "limit": self.data.limit,
+            "batch_size": self.options.batch_size,
+            "model_options": self.options.output_settings(),
+            "max_new_tokens": self.scoring.max_new_tokens,
+            "prompt_versions": list(self.scoring.prompt_versions),
+            "split_files": list(self.data.split_files),
+            "embedder": self.scoring.embedder,
+            "judge": endpoint.identity() if endpoint else None,
+            "judge_api_key_env": endpoint.api_key_env if endpoint else "OPENAI_API_KEY",
+            "max_failed_judgements": self.judge.max_failed_share,
+            "use_cache": self.policy.use_cache,
+            "max_failed_share": self.policy.max_failed_share,
         }
+
+
+# Where a setting is named differently on the command line than in the config.
+_OPTION_NAMES = {
+    ("judge", "endpoint"): "--judge",
+    ("judge", "concurrency"): "--judge-concurrency",
+    ("judge", "max_failed_share"): "--max-failed-judgements",
+    ("data", "task_dirs"): "--task-dir",
+    ("data", "data_paths"): "--data-path",
+    ("data", "split_files"): "--split-file",
+    ("scoring", "prompt_versions"): "--prompt-version",
+    ("policy", "use_cache"): "--no-cache",
+    ("options", "revision"): "--model-revision",
+}
+
+
+def option_name(loc: tuple[Any, ...]) -> str:
+    """The command-line option a config field comes from: ('options', 'batch_size') -> '--batch-size'."""
+    key = tuple(str(part) for part in loc[:2])
+    if key in _OPTION_NAMES:
+        return _OPTION_NAMES[key]
+    field = next((str(p) for p in reversed(loc) if not isinstance(p, int)), "")
+    return "--" + field.replace("_", "-")
+
+
+def build_config(**sections: Any) -> RunConfig:
+    """RunConfig from plain values (`data={...}`, `options={...}`, ...); BadInputError naming each bad
+    option (the CLI's exit 4 for bad input; typer itself refuses most with exit 2 before this)."""
+    try:
+        return RunConfig.model_validate(sections)
+    except ValidationError as exc:
+        problems = [f"{option_name(tuple(e['loc']))}: {_message(e)}" for e in exc.errors()]
+        raise BadInputError("bad settings: " + "; ".join(problems)) from None
+
+
+def validated(cls: type[_Options], section: str, **values: Any) -> Any:
+    """One section of the settings (`JudgeOptions` for `kobench judge`), with build_config's errors."""
+    try:
+        return cls.model_validate(values)
+    except ValidationError as exc:
+        problems = [f"{option_name((section, *e['loc']))}: {_message(e)}" for e in exc.errors()]
+        raise BadInputError("bad settings: " + "; ".join(problems)) from None
+
+
+def _message(error: Any) -> str:
+    message = str(error["msg"]).removeprefix("Value error, ")
+    value = error.get("input")
+    return message if isinstance(value, dict | BaseModel) else f"{message} (got {value!r})"

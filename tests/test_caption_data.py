@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from kobench.config import DataOptions, JudgeOptions, ScoringOptions
 from kobench.data.layouts import read_aihub_coco_ko, read_xm3600
 from kobench.data.split_file import read_split_file
 from kobench.errors import BadInputError
@@ -120,18 +121,10 @@ def test_split_file_formats(tmp_path: Path) -> None:
     assert as_text.describe(2).split("[")[1] == listed.describe(2).split("[")[1]
 
 
-def _prepare(task: str, **kwargs):
+def _prepare(task: str, cache_dir: Path, **data):
     spec = resolve_tasks([task], ())[0]
-    return prepare_task(
-        spec,
-        revision=None,
-        cache_dir=kwargs.pop("cache_dir"),
-        limit=None,
-        versions=(),
-        max_new_tokens=None,
-        embedder="builtin:use-multilingual-v3",
-        **kwargs,
-    )
+    scoring = ScoringOptions(embedder="builtin:use-multilingual-v3")
+    return prepare_task(spec, DataOptions(**data), scoring, JudgeOptions(), cache_dir)
 
 
 def test_coco_ko_found_under_data_dir_with_karpathy_split(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from scripted_model import ScriptedModel, register
 from test_caption_data import aihub_copy
 
 from kobench.api import evaluate
+from kobench.config import DataOptions, JudgeOptions, ScoringOptions
 from kobench.errors import BadInputError
 from kobench.families import resolve_tasks
 from kobench.results import load_results
@@ -31,16 +32,7 @@ def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def references(cache: Path) -> dict[str, list[str]]:
     spec = resolve_tasks([TASK], ())[0]
-    prepared = prepare_task(
-        spec,
-        data_dir=None,
-        revision=None,
-        cache_dir=cache,
-        limit=None,
-        versions=(),
-        max_new_tokens=None,
-        embedder=OFFLINE,
-    )
+    prepared = prepare_task(spec, DataOptions(), ScoringOptions(embedder=OFFLINE), JudgeOptions(), cache)
     return {item.id: list(item.target) for item in prepared.items}
 
 

@@ -18,17 +18,16 @@ from PIL import Image
 
 from kobench.errors import BadInputError
 from kobench.llm.client import (
-    DEFAULT_BASE_URL,
     ChatClient,
     ChatRequest,
     ChatResult,
-    Endpoint,
     image_data_url,
     to_openai_messages,
 )
 from kobench.llm.client import (
     retry_after_seconds as parse_retry_after,
 )
+from kobench.llm.endpoint import DEFAULT_BASE_URL, Endpoint
 from kobench.testing.fake_openai import FakeOpenAIServer, Reply
 from kobench.types import ImagePart, ImageRef, Message, TextPart
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from benchmark_copies import k_dtcbench_rows, k_mmbench_rows, k_mmstar_rows, k_seed_rows, write_all
 
+from kobench.config import DataOptions, JudgeOptions, ScoringOptions
 from kobench.families import resolve_tasks
 from kobench.run.prepare import prepare_task
 
@@ -67,15 +68,8 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def prompts(task: str, data_dir: Path, version: str, tmp_path: Path) -> dict[str, str]:
     spec = resolve_tasks([task])[0]
-    prepared = prepare_task(
-        spec,
-        data_dir=data_dir,
-        revision=None,
-        cache_dir=tmp_path,
-        limit=None,
-        versions=(version,),
-        max_new_tokens=None,
-    )
+    scoring = ScoringOptions(prompt_versions=(version,))
+    prepared = prepare_task(spec, DataOptions(data_dir=data_dir), scoring, JudgeOptions(), tmp_path)
     assert prepared.version == version
     return {item.id: item.prompt for item in prepared.items}
 

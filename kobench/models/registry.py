@@ -55,7 +55,7 @@ def _variant_name(adapter: str, default: str) -> Callable[[str], str]:
 
 
 def _openai_name(target: str) -> str:
-    from kobench.llm.client import Endpoint
+    from kobench.llm.endpoint import Endpoint
 
     return Endpoint.parse(target).model
 

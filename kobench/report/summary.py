@@ -43,3 +43,32 @@ def run_summary(result: RunResult) -> str:
         "unparsed",
     ]
     return tabulate(rows, headers=header, tablefmt="simple", disable_numparse=True) + "\n"
+
+
+def incomplete_reasons(result: RunResult) -> list[str]:
+    """Why a run is incomplete, in words a user can act on (from the results alone)."""
+    share = result.run.arguments.get("max_failed_share", 0.05)
+    too_many = [n for n, t in result.tasks.items() if t.failed_share > share]
+    unjudged = [
+        f"{n} ({t.judge.n_failed} of {t.judge.n_failed + t.judge.n_judged} failed"
+        + (
+            ": " + "; ".join(f"{c} x {why}" for why, c in t.judge.failure_reasons.items())
+            if t.judge.failure_reasons
+            else ""
+        )
+        + ")"
+        for n, t in result.tasks.items()
+        if t.judge is not None and t.judge.failed_share > t.judge.max_failed_share
+    ]
+    reasons = []
+    if too_many:
+        reasons.append(f"failed rows above --max-failed-share {share:.0%} in {', '.join(too_many)}")
+    if unjudged:
+        reasons.append(
+            "failed judgements above --max-failed-judgements in "
+            + ", ".join(unjudged)
+            + "; `kobench judge OUTPUT --judge ...` judges them again without regenerating"
+        )
+    if not reasons:
+        reasons.append("the run was interrupted; re-run the same command to resume")
+    return reasons

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -32,30 +32,14 @@ from kobench.types import Response
 
 def run(config: RunConfig) -> RunResult:
     started = _now()
-    tasks = resolve_tasks(config.tasks, config.task_dirs)
+    tasks = resolve_tasks(config.tasks, config.data.task_dirs)
     adapter, target, entry = parse_model_spec(config.model)
     refuse_unanswerable(adapter, entry.kinds, tasks)
-    prepared = [
-        prepare_task(
-            t,
-            data_dir=config.data_dir,
-            revision=config.data_revision,
-            cache_dir=config.cache_dir,
-            limit=config.limit,
-            versions=config.prompt_versions,
-            max_new_tokens=config.max_new_tokens,
-            box_convention=config.box_convention,
-            data_paths=config.data_paths,
-            split_files=config.split_files,
-            embedder=config.embedder,
-            judge_model=judge_model(config),
-            judge_max_failed_share=config.max_failed_judgements,
-        )
-        for t in tasks
-    ]
-    options = config.model_options
+    cache_dir = config.policy.cache_dir
+    prepared = [prepare_task(t, config.data, config.scoring, config.judge, cache_dir) for t in tasks]
+    options = config.options
     model_info = ModelInfo(
-        spec=portable(config.model, config.cache_dir),
+        spec=portable(config.model, cache_dir),
         name=model_name(adapter, target, entry),
         adapter=adapter,
         fingerprint=entry.fingerprint(target, options),
@@ -64,8 +48,8 @@ def run(config: RunConfig) -> RunResult:
     task_settings = {p.spec.name: p.settings() for p in prepared}
     out = OutputDir(config.output) if config.output else None
     if out:
-        out.claim(model_info.model_dump(), task_settings, config.overwrite)
-    cache = ResponseCache(config.cache_dir / "responses.sqlite" if config.use_cache else None)
+        out.claim(model_info.model_dump(), task_settings, config.policy.overwrite)
+    cache = ResponseCache(cache_dir / "responses.sqlite" if config.policy.use_cache else None)
     source = ModelSource(
         lambda: entry.load(target, options),
         adapter,
@@ -83,7 +67,7 @@ def run(config: RunConfig) -> RunResult:
         out,
     )
     judging = Judging(config) if any(t.spec.judge for t in prepared) else None
-    with Progress(config.progress) as progress:
+    with Progress(config.policy.progress) as progress:
         for task in prepared:
             records = out.finished_samples(task.spec.name) if out else {}
             try:
@@ -104,26 +88,17 @@ def run(config: RunConfig) -> RunResult:
     return report.save()
 
 
-def judge_model(config: RunConfig) -> str | None:
-    """The judge's model id (what signatures record), or None when no judge was given."""
-    if not config.judge:
-        return None
-    from kobench.llm.client import Endpoint
-
-    return Endpoint.parse(config.judge, config.judge_api_key_env).model
-
-
 class Judging:
     """The LLM judge of a run: one client (bounded concurrency) and the judgement cache."""
 
     def __init__(self, config: RunConfig) -> None:
         from kobench.judge.cache import JudgementCache
-        from kobench.llm.client import ChatClient, Endpoint
+        from kobench.llm.client import ChatClient
 
-        assert config.judge, "judged tasks stop before any work without a judge (check_ready)"
-        endpoint = Endpoint.parse(config.judge, config.judge_api_key_env)
-        self.client = ChatClient(endpoint, concurrency=config.judge_concurrency)
-        path = config.cache_dir / "judgements.sqlite" if config.use_cache else None
+        endpoint = config.judge.endpoint
+        assert endpoint, "judged tasks stop before any work without a judge (check_ready)"
+        self.client = ChatClient(endpoint, concurrency=config.judge.concurrency)
+        path = config.policy.cache_dir / "judgements.sqlite" if config.policy.use_cache else None
         self.cache = JudgementCache(path)
         self.calls = self.cache_hits = 0
 
@@ -290,6 +265,12 @@ class ModelSource:
         return [hits.get(k) or answers[n] for n, k in enumerate(keys)]
 
 
+def run_complete(tasks: Iterable[TaskResult], max_failed_share: float, interrupted: bool = False) -> bool:
+    """A run is complete when it was not interrupted and every task is: answered (and judged) in full,
+    with no larger share of failed rows than `max_failed_share` (DESIGN: exit 5 otherwise)."""
+    return not interrupted and all(t.complete and t.failed_share <= max_failed_share for t in tasks)
+
+
 def _hash(data: dict) -> str:
     blob = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
     return "sha256:" + hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
@@ -318,12 +299,12 @@ class RunReport:
         if previous:  # tasks from earlier runs into the same folder stay in its results
             for name, data in previous.get("tasks", {}).items():
                 tasks.setdefault(name, TaskResult.model_validate(data))
-        complete = not self.interrupted and all(t.complete for t in self.results.values())
+        complete = run_complete(self.results.values(), self.config.policy.max_failed_share, self.interrupted)
         stats, seconds = self.stats, self.stats.generation_seconds
         run = RunInfo(
             kobench_version=VERSION,
             model=self.model,
-            arguments=portable_arguments(self.config.arguments(), self.config.cache_dir),
+            arguments=portable_arguments(self.config.arguments(), self.config.policy.cache_dir),
             settings_hash=self.settings_hash,
             packages=package_versions(),
             git_commit=git_commit(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from kobench.config import default_cache_dir
+from kobench.config import build_config, default_cache_dir
 from kobench.data.formats import json_lines
 from kobench.errors import BadInputError, where
 from kobench.families import resolve_tasks
@@ -52,22 +52,27 @@ def score_predictions(
     data_paths: tuple[str, ...] = (),
     split_files: tuple[str, ...] = (),
     embedder: str | None = None,
+    max_failed_share: float = 0.05,
 ) -> RunResult:
     path = Path(predictions_path)
-    spec = resolve_tasks([task], task_dirs)[0]
-    predictions = read_predictions(path)
-    prepared = prepare_task(
-        spec,
-        data_dir=Path(data_dir) if data_dir else None,
-        revision=None,
-        cache_dir=default_cache_dir(),
-        limit=limit,
-        versions=prompt_versions,
-        max_new_tokens=None,
-        data_paths=data_paths,
-        split_files=split_files,
-        embedder=embedder,
+    cache_dir = default_cache_dir()
+    config = build_config(
+        model=portable(f"predictions:{path}", cache_dir),
+        tasks=(task,),
+        output=Path(output) if output else None,
+        data={
+            "task_dirs": task_dirs,
+            "data_dir": Path(data_dir) if data_dir else None,
+            "data_paths": data_paths,
+            "split_files": split_files,
+            "limit": limit,
+        },
+        scoring={"prompt_versions": prompt_versions, "embedder": embedder},
+        policy={"cache_dir": cache_dir, "use_cache": False, "max_failed_share": max_failed_share},
     )
+    spec = resolve_tasks([task], config.data.task_dirs)[0]
+    predictions = read_predictions(path)
+    prepared = prepare_task(spec, config.data, config.scoring, config.judge, cache_dir)
     known = {i.id for i in prepared.items}
     if predictions and not known & set(predictions):
         raise BadInputError(
@@ -76,13 +81,13 @@ def score_predictions(
         )
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     model = ModelInfo(
-        spec=portable(f"predictions:{path}", default_cache_dir()),
+        spec=config.model,
         name=model_name or path.stem,
         adapter="predictions",
         fingerprint=f"file:{digest}",
         settings={},
     )
-    out = OutputDir(Path(output)) if output else None
+    out = OutputDir(config.output) if config.output else None
     if out:
         out.claim(model.model_dump(), {spec.name: prepared.settings()}, overwrite=True)
 
@@ -94,19 +99,6 @@ def score_predictions(
             for i in items
         ]
 
-    from kobench.config import RunConfig
-
-    config = RunConfig(
-        model=model.spec,
-        tasks=(task,),
-        output=out.path if out else None,
-        limit=limit,
-        prompt_versions=prompt_versions,
-        data_paths=data_paths,
-        split_files=split_files,
-        embedder=embedder,
-        use_cache=False,
-    )
     report = RunReport(config, model, _hash({"model": model.model_dump()}), _now(), RunStats(), out)
     records: dict[str, dict] = {}
     with Progress(progress) as bar:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kobench.config import DataOptions, JudgeOptions, ScoringOptions
 from kobench.data.layouts import read_layout
 from kobench.data.loader import Table, canonical_identity, load_local, load_table
 from kobench.data.split_file import keep_listed, read_split_file, split_file_for
@@ -132,35 +133,25 @@ def _limited(task: TaskSpec, rows: list[dict], cols: Columns, limit: int | None)
 
 
 def prepare_task(
-    task: TaskSpec,
-    *,
-    data_dir: Path | None,
-    revision: str | None,
-    cache_dir: Path,
-    limit: int | None,
-    versions: tuple[str, ...],
-    max_new_tokens: int | None,
-    box_convention: str | None = None,
-    data_paths: tuple[str, ...] = (),
-    split_files: tuple[str, ...] = (),
-    embedder: str | None = None,
-    judge_model: str | None = None,
-    judge_max_failed_share: float = 0.05,
+    task: TaskSpec, data: DataOptions, scoring: ScoringOptions, judge: JudgeOptions, cache_dir: Path
 ) -> PreparedTask:
-    version = choose_version(task, versions)
-    generation, overridden = generation_for(task, version, max_new_tokens)
+    """The task's rows as Items, ready to ask: data found, columns checked, prompts rendered."""
+    version = choose_version(task, scoring.prompt_versions)
+    generation, overridden = generation_for(task, version, scoring.max_new_tokens)
     family = FAMILIES[task.family]
-    scoring = ScoringSettings(
-        box_convention=box_convention or task.scoring.box_convention,
-        embedder=embedder or DEFAULT_EMBEDDER if task.family == "caption" else None,
-        judge_model=judge_model if task.family == "judged" else None,
-        judge_max_failed_share=judge_max_failed_share,
+    settings = ScoringSettings(
+        box_convention=scoring.box_convention or task.scoring.box_convention,
+        embedder=scoring.embedder or DEFAULT_EMBEDDER if task.family == "caption" else None,
+        judge_model=judge.model if task.family == "judged" else None,
+        judge_max_failed_share=judge.max_failed_share,
     )
-    family.check_ready(task, scoring)  # the judge, Java, the embedder: before data or a model is touched
-    table = find_table(task, data_dir, revision, cache_dir, data_path_for(task, data_paths))
+    family.check_ready(task, settings)  # the judge, Java, the embedder: before data or a model is touched
+    table = find_table(
+        task, data.data_dir, data.data_revision, cache_dir, data_path_for(task, data.data_paths)
+    )
     cols = resolve_columns(task, table.columns, table.origin, family.roles)
     rows, split, origin = table.rows, task.dataset.split, table.origin
-    listed = split_file_for(task.name, split_files)
+    listed = split_file_for(task.name, data.split_files)
     if listed is not None:
         rows, split = keep_listed(rows, cols.id, read_split_file(listed), table.origin)
         origin = f"{origin}, rows listed in {listed}"
@@ -171,9 +162,9 @@ def prepare_task(
         identity=canonical_identity(rows, cols.used()),
         revision=table.revision,
     )
-    rows = _limited(task, rows, cols, limit)
+    rows = _limited(task, rows, cols, data.limit)
     try:
         items = family.prepare(task, rows, cols, version, generation)
     except ValueError as exc:  # a template naming a column the data lacks fails for every row
         raise BadInputError(f"{task.path}: prompt version {version!r}: {exc}") from exc
-    return PreparedTask(task, version, generation, overridden, dataset, items, scoring)
+    return PreparedTask(task, version, generation, overridden, dataset, items, settings)

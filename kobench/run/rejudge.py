@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from kobench.config import JudgeOptions, validated
 from kobench.data.formats import json_lines
 from kobench.errors import BadInputError
 from kobench.families import load_tasks
@@ -14,6 +15,7 @@ from kobench.families.items import Item
 from kobench.judge.cache import JudgementCache
 from kobench.llm.client import ChatClient, Endpoint
 from kobench.results import RunResult, TaskResult, load_results, save_results
+from kobench.run import run_complete
 from kobench.run.aggregate import aggregate
 from kobench.run.judging import judge_records
 from kobench.run.output import OutputDir
@@ -68,11 +70,21 @@ def rejudge(
             + (f"no task {', '.join(unknown)} in these results" if unknown else "holds no judged task")
             + f" (tasks: {', '.join(result.tasks)})"
         )
-    endpoint = Endpoint.parse(judge, api_key_env)
+    try:
+        endpoint = Endpoint.parse(judge, api_key_env)
+    except BadInputError as exc:
+        raise BadInputError(f"--judge: {exc}") from None
+    options = validated(
+        JudgeOptions,
+        "judge",
+        endpoint=endpoint,
+        concurrency=concurrency,
+        max_failed_share=max_failed_judgements,
+    )
     cache = JudgementCache(cache_path)
-    settings = ScoringSettings(judge_model=endpoint.model, judge_max_failed_share=max_failed_judgements)
+    settings = ScoringSettings(judge_model=endpoint.model, judge_max_failed_share=options.max_failed_share)
     updated: dict[str, TaskResult] = dict(result.tasks)
-    with ChatClient(endpoint, concurrency=concurrency) as client, Progress(progress) as bar:
+    with ChatClient(endpoint, concurrency=options.concurrency) as client, Progress(progress) as bar:
         for name in judged:
             spec, old = registry[name], result.tasks[name]
             path = out.samples_path(name)
@@ -93,7 +105,8 @@ def rejudge(
             )
             out.rewrite_samples(name, records)
     cache.close()
-    complete = all(t.complete for t in updated.values())
+    # The run's own rule on failed rows still holds: judging again changes judgements, not rows.
+    complete = run_complete(updated.values(), result.run.arguments.get("max_failed_share", 0.05))
     new = result.model_copy(update={"tasks": updated, "status": "complete" if complete else "incomplete"})
     save_results(new, out.results_path)
     return new
