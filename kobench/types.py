@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -59,8 +59,13 @@ class ImagePart:
 
 @dataclass(frozen=True)
 class Message:
+    """One turn. An assistant turn with `answer_of` set stands for the model's answer to that earlier
+    request (a second conversation turn sees the first answer): the runner fills it in with the answer's
+    text before any adapter sees the request, so adapters only ever get plain messages."""
+
     role: Literal["system", "user", "assistant"]
     content: tuple[TextPart | ImagePart, ...]
+    answer_of: str | None = None
 
     @property
     def text(self) -> str:
@@ -106,6 +111,24 @@ class Request:
     options: tuple[tuple[str, str], ...] = ()
     region: tuple[float, float, float, float] | None = None
     question: str | None = None
+    # Log-likelihood mode: score each continuation after the messages instead of generating text (an
+    # adapter that accepts "loglikelihood" answers with Response.scores, one per continuation).
+    continuations: tuple[str, ...] = ()
+
+    @property
+    def depends_on(self) -> tuple[str, ...]:
+        """Ids of the earlier requests whose answers this one's messages carry."""
+        return tuple(m.answer_of for m in self.messages if m.answer_of is not None)
+
+    @property
+    def needs(self) -> frozenset[str]:
+        """What an adapter must accept to answer it: "text", "image", "loglikelihood"."""
+        found = {"text"}
+        if self.images:
+            found.add("image")
+        if self.continuations:
+            found.add("loglikelihood")
+        return frozenset(found)
 
     @property
     def images(self) -> list[ImageRef]:
@@ -116,17 +139,30 @@ class Request:
         return "\n".join(m.text for m in self.messages)
 
 
+FinishReason = Literal["stop", "length", "error"]
+
+
 @dataclass(frozen=True)
 class Response:
-    """One adapter answer. `error` set means the call failed: the row is counted as failed, not scored."""
+    """One adapter answer, tagged with its request's id (adapters answer in any order). `error` set means
+    the call failed: the row is counted as failed, not scored. A generation answers with `text`, a
+    log-likelihood request with `scores` (one per continuation)."""
 
     text: str | None
     error: str | None = None
     n_tokens: int = 0  # generated tokens (an API's completion_tokens)
-    seconds: float = 0.0
+    seconds: float = 0.0  # wall time of the call (a batch's time, for a batched adapter)
     cached: bool = False
     prompt_tokens: int = 0  # input tokens where the adapter knows them (an API's prompt_tokens)
+    request_id: str = ""
+    scores: tuple[float, ...] | None = None
+    finish_reason: FinishReason | None = None  # why generation ended, where the adapter knows
+    first_token_seconds: float | None = None  # time to the first token, where the adapter measures it
 
     @property
     def ok(self) -> bool:
-        return self.error is None and self.text is not None
+        return self.error is None and (self.text is not None or self.scores is not None)
+
+    def answering(self, request_id: str) -> Response:
+        """This response tagged with the request it answers."""
+        return replace(self, request_id=request_id)

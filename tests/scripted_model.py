@@ -6,7 +6,7 @@ cache and output code paths are the real ones.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from kobench.models.registry import AdapterEntry, ModelOptions
@@ -23,19 +23,17 @@ class ScriptedModel:
     calls: list[str] = field(default_factory=list)
     interrupt_after: int | None = None  # raise KeyboardInterrupt once this many requests were answered
 
-    def generate(self, requests: Sequence[Request]) -> list[Response]:
-        if self.interrupt_after is not None and len(self.calls) >= self.interrupt_after:
-            raise KeyboardInterrupt
-        out = []
+    def generate(self, requests: Sequence[Request]) -> Iterator[Response]:
         for request in requests:
+            if self.interrupt_after is not None and len(self.calls) >= self.interrupt_after:
+                raise KeyboardInterrupt
             self.calls.append(request.id)
             text = self.script(request)
-            out.append(
-                Response(text=text, n_tokens=len(text or ""))
+            yield (
+                Response(text=text, n_tokens=len(text or ""), request_id=request.id)
                 if text is not None
-                else Response(text=None, error="scripted failure")
+                else Response(text=None, error="scripted failure", request_id=request.id)
             )
-        return out
 
 
 def register(monkeypatch, model: ScriptedModel, loads: list | None = None) -> None:

@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ pytest.importorskip("transformers", reason="the hf adapter needs transformers")
 from PIL import Image
 
 from kobench.errors import BadInputError
-from kobench.models.base import Model
+from kobench.models.base import Model, in_request_order
 from kobench.models.fingerprint import GENERATED_MARKER, model_fingerprint
 from kobench.models.hf import HFModel, _cut
 from kobench.types import (
@@ -67,7 +68,7 @@ def hf_model(request: pytest.FixtureRequest) -> HFModel:
 
 @pytest.fixture(scope="module")
 def good_texts(hf_model: HFModel) -> list[str | None]:
-    return [r.text for r in hf_model.generate(REQUESTS)]
+    return [r.text for r in in_request_order(hf_model, REQUESTS)]
 
 
 @pytest.mark.slow
@@ -89,24 +90,24 @@ def test_adapter_identity(hf_model: HFModel) -> None:
 
 @pytest.mark.slow
 def test_batch_equals_one_at_a_time(hf_model: HFModel, good_texts: list[str | None]) -> None:
-    responses = hf_model.generate(REQUESTS)
+    responses = in_request_order(hf_model, REQUESTS)
     assert len(responses) == 4
     assert all(r.ok and isinstance(r.text, str) for r in responses)
     assert any(r.n_tokens > 0 for r in responses)
     assert all(0 <= r.n_tokens <= GREEDY.max_new_tokens for r in responses)
     assert len(set(good_texts)) > 1, "different images and prompts should give different outputs"
     # In order: each response is what that request gives on its own (also the left-padding check).
-    alone = [hf_model.generate([r])[0].text for r in REQUESTS]
+    alone = [in_request_order(hf_model, [r])[0].text for r in REQUESTS]
     assert [r.text for r in responses] == alone == good_texts
     single = HFModel(hf_model.path_or_id, batch_size=1)
-    assert [r.text for r in single.generate(REQUESTS)] == good_texts
+    assert [r.text for r in in_request_order(single, REQUESTS)] == good_texts
 
 
 @pytest.mark.slow
 def test_bad_image_fails_only_its_request(hf_model: HFModel, good_texts: list[str | None]) -> None:
     requests = list(REQUESTS)
     requests[1] = request(1, image=ImageRef(data=b"not an image"))
-    responses = hf_model.generate(requests)
+    responses = in_request_order(hf_model, requests)
     assert responses[1].text is None
     assert "could not be decoded" in (responses[1].error or "")
     assert "0x" not in (responses[1].error or "")  # no object addresses: errors are reproducible
@@ -120,7 +121,7 @@ def test_failing_batch_is_retried_one_at_a_time(hf_model: HFModel, good_texts: l
     # A literal image token in the text makes the processor reject the whole batch (token/image mismatch).
     requests = list(REQUESTS)
     requests[2] = request(2, text=f"{hf_model.processor.image_token} 이것은?")
-    responses = hf_model.generate(requests)
+    responses = in_request_order(hf_model, requests)
     assert responses[2].text is None and responses[2].error
     assert [r.text for i, r in enumerate(responses) if i != 2] == [
         t for i, t in enumerate(good_texts) if i != 2
@@ -130,20 +131,26 @@ def test_failing_batch_is_retried_one_at_a_time(hf_model: HFModel, good_texts: l
 @pytest.mark.slow
 def test_mixed_settings_and_stop_strings(tiny_llava: Path) -> None:
     model = HFModel(str(tiny_llava), batch_size=4)
-    full = model.generate([REQUESTS[0]])[0].text or ""
+    full = in_request_order(model, [REQUESTS[0]])[0].text or ""
     # the first character, after the first, that is a whole letter and not seen before it
     cut = next(i for i, ch in enumerate(full) if i > 0 and ch.isalnum() and full.find(ch) == i)
     stop = GenerationSettings(max_new_tokens=8, stop=(full[cut],))
     short = GenerationSettings(max_new_tokens=2)
     sampled = GenerationSettings(max_new_tokens=4, temperature=0.8)
-    mixed = [request(0, gen=stop), REQUESTS[1], request(2, gen=short), request(3, gen=sampled), REQUESTS[0]]
-    responses = model.generate(mixed)
+    mixed = [
+        replace(request(0, gen=stop), id="r0-stop"),
+        REQUESTS[1],
+        request(2, gen=short),
+        request(3, gen=sampled),
+        REQUESTS[0],
+    ]
+    responses = in_request_order(model, mixed)
     assert responses[0].text == full[:cut]
-    assert responses[1].text == model.generate([REQUESTS[1]])[0].text
+    assert responses[1].text == in_request_order(model, [REQUESTS[1]])[0].text
     assert responses[2].n_tokens <= 2
     assert responses[3].ok and responses[3].n_tokens <= 4
     assert responses[4].text == full
-    assert model.generate([]) == []
+    assert in_request_order(model, []) == []
 
 
 def test_cut_at_first_stop_string() -> None:
@@ -159,7 +166,7 @@ def test_explicit_dtype_is_honoured(tiny_llava: Path) -> None:
     model = HFModel(str(tiny_llava), dtype="bfloat16", device="cpu")
     assert model.model.dtype == torch.bfloat16
     assert model.settings["dtype"] == "bfloat16"
-    assert model.generate(REQUESTS[:2])[0].ok
+    assert in_request_order(model, REQUESTS[:2])[0].ok
     with pytest.raises(BadInputError, match="dtype"):
         HFModel(str(tiny_llava), dtype="int3")
 

@@ -70,7 +70,7 @@ class EchoModel:
     settings = {}
 
     def generate(self, requests):
-        return [Response(text="A") for _ in requests]
+        return [Response(text="A", request_id=request.id) for request in requests]
 
 
 ENTRY = AdapterEntry(fingerprint=lambda target, options: "echo:v1", load=lambda target, options: EchoModel())

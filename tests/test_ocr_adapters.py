@@ -17,7 +17,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from kobench.errors import BadInputError
-from kobench.models.base import Model
+from kobench.models.base import Model, in_request_order
 from kobench.models.chance import ChanceModel
 from kobench.models.registry import ModelOptions, parse_model_spec
 from kobench.types import GenerationSettings, ImagePart, ImageRef, Message, Request, TextPart
@@ -147,7 +147,7 @@ def ocr_match():
 @needs_tesseract
 def test_tesseract_is_a_model_and_reads_lines_with_small_cer(tesseract) -> None:
     assert isinstance(tesseract, Model)
-    responses = tesseract.generate([request(line_image(t), rid=str(i)) for i, t in enumerate(LINES)])
+    responses = in_request_order(tesseract, [request(line_image(t), rid=str(i)) for i, t in enumerate(LINES)])
     rates = [cer(r.text, t) for r, t in zip(responses, LINES, strict=True)]
     total = sum(cer(r.text, t) * len(t) for r, t in zip(responses, LINES, strict=True)) / sum(map(len, LINES))
     print("per-line CER", [round(x, 3) for x in rates], "overall", round(total, 4))
@@ -162,7 +162,7 @@ def test_tesseract_reads_only_the_region(tesseract) -> None:
     image, boxes = render([(30, 30 + 70 * i, t) for i, t in enumerate(texts)], (640, 260))
     x1, y1, x2, y2 = boxes[1]
     region = (x1 - 0.02, y1 - 0.03, x2 + 0.02, y2 + 0.03)
-    whole, part = tesseract.generate([request(image), request(image, region=region)])
+    whole, part = in_request_order(tesseract, [request(image), request(image, region=region)])
     assert whole.text.count("\n") == 2 and cer(whole.text, "\n".join(texts)) < 0.1
     assert "\n" not in part.text and cer(part.text, texts[1]) < 0.1, part.text
     assert "서울" not in part.text and "한빛" not in part.text
@@ -179,7 +179,7 @@ def test_tesseract_reuses_one_api_object(tesseract, monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setattr(tesserocr, "PyTessBaseAPI", no_new_api)
     for _ in range(2):
-        (response,) = tesseract.generate([request(line_image(LINES[2]))])
+        (response,) = in_request_order(tesseract, [request(line_image(LINES[2]))])
         assert response.ok and tesseract.engine.api is api
     assert id(tesseract.engine.api) == id(api)
 
@@ -207,7 +207,7 @@ def test_small_text_is_enlarged_before_reading(tesseract) -> None:
     image = line_image(LINES[2], font_size=9, pad=4)
     psm, scale = tesseract.engine.choose_psm(image)
     assert psm == 7 and scale > 1
-    (response,) = tesseract.generate([request(image)])
+    (response,) = in_request_order(tesseract, [request(image)])
     assert cer(response.text, LINES[2]) < 0.2, response.text
 
 
@@ -215,8 +215,8 @@ def test_small_text_is_enlarged_before_reading(tesseract) -> None:
 def test_blank_images_read_as_nothing(tesseract) -> None:
     # tesserocr raises on an empty result and psm 7 made up a syllable on a blank strip
     blanks = [Image.new("RGB", size, "white") for size in ((300, 50), (300, 300), (1, 1))]
-    responses = tesseract.generate(
-        [request(b, kind, question="가나") for b in blanks for kind in ("read", "ground")]
+    responses = in_request_order(
+        tesseract, [request(b, kind, question="가나") for b in blanks for kind in ("read", "ground")]
     )
     assert [(r.ok, r.text) for r in responses] == [(True, "")] * 6
 
@@ -238,14 +238,14 @@ def test_a_line_psm_7_misses_is_read_as_sparse_text(tesseract) -> None:
 def test_tesseract_grounds_each_phrase_on_a_page(tesseract) -> None:
     phrases = ["서울특별시 강남구", "합계금액 1,234,000원", "대한민국 부산광역시"]
     image, boxes = render([(40, 40, phrases[0]), (400, 200, phrases[1]), (100, 380, phrases[2])], (800, 500))
-    responses = tesseract.generate(
-        [request(image, "ground", str(i), question=p) for i, p in enumerate(phrases)]
+    responses = in_request_order(
+        tesseract, [request(image, "ground", str(i), question=p) for i, p in enumerate(phrases)]
     )
     for phrase, truth, response in zip(phrases, boxes, responses, strict=True):
         found = parse_box(response.text)
         assert iou(found, truth) > 0.5, (phrase, found, truth)
     # a phrase that is not there: no answer, no error
-    (absent,) = tesseract.generate([request(image, "ground", question="제주특별자치도 서귀포시")])
+    (absent,) = in_request_order(tesseract, [request(image, "ground", question="제주특별자치도 서귀포시")])
     assert absent.ok and absent.text == ""
 
 
@@ -255,7 +255,7 @@ def test_tesseract_grounds_a_part_of_a_line(tesseract) -> None:
     font = ImageFont.truetype(str(FONT), 30)
     start = 30 + font.getlength("대한민국 ")
     x1, y1, x2, y2 = ImageDraw.Draw(image).textbbox((start, 30), "부산광역시", font=font)
-    (response,) = tesseract.generate([request(image, "ground", question="부산광역시")])
+    (response,) = in_request_order(tesseract, [request(image, "ground", question="부산광역시")])
     assert iou(parse_box(response.text), (x1 / 600, y1 / 100, x2 / 600, y2 / 100)) > 0.5
 
 
@@ -263,7 +263,9 @@ def test_tesseract_grounds_a_part_of_a_line(tesseract) -> None:
 def test_tesseract_refuses_questions(tesseract) -> None:
     image = line_image(LINES[0])
     choice = request(image, "choice", options=(("A", "서울"), ("B", "부산")))
-    responses = tesseract.generate([choice, request(image, "open", question="주소는?"), request(image)])
+    responses = in_request_order(
+        tesseract, [choice, request(image, "open", question="주소는?"), request(image)]
+    )
     assert not responses[0].ok and "ocr-match" in responses[0].error
     assert not responses[1].ok and "ocr-match" in responses[1].error
     assert responses[2].ok
@@ -280,12 +282,12 @@ def test_bad_requests_fail_alone(tesseract, ocr_match) -> None:
         request(good, "ground", rid="e", question=""),
         request(good, rid="f"),
     ]
-    responses = tesseract.generate(batch)
+    responses = in_request_order(tesseract, batch)
     assert [r.ok for r in responses] == [True, False, False, False, False, True]
     assert "could not be decoded" in responses[1].error and "no image" in responses[2].error
     assert "region" in responses[3].error
     assert cer(responses[5].text, LINES[0]) < 0.05
-    responses = ocr_match.generate([*batch[:3], request(good, "choice", rid="g", options=())])
+    responses = in_request_order(ocr_match, [*batch[:3], request(good, "choice", rid="g", options=())])
     assert [r.ok for r in responses] == [True, False, False, False]
 
 
@@ -304,18 +306,18 @@ def test_ocr_match_picks_the_printed_option_and_breaks_ties_like_chance(ocr_matc
     one, _ = render([(30, 60, "서울특별시 강남구")], (640, 160), 32)
     two, _ = render([(30, 30, "서울특별시 강남구"), (30, 110, "대구광역시 수성구")], (640, 200), 32)
     none, _ = render([(30, 60, "오늘의 날씨는 맑음")], (640, 160), 32)
-    responses = ocr_match.generate(
-        [request(img, "choice", str(i), options=OPTIONS) for i, img in enumerate((one, two, none))]
+    responses = in_request_order(
+        ocr_match, [request(img, "choice", str(i), options=OPTIONS) for i, img in enumerate((one, two, none))]
     )
     assert responses[0].text == "B"
     assert responses[1].text in {"B", "C"}  # two options printed: a seeded pick between those two
     assert responses[2].text in {"A", "B", "C", "D"}  # nothing matches: a seeded pick among all
-    again = ocr_match.generate(
-        [request(img, "choice", str(i), options=OPTIONS) for i, img in enumerate((two, none))]
+    again = in_request_order(
+        ocr_match, [request(img, "choice", str(i), options=OPTIONS) for i, img in enumerate((two, none))]
     )
     assert [r.text for r in again] == [responses[1].text, responses[2].text]  # deterministic per row
     shuffled = (("A", OPTIONS[3][1]), ("B", OPTIONS[2][1]), ("C", OPTIONS[1][1]), ("D", OPTIONS[0][1]))
-    (response,) = ocr_match.generate([request(one, "choice", options=shuffled)])
+    (response,) = in_request_order(ocr_match, [request(one, "choice", options=shuffled)])
     assert response.text == "C"
 
 
@@ -323,7 +325,7 @@ def test_ocr_match_picks_the_printed_option_and_breaks_ties_like_chance(ocr_matc
 def test_ocr_match_compares_numbers_by_digits(ocr_match) -> None:
     image, _ = render([(30, 40, "결제금액 56,780원")], (500, 120))
     options = (("A", "56,870원"), ("B", "5,678원"), ("C", "56780원"), ("D", "65,780원"))
-    (response,) = ocr_match.generate([request(image, "choice", options=options)])
+    (response,) = in_request_order(ocr_match, [request(image, "choice", options=options)])
     assert response.text == "C"
 
 
@@ -331,13 +333,14 @@ def test_ocr_match_compares_numbers_by_digits(ocr_match) -> None:
 def test_ocr_match_answers_a_key_value_question(ocr_match) -> None:
     form, _ = render([(30, 30, "공급가액 1,234,000"), (30, 100, "상호 한빛상사")], (520, 170))
     keyed, _ = render([(30, 30, "주소"), (30, 90, "부산광역시 해운대구")], (520, 160))
-    responses = ocr_match.generate(
+    responses = in_request_order(
+        ocr_match,
         [
             request(form, "open", "a", question="공급가액은 얼마입니까?"),
             request(form, "open", "b", question="상호는 무엇입니까?"),
             request(keyed, "open", "c", question="주소는 어디입니까?"),
             request(form, "open", "d", question="전화번호는 무엇입니까?"),
-        ]
+        ],
     )
     texts = [r.text for r in responses]
     assert re.sub(r"\D", "", texts[0]) in {"1234000", "11234000"}, texts  # Tesseract may read "1," as "11"
@@ -348,7 +351,9 @@ def test_ocr_match_answers_a_key_value_question(ocr_match) -> None:
 @needs_tesseract
 def test_ocr_match_reads_and_refuses_grounding(ocr_match) -> None:
     image = line_image(LINES[0])
-    read, grounding = ocr_match.generate([request(image), request(image, "ground", question="강남구")])
+    read, grounding = in_request_order(
+        ocr_match, [request(image), request(image, "ground", question="강남구")]
+    )
     assert cer(read.text, LINES[0]) < 0.05
     assert not grounding.ok and "grounding" in grounding.error
     _, _, entry = parse_model_spec("ocr-match")
@@ -422,8 +427,8 @@ def test_ocr_match_reads_a_page_once_for_many_questions(ocr_match, monkeypatch: 
     real = ocr_match.engine.read
     monkeypatch.setattr(ocr_match.engine, "read", lambda *a, **k: calls.append(k) or real(*a, **k))
     questions = ["공급가액은 얼마입니까?", "상호는 무엇입니까?", "공급가액은?"]
-    responses = ocr_match.generate(
-        [request(form, "open", str(i), question=q) for i, q in enumerate(questions)]
+    responses = in_request_order(
+        ocr_match, [request(form, "open", str(i), question=q) for i, q in enumerate(questions)]
     )
     assert [r.text for r in responses][1] == "다온유통"
     assert len(calls) == 3  # the psm rule's reading, psm 3's and psm 11's, once for three questions
@@ -437,14 +442,14 @@ def test_chance_is_deterministic_per_row_and_spreads_over_letters() -> None:
     requests = [request(None, "choice", f"row-{i}", options=letters) for i in range(400)]
     model = ChanceModel(seed=0)
     assert isinstance(model, Model)
-    answers = [r.text for r in model.generate(requests)]
-    again = [r.text for r in ChanceModel(seed=0).generate(list(reversed(requests)))][::-1]
-    one_by_one = [model.generate([r])[0].text for r in requests[:50]]
+    answers = [r.text for r in in_request_order(model, requests)]
+    again = [r.text for r in in_request_order(ChanceModel(seed=0), list(reversed(requests)))][::-1]
+    one_by_one = [in_request_order(model, [r])[0].text for r in requests[:50]]
     assert answers == again and answers[:50] == one_by_one
     counts = Counter(answers)
     assert set(counts) == set("ABCD")
     assert all(0.15 <= counts[x] / 400 <= 0.35 for x in "ABCD"), counts
-    other_seed = [r.text for r in ChanceModel(seed=1).generate(requests)]
+    other_seed = [r.text for r in in_request_order(ChanceModel(seed=1), requests)]
     assert other_seed != answers
     assert model.fingerprint == "chance:0:1" and ChanceModel(7).fingerprint == "chance:7:1"
 
@@ -452,13 +457,15 @@ def test_chance_is_deterministic_per_row_and_spreads_over_letters() -> None:
 def test_chance_boxes_and_empty_answers() -> None:
     model = ChanceModel()
     kinds = ["ground", "ground", "read", "open"]
-    responses = model.generate([request(None, k, f"id{i}", question="x") for i, k in enumerate(kinds)])
+    responses = in_request_order(
+        model, [request(None, k, f"id{i}", question="x") for i, k in enumerate(kinds)]
+    )
     for response in responses[:2]:
         x1, y1, x2, y2 = parse_box(response.text)
         assert 0 <= x1 < x2 <= 1 and 0 <= y1 < y2 <= 1
     assert responses[0].text != responses[1].text
     assert [r.text for r in responses[2:]] == ["", ""]
-    (no_options,) = model.generate([request(None, "choice")])
+    (no_options,) = in_request_order(model, [request(None, "choice")])
     assert no_options.ok and no_options.text == ""
 
 
@@ -518,7 +525,7 @@ def test_korean_only_model_loads_from_the_registry() -> None:
     entry = parse_model_spec("tesseract:kor")[2]
     model = entry.load("kor", ModelOptions())
     assert model.name == "tesseract:kor" and model.settings["lang"] == "kor"
-    (response,) = model.generate([request(line_image(LINES[2]))])
+    (response,) = in_request_order(model, [request(line_image(LINES[2]))])
     assert cer(response.text, LINES[2]) < 0.1
 
 

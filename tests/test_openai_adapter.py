@@ -10,7 +10,7 @@ import random
 import pytest
 from PIL import Image
 
-from kobench.models.base import Model
+from kobench.models.base import Model, in_request_order
 from kobench.models.openai_api import OpenAIModel, openai_fingerprint
 from kobench.testing.fake_openai import FakeOpenAIServer, Reply
 from kobench.types import GenerationSettings, ImagePart, ImageRef, Message, Request, TextPart
@@ -70,7 +70,7 @@ def test_images_and_settings_are_sent() -> None:
     )
     with FakeOpenAIServer(lambda body, i: Reply(text="빨강, 파랑", usage=(321, 4))) as server:
         model = OpenAIModel(f"vlm@{server.base_url}")
-        [response] = model.generate([request])
+        [response] = in_request_order(model, [request])
         body = server.requests[0][1]
     assert response.ok and response.text == "빨강, 파랑"
     assert (response.n_tokens, response.prompt_tokens) == (4, 321)
@@ -100,7 +100,7 @@ def test_responses_align_when_answers_arrive_out_of_order() -> None:
 
     requests = [ask(str(n), id=f"q{n}") for n in range(24)]
     with FakeOpenAIServer(script) as server:
-        responses = OpenAIModel(f"m@{server.base_url}", concurrency=8).generate(requests)
+        responses = in_request_order(OpenAIModel(f"m@{server.base_url}", concurrency=8), requests)
         assert server.max_in_flight > 1
     assert [r.text for r in responses] == [f"answer {n}" for n in range(24)]
     assert [(r.prompt_tokens, r.n_tokens) for r in responses] == [(n, n + 1) for n in range(24)]
@@ -114,9 +114,9 @@ def test_a_failed_request_does_not_fail_the_batch() -> None:
             return Reply(status=400, text="This model's maximum context length is 4096 tokens")
         return Reply(text="B")
 
-    requests = [ask("a"), ask("too long"), ask("c")]
+    requests = [ask("a", id="a"), ask("too long", id="b"), ask("c", id="c")]
     with FakeOpenAIServer(script) as server:
-        responses = OpenAIModel(f"m@{server.base_url}", max_retries=0).generate(requests)
+        responses = in_request_order(OpenAIModel(f"m@{server.base_url}", max_retries=0), requests)
     assert [r.text for r in responses] == ["B", None, "B"]
     assert responses[1].error is not None and not responses[1].ok
     assert responses[1].error.startswith("HTTP 400") and "maximum context length" in responses[1].error
@@ -130,7 +130,9 @@ def test_an_unreadable_image_fails_only_its_row() -> None:
         generation=GREEDY,
     )
     with FakeOpenAIServer() as server:
-        responses = OpenAIModel(f"m@{server.base_url}").generate([ask("x"), broken, ask("y")])
+        responses = in_request_order(
+            OpenAIModel(f"m@{server.base_url}"), [ask("x", id="x"), broken, ask("y", id="y")]
+        )
         assert server.calls == 2
     assert [r.text for r in responses] == ["ok", None, "ok"]
     assert "not a readable image" in (responses[1].error or "")
@@ -138,5 +140,5 @@ def test_an_unreadable_image_fails_only_its_row() -> None:
 
 def test_empty_batch() -> None:
     with FakeOpenAIServer() as server:
-        assert OpenAIModel(f"m@{server.base_url}").generate([]) == []
+        assert in_request_order(OpenAIModel(f"m@{server.base_url}"), []) == []
         assert server.calls == 0

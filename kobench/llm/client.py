@@ -25,7 +25,7 @@ import math
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC
@@ -168,33 +168,36 @@ class ChatClient:
     ) -> list[ChatResult]:
         """Every request, at most `concurrency` in flight; results in input order.
 
-        `on_done(index, result)` is called as each request finishes, in completion order and from a worker
-        thread (so it must be thread-safe; a progress bar's advance is). If it raises, or the caller is
-        interrupted (Ctrl-C), the requests not yet started are dropped, those in flight stop retrying,
-        and the exception propagates.
+        `on_done(index, result)` is called as each request finishes, in completion order. If it raises,
+        or the caller is interrupted (Ctrl-C), the requests not yet started are dropped, those in flight
+        stop retrying, and the exception propagates.
         """
-        requests = list(requests)
-        if not requests:
-            return []
         results: list[ChatResult | None] = [None] * len(requests)
-        cancel = threading.Event()
-
-        def run(i: int) -> None:
-            result = self._chat(requests[i], cancel)
+        for i, result in self.chat_stream(requests):
             results[i] = result
             if on_done is not None:
                 on_done(i, result)
-
-        pool = ThreadPoolExecutor(max_workers=min(self.concurrency, len(requests)), thread_name_prefix="llm")
-        try:
-            for future in as_completed([pool.submit(run, i) for i in range(len(requests))]):
-                future.result()  # re-raises what on_done raised
-        except BaseException:
-            cancel.set()
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-        pool.shutdown()
         return [r for r in results if r is not None]
+
+    def chat_stream(self, requests: Sequence[ChatRequest]) -> Iterator[tuple[int, ChatResult]]:
+        """(index, result) for every request as each finishes, at most `concurrency` in flight. When the
+        consumer stops early (an exception, Ctrl-C, closing the generator), requests not yet started are
+        dropped and those in flight stop retrying."""
+        requests = list(requests)
+        if not requests:
+            return
+        cancel = threading.Event()
+        pool = ThreadPoolExecutor(max_workers=min(self.concurrency, len(requests)), thread_name_prefix="llm")
+        futures = {pool.submit(self._chat, request, cancel): i for i, request in enumerate(requests)}
+        finished = False
+        try:
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+            finished = True
+        finally:
+            if not finished:
+                cancel.set()
+            pool.shutdown(wait=finished, cancel_futures=not finished)
 
     # --- one request ---
 

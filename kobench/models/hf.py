@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,14 +92,18 @@ class HFModel:
         ):
             raise BadInputError(f"model {path_or_id} has no chat template; the hf adapter needs a chat model")
 
-    def generate(self, requests: Sequence[Request]) -> list[Response]:
-        responses: list[Response | None] = [None] * len(requests)
+    def generate(self, requests: Sequence[Request]) -> Iterator[Response]:
+        """Every request of a task: grouped by generation settings, sorted by length, run in left-padded
+        batches; each batch's answers are yielded as soon as it is done, while the next batch's images are
+        decoded and preprocessed in a background thread."""
         groups: dict[GenerationSettings, list[_Item]] = {}
         for index, request in enumerate(requests):
             try:
                 prompt = self._render(request)
             except Exception as exc:
-                responses[index] = Response(text=None, error=f"chat template failed: {_describe(exc)}")
+                yield Response(
+                    text=None, error=f"chat template failed: {_describe(exc)}", request_id=request.id
+                )
                 continue
             groups.setdefault(request.generation, []).append(_Item(index, request, prompt))
 
@@ -110,18 +114,19 @@ class HFModel:
             batches += [
                 (settings, items[i : i + self.batch_size]) for i in range(0, len(items), self.batch_size)
             ]
-
-        if batches:
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kobench-hf-prep") as pool:
-                # The next batch's images are decoded and preprocessed while the model runs this one.
-                ahead: Future[_Prepared] = pool.submit(self._prepare, batches[0][1])
-                for number, (settings, _) in enumerate(batches):
-                    prepared = ahead.result()
-                    if number + 1 < len(batches):
-                        ahead = pool.submit(self._prepare, batches[number + 1][1])
-                    for index, response in self._answer(prepared, settings).items():
-                        responses[index] = response
-        return [r if r is not None else Response(text=None, error="no response produced") for r in responses]
+        if not batches:
+            return
+        ids = {item.index: item.request.id for _, batch in batches for item in batch}
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kobench-hf-prep") as pool:
+            ahead: Future[_Prepared] = pool.submit(self._prepare, batches[0][1])
+            for number, (settings, batch) in enumerate(batches):
+                prepared = ahead.result()
+                if number + 1 < len(batches):
+                    ahead = pool.submit(self._prepare, batches[number + 1][1])
+                answers = self._answer(prepared, settings)
+                for item in batch:
+                    answer = answers.get(item.index) or Response(text=None, error="no response produced")
+                    yield answer.answering(ids[item.index])
 
     def _render(self, request: Request) -> str:
         conversation = [

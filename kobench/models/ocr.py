@@ -37,7 +37,7 @@ import statistics
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -583,8 +583,9 @@ class TesseractModel:
         self.fingerprint = f"tesseract:{self.engine.fingerprint}"
         self.settings: dict[str, Any] = {"lang": lang, "engine": "tesserocr"}
 
-    def generate(self, requests: Sequence[Request]) -> list[Response]:
-        return [self._one(request) for request in requests]
+    def generate(self, requests: Sequence[Request]) -> Iterator[Response]:
+        for request in requests:  # one page at a time: each answer is checkpointed as it comes
+            yield self._one(request).answering(request.id)
 
     def _one(self, request: Request) -> Response:
         if request.kind not in self.kinds:

@@ -59,7 +59,7 @@ import os
 import re
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -517,8 +517,9 @@ class OCRMatchModel:
             )
         return self._light[digest]
 
-    def generate(self, requests: Sequence[Request]) -> list[Response]:
-        return [self._one(request) for request in requests]
+    def generate(self, requests: Sequence[Request]) -> Iterator[Response]:
+        for request in requests:  # one page at a time: each answer is checkpointed as it comes
+            yield self._one(request).answering(request.id)
 
     def _one(self, request: Request) -> Response:
         if request.kind not in self.kinds:

@@ -13,7 +13,7 @@ id, so a re-deployed model under the same id and URL is answered from the cache 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from kobench.llm.client import ChatClient, ChatRequest, ChatResult, Endpoint, to_openai_messages
@@ -61,19 +61,19 @@ class OpenAIModel:
     def close(self) -> None:
         self.client.close()
 
-    def generate(self, requests: Sequence[Request]) -> list[Response]:
-        responses: list[Response | None] = [None] * len(requests)
+    def generate(self, requests: Sequence[Request]) -> Iterator[Response]:
+        """All requests at once, `concurrency` in flight; each answer as soon as it arrives."""
         chats: list[ChatRequest] = []
-        where: list[int] = []
-        for i, request in enumerate(requests):
+        sent: list[Request] = []
+        for request in requests:
             try:
                 chats.append(chat_request(request))
-                where.append(i)
-            except Exception as exc:  # an unreadable image fails its own row, never the batch
-                responses[i] = Response(text=None, error=f"request not sent: {type(exc).__name__}: {exc}")
-        for i, result in zip(where, self.client.chat_many(chats), strict=True):
-            responses[i] = _response(result)
-        return [r if r is not None else Response(text=None, error="no response") for r in responses]
+                sent.append(request)
+            except Exception as exc:  # an unreadable image fails its own row, never the others
+                error = f"request not sent: {type(exc).__name__}: {exc}"
+                yield Response(text=None, error=error, request_id=request.id)
+        for i, result in self.client.chat_stream(chats):
+            yield _response(result).answering(sent[i].id)
 
 
 def _response(result: ChatResult) -> Response:

@@ -39,6 +39,8 @@ class AdapterEntry:
     # The model's one display name (tables, results), from the target alone; default: the target's last
     # path component, or the adapter's name when there is no target.
     name: Callable[[str], str] | None = None
+    # What its requests may carry: "text", "image", "loglikelihood" (a run refuses others before any work).
+    accepts: frozenset[str] = frozenset({"text", "image"})
 
 
 def model_name(adapter: str, target: str, entry: AdapterEntry) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -17,15 +17,15 @@ from kobench.errors import BadInputError
 from kobench.families import FAMILIES, primary_metric, resolve_tasks
 from kobench.families.base import metrics_of
 from kobench.families.items import Item
-from kobench.models.base import Model
 from kobench.models.registry import model_name, parse_model_spec, resolved_settings
 from kobench.provenance import VERSION, git_commit, package_versions, portable, portable_arguments
 from kobench.results import ModelInfo, RunInfo, RunResult, TaskResult, save_results
 from kobench.run.aggregate import aggregate
-from kobench.run.cache import ResponseCache, request_key
+from kobench.run.cache import ResponseCache
 from kobench.run.output import OutputDir
 from kobench.run.prepare import PreparedTask, prepare_task
 from kobench.run.progress import Progress
+from kobench.run.respond import CHECKPOINT_EVERY, CHECKPOINT_SECONDS, Responder, RunStats
 from kobench.tasks.spec import TaskSpec
 from kobench.types import Response
 
@@ -37,6 +37,7 @@ def run(config: RunConfig) -> RunResult:
     refuse_unanswerable(adapter, entry.kinds, tasks)
     cache_dir = config.policy.cache_dir
     prepared = [prepare_task(t, config.data, config.scoring, config.judge, cache_dir) for t in tasks]
+    refuse_unaccepted(adapter, entry.accepts, prepared)
     options = config.options
     model_info = ModelInfo(
         spec=portable(config.model, cache_dir),
@@ -50,20 +51,15 @@ def run(config: RunConfig) -> RunResult:
     if out:
         out.claim(model_info.model_dump(), task_settings, config.policy.overwrite)
     cache = ResponseCache(cache_dir / "responses.sqlite" if config.policy.use_cache else None)
-    source = ModelSource(
-        lambda: entry.load(target, options),
-        adapter,
-        model_info.fingerprint,
-        model_info.settings,
-        cache,
-        options.batch_size,
+    responder = Responder(
+        lambda: entry.load(target, options), adapter, model_info.fingerprint, model_info.settings, cache
     )
     report = RunReport(
         config,
         model_info,
         _hash({"model": model_info.model_dump(), "tasks": task_settings}),
         started,
-        source.stats,
+        responder.stats,
         out,
     )
     judging = Judging(config) if any(t.spec.judge for t in prepared) else None
@@ -72,7 +68,7 @@ def run(config: RunConfig) -> RunResult:
             records = out.finished_samples(task.spec.name) if out else {}
             try:
                 if not report.interrupted:
-                    answer_items(task, records, source.respond, progress, out, options.batch_size)
+                    answer_items(task, records, responder, progress, out)
                     if judging and task.spec.judge:  # a separate pass: all answers judged concurrently
                         judging.judge(task.spec, records, progress)
             except KeyboardInterrupt:
@@ -81,10 +77,11 @@ def run(config: RunConfig) -> RunResult:
             if out and not report.interrupted and all(i.id in records for i in task.items):
                 out.rewrite_samples(task.spec.name, records)
             report.save()  # after every task, so a crash later loses nothing finished
+    responder.close()
     cache.close()
     if judging:
         judging.close()
-        source.stats.judge_calls, source.stats.judge_cache_hits = judging.calls, judging.cache_hits
+        responder.stats.judge_calls, responder.stats.judge_cache_hits = judging.calls, judging.cache_hits
     return report.save()
 
 
@@ -114,6 +111,20 @@ class Judging:
         self.cache.close()
 
 
+def refuse_unaccepted(adapter: str, accepts: frozenset[str], tasks: Sequence[PreparedTask]) -> None:
+    """An adapter that cannot take what a task's requests carry (images for a text-only model,
+    log-likelihoods for an API that only generates) says so before any model work."""
+    wrong = []
+    for task in tasks:
+        needs = frozenset().union(*(i.request.needs for i in task.items if i.request is not None))
+        if needs - accepts:
+            wrong.append(f"{task.spec.name} needs {', '.join(sorted(needs - accepts))}")
+    if wrong:
+        raise BadInputError(
+            f"the {adapter} model accepts {', '.join(sorted(accepts))} only: {'; '.join(wrong)}"
+        )
+
+
 def refuse_unanswerable(adapter: str, kinds: frozenset[str] | None, tasks: Sequence[TaskSpec]) -> None:
     """An adapter that cannot answer a task's kind of request (an OCR matcher asked for boxes) says so
     before any work, rather than failing every row."""
@@ -128,31 +139,38 @@ def refuse_unanswerable(adapter: str, kinds: frozenset[str] | None, tasks: Seque
         )
 
 
-Responder = Callable[[Sequence[Item]], Sequence[Response]]
-
-
 def answer_items(
     task: PreparedTask,
     records: dict[str, dict],
-    respond: Responder,
+    responder: Responder,
     progress: Progress,
     out: OutputDir | None,
-    chunk_size: int = 8,
 ) -> None:
-    """Ask for every item not yet answered; write each batch's samples as soon as it is back."""
+    """Ask for every item not yet answered, all at once; checkpoint the samples every CHECKPOINT_EVERY
+    answers (and whatever came back when the stream stops early)."""
     pending = [i for i in task.items if i.id not in records]
     handle = progress.add(task.spec.name, total=len(task.items))
     progress.advance(handle, len(task.items) - len(pending))
-    failed_early = [i for i in pending if i.request is None]
-    askable = sorted((i for i in pending if i.request is not None), key=lambda i: len(i.prompt))
-    batches = [failed_early] if failed_early else []
-    for batch in [*batches, *ModelSource.chunks(askable, chunk_size)]:
-        responses = respond(batch) if batch and batch[0].request is not None else [None] * len(batch)
-        new = [sample_record(task, item, resp) for item, resp in zip(batch, responses, strict=True)]
-        records.update((r["id"], r) for r in new)
-        if out:
-            out.append_samples(task.spec.name, new)
-        progress.advance(handle, len(batch))
+    failed_early = [sample_record(task, i, None) for i in pending if i.request is None]
+    records.update((r["id"], r) for r in failed_early)
+    if out and failed_early:
+        out.append_samples(task.spec.name, failed_early)
+    progress.advance(handle, len(failed_early))
+    askable = {i.id: i for i in pending if i.request is not None}
+    buffer: list[dict] = []
+    flushed = time.monotonic()
+    try:
+        for response in responder.answers([i.request for i in askable.values() if i.request is not None]):
+            record = sample_record(task, askable[response.request_id], response)
+            records[record["id"]] = record
+            buffer.append(record)
+            progress.advance(handle, 1)
+            if out and (len(buffer) >= CHECKPOINT_EVERY or time.monotonic() - flushed > CHECKPOINT_SECONDS):
+                out.append_samples(task.spec.name, buffer)
+                buffer, flushed = [], time.monotonic()
+    finally:
+        if out and buffer:
+            out.append_samples(task.spec.name, buffer)
 
 
 def score_task(task: PreparedTask, records: dict[str, dict], complete: bool) -> TaskResult:
@@ -213,56 +231,6 @@ def sample_record(task: PreparedTask, item: Item, response: Response | None) -> 
             cached=False,
         )
     return record
-
-
-@dataclass
-class RunStats:
-    model_calls: int = 0  # requests the model generated (cache hits excluded)
-    cache_hits: int = 0
-    generated_tokens: int = 0
-    prompt_tokens: int = 0  # where the adapter reports them (APIs)
-    generation_seconds: float = 0.0
-    judge_calls: int = 0
-    judge_cache_hits: int = 0
-
-
-@dataclass
-class ModelSource:
-    """Answers items from the cache first and loads the model only when something is missing."""
-
-    load: Callable[[], Model]
-    adapter: str
-    fingerprint: str
-    settings: dict
-    cache: ResponseCache
-    batch_size: int
-    model: Model | None = None
-    stats: RunStats = field(default_factory=RunStats)
-
-    @staticmethod
-    def chunks(items: list[Item], size: int) -> list[list[Item]]:
-        # One model batch per chunk, so every finished batch is written before the next starts.
-        return [items[i : i + size] for i in range(0, len(items), size)]
-
-    def respond(self, items: Sequence[Item]) -> list[Response]:
-        keys = [request_key(self.adapter, self.fingerprint, self.settings, i.request) for i in items]
-        hits = self.cache.get_many(keys)
-        self.stats.cache_hits += len(hits)
-        missing = [n for n, k in enumerate(keys) if k not in hits]
-        answers: dict[int, Response] = {}
-        for start in range(0, len(missing), self.batch_size):
-            chunk = missing[start : start + self.batch_size]
-            if self.model is None:
-                self.model = self.load()
-            began = time.perf_counter()
-            responses = self.model.generate([items[n].request for n in chunk])
-            self.stats.generation_seconds += time.perf_counter() - began
-            self.stats.model_calls += len(chunk)
-            self.stats.generated_tokens += sum(r.n_tokens for r in responses)
-            self.stats.prompt_tokens += sum(r.prompt_tokens for r in responses)
-            self.cache.put_many((keys[n], r) for n, r in zip(chunk, responses, strict=True))
-            answers.update(zip(chunk, responses, strict=True))
-        return [hits.get(k) or answers[n] for n, k in enumerate(keys)]
 
 
 def run_complete(tasks: Iterable[TaskResult], max_failed_share: float, interrupted: bool = False) -> bool:

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 
 from kobench.config import build_config, default_cache_dir
 from kobench.data.formats import json_lines
 from kobench.errors import BadInputError, where
 from kobench.families import resolve_tasks
-from kobench.families.items import Item, id_text
+from kobench.families.items import id_text
 from kobench.provenance import portable
 from kobench.results import ModelInfo, RunResult
-from kobench.run import RunReport, RunStats, _hash, _now, answer_items, score_task
+from kobench.run import RunReport, _hash, _now, answer_items, score_task
+from kobench.run.cache import ResponseCache
 from kobench.run.output import OutputDir
 from kobench.run.prepare import prepare_task
 from kobench.run.progress import Progress
-from kobench.types import Response
+from kobench.run.respond import Responder
+from kobench.types import Request, Response
 
 
 def read_predictions(path: Path) -> dict[str, str | None]:
@@ -36,6 +39,25 @@ def read_predictions(path: Path) -> dict[str, str | None]:
             raise BadInputError(f"{where(path, number, 'id')}: id {rid!r} appears twice")
         predictions[rid] = prediction
     return predictions
+
+
+class Predictions:
+    """Answers made elsewhere, served as a model would serve them (a row without one fails)."""
+
+    name = adapter = "predictions"
+    fingerprint = "predictions"
+
+    def __init__(self, predictions: dict[str, str | None]) -> None:
+        self.predictions = predictions
+        self.settings: dict = {}
+
+    def generate(self, requests: Sequence[Request]) -> list[Response]:
+        return [
+            Response(text=text, request_id=r.id)
+            if (text := self.predictions.get(r.id)) is not None
+            else Response(text=None, error="no prediction for this id", request_id=r.id)
+            for r in requests
+        ]
 
 
 def score_predictions(
@@ -91,18 +113,13 @@ def score_predictions(
     if out:
         out.claim(model.model_dump(), {spec.name: prepared.settings()}, overwrite=True)
 
-    def respond(items: list[Item]) -> list[Response]:
-        return [
-            Response(text=predictions[i.id])
-            if predictions.get(i.id) is not None
-            else Response(text=None, error="no prediction for this id")
-            for i in items
-        ]
-
-    report = RunReport(config, model, _hash({"model": model.model_dump()}), _now(), RunStats(), out)
+    responder = Responder(
+        lambda: Predictions(predictions), "predictions", model.fingerprint, {}, ResponseCache(None)
+    )
+    report = RunReport(config, model, _hash({"model": model.model_dump()}), _now(), responder.stats, out)
     records: dict[str, dict] = {}
     with Progress(progress) as bar:
-        answer_items(prepared, records, respond, bar, out)
+        answer_items(prepared, records, responder, bar, out)
     result = report.results[spec.name] = score_task(prepared, records, complete=True)
     if out and result.complete:  # in dataset order, with the scores only the whole set gives (CIDEr)
         out.rewrite_samples(spec.name, records)
