@@ -1,101 +1,239 @@
-"""kobench's hf adapter against a bare `model.generate` loop on the same batches, in one run.
+"""`kobench run` with the hf adapter against a bare batched `model.generate` loop, side by side in one run.
 
-    python bench/hf_overhead.py [--model PATH] [--n 64] [--batch-size 8] [--max-new-tokens 16]
+    python bench/hf_overhead.py [--model PATH] [--n 200] [--batch-size 8] [--max-new-tokens 8] [--repeat 3]
 
-Without --model a tiny random LLaVA is built locally (CPU-friendly). Prints seconds and the ratio
-kobench / bare (1.00 = no overhead), batched vs one-at-a-time, and a cache-served re-run.
+Both sides answer the same --n K-SEED-style rows (kobench's generated demo questions written as a local
+K-SEED copy, so the task's real prompt and its stop string "ASSISTANT:" are used) with the same model (a
+tiny random LLaVA built here, or --model) at the same batch size:
+
+- kobench: `kobench.evaluate("hf:PATH", "k-seed", ...)`, the whole run: data, prompts, model load, the
+  adapter's batches, scoring, results and samples written (no response cache);
+- bare: what a hand-written script does: read the parquet, format the same prompt, load the processor
+  and the model, left-padded batches in data order, greedy `model.generate`, decode, cut at the stop string.
+
+Every `model.generate` call on either side is forced to exactly --max-new-tokens new tokens
+(`min_new_tokens` set to the same value), so both sides generate the same n × max-new-tokens tokens
+whatever the batches; and it is timed, which gives the generate phase alone. The sides alternate --repeat
+times and the best time of each is compared (1.00 = no overhead). The outputs must be identical on every
+row. Finally a fully cached re-run of `kobench run` in a fresh process is timed, with whether it imported
+torch. Timings are printed, never asserted.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import torch
+import transformers
+from transformers.generation.utils import GenerationMixin
 
+import kobench
 from kobench.data.demo import demo_rows
-from kobench.models.hf import HFModel
-from kobench.run.cache import ResponseCache, request_key
 from kobench.testing.tiny_models import build_tiny_llava
-from kobench.types import GenerationSettings, ImagePart, ImageRef, Message, Request, TextPart
+
+TEMPLATE = "{question}\nA. {choice_a}\nB. {choice_b}\nC. {choice_c}\nD. {choice_d}\n"
+INSTRUCTION = "주어진 선택지 중 해당 옵션의 문자로 바로 답하세요."  # K-SEED's prompt version 2025-07
+STOP = "ASSISTANT:"
 
 
-def requests(n: int, max_new_tokens: int) -> list[Request]:
-    rows = (demo_rows(n=max(n, 40)) * (n // 40 + 1))[:n]
-    settings = GenerationSettings(max_new_tokens=max_new_tokens)
-    return [
-        Request(
-            id=str(i),
-            generation=settings,
-            messages=(
-                Message(
-                    "user",
-                    (
-                        ImagePart(ImageRef(data=r["image"]["bytes"])),
-                        TextPart(r["question"] + "\nA. " + r["choice_a"]),
-                    ),
-                ),
-            ),
-        )
-        for i, r in enumerate(rows)
-    ]
+class GenerateClock:
+    """Wraps `GenerationMixin.generate`: forces every call to its max_new_tokens and adds up its time."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.calls = 0
+        self._original: Callable = GenerationMixin.generate
+
+    def __enter__(self) -> GenerateClock:
+        original = self._original
+
+        def timed(model, *args, **kwargs):
+            kwargs["min_new_tokens"] = kwargs["max_new_tokens"]
+            start = time.perf_counter()
+            try:
+                return original(model, *args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - start
+                self.calls += 1
+
+        GenerationMixin.generate = timed
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        GenerationMixin.generate = self._original
 
 
-def bare_loop(model: HFModel, reqs: list[Request], batch_size: int, max_new_tokens: int) -> float:
-    """What a hand-written script does: same processor, same left padding, same greedy generate."""
-    start = time.perf_counter()
-    for i in range(0, len(reqs), batch_size):
-        batch = reqs[i : i + batch_size]
-        prompts = [model._render(r) for r in batch]
-        images = [[img.load() for img in r.images] for r in batch]
-        inputs = model.processor(text=prompts, images=images, padding=True, return_tensors="pt")
-        with torch.inference_mode():
-            model.model.generate(
-                **inputs,
-                max_new_tokens=max_new_tokens,
-                do_sample=False,
-                pad_token_id=model.tokenizer.pad_token_id,
+def write_rows(data_dir: Path, n: int) -> list[dict]:
+    """n generated questions as a local copy of NCSOFT/K-SEED's test split."""
+    rows = demo_rows(n=n)
+    folder = data_dir / "NCSOFT" / "K-SEED" / "data"
+    folder.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows), folder / "test-00000-of-00001.parquet")
+    return rows
+
+
+def kobench_run(path: str, data_dir: Path, out: Path, args: argparse.Namespace) -> dict[str, str]:
+    kobench.evaluate(
+        f"hf:{path}",
+        "k-seed",
+        data_dir=data_dir,
+        output=out,
+        batch_size=args.batch_size,
+        max_new_tokens=args.max_new_tokens,
+        device=args.device,
+        dtype=args.dtype,
+        use_cache=False,
+    )
+    samples = (out / "samples" / "k-seed.jsonl").read_text(encoding="utf-8").splitlines()
+    return {record["id"]: record["prediction"] for record in map(json.loads, samples)}
+
+
+def bare_loop(path: str, data_dir: Path, args: argparse.Namespace) -> dict[str, str]:
+    """The hand-written script: same processor, left padding and greedy generate, no harness."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    table = pq.read_table(data_dir / "NCSOFT" / "K-SEED" / "data" / "test-00000-of-00001.parquet")
+    rows = table.to_pylist()
+    processor = transformers.AutoProcessor.from_pretrained(path)
+    model = transformers.AutoModelForImageTextToText.from_pretrained(
+        path, dtype=getattr(torch, args.dtype), device_map=args.device
+    ).eval()
+    processor.tokenizer.padding_side = "left"
+    answers = {}
+    for start in range(0, len(rows), args.batch_size):
+        batch = rows[start : start + args.batch_size]
+        prompts = [
+            processor.apply_chat_template(
+                [
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "image"},
+                            {"type": "text", "text": TEMPLATE.format(**row) + INSTRUCTION},
+                        ],
+                    }
+                ],
+                add_generation_prompt=True,
             )
-    return time.perf_counter() - start
+            for row in batch
+        ]
+        images = [[Image.open(BytesIO(row["image"]["bytes"])).convert("RGB")] for row in batch]
+        bos = processor.tokenizer.bos_token
+        inputs = processor(
+            text=prompts,
+            images=images,
+            padding=True,
+            return_tensors="pt",
+            add_special_tokens=not (bos and prompts[0].startswith(bos)),
+        ).to(model.device)
+        with torch.inference_mode():
+            output = model.generate(
+                **inputs,
+                max_new_tokens=args.max_new_tokens,
+                do_sample=False,
+                pad_token_id=processor.tokenizer.pad_token_id,
+            )
+        texts = processor.batch_decode(output[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
+        for row, text in zip(batch, texts, strict=True):
+            answers[row["question_id"]] = text.split(STOP)[0]
+    return answers
+
+
+def timed(side: Callable[[], dict[str, str]]) -> tuple[float, float, int, dict[str, str]]:
+    """(wall seconds, generate seconds, generate calls, answers) of one side."""
+    with GenerateClock() as clock:
+        start = time.perf_counter()
+        answers = side()
+        wall = time.perf_counter() - start
+    return wall, clock.seconds, clock.calls, answers
+
+
+def cached_rerun(path: str, data_dir: Path, out: Path, cache: Path, args: argparse.Namespace) -> tuple:
+    """`kobench run` twice in fresh processes with one cache: the second is served entirely from it."""
+    code = (
+        "import sys, time\n"
+        "from kobench.cli import app\n"
+        "try:\n"
+        "    app()\n"
+        "finally:\n"
+        "    print('torch' in sys.modules, time.perf_counter(), file=sys.stderr)\n"
+    )
+    command = [sys.executable, "-c", code, "run", "--model", f"hf:{path}", "--tasks", "k-seed"]
+    command += ["--data-dir", str(data_dir), "--cache-dir", str(cache), "--device", args.device]
+    command += ["--dtype", args.dtype]
+    command += ["--batch-size", str(args.batch_size), "--max-new-tokens", str(args.max_new_tokens)]
+    walls = []
+    for number in range(2):
+        start = time.perf_counter()
+        done = subprocess.run([*command, "--output", str(out / str(number))], capture_output=True, text=True)
+        walls.append(time.perf_counter() - start)
+        if done.returncode != 0:
+            raise SystemExit(f"kobench run failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    imported = done.stderr.strip().splitlines()[-1].split()[0] == "True"
+    return walls[0], walls[1], imported
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--model")
-    parser.add_argument("--n", type=int, default=64)
+    parser.add_argument("--model", help="a local model folder (default: a tiny random LLaVA built here)")
+    parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--max-new-tokens", type=int, default=16)
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        path = args.model or str(build_tiny_llava(Path(tmp) / "tiny"))
-        reqs = requests(args.n, args.max_new_tokens)
-        batched = HFModel(
-            path, batch_size=args.batch_size, device="cpu" if not torch.cuda.is_available() else "auto"
-        )
-        single = HFModel(path, batch_size=1, device=str(batched.device))
-        batched.generate(reqs[: args.batch_size])  # warm-up
-        bare = bare_loop(batched, reqs, args.batch_size, args.max_new_tokens)
-        start = time.perf_counter()
-        responses = batched.generate(reqs)
-        kob = time.perf_counter() - start
-        start = time.perf_counter()
-        single.generate(reqs)
-        one = time.perf_counter() - start
-        cache = ResponseCache(Path(tmp) / "c.sqlite")
-        keys = [request_key("hf", batched.fingerprint, batched.settings, r) for r in reqs]
-        cache.put_many(zip(keys, responses, strict=True))
-        start = time.perf_counter()
-        hits = cache.get_many([request_key("hf", batched.fingerprint, batched.settings, r) for r in reqs])
-        cached = time.perf_counter() - start
-    print(f"{args.n} requests, batch {args.batch_size}, {args.max_new_tokens} new tokens, {batched.device}")
-    print(f"bare generate loop      {bare:8.3f} s")
-    print(f"kobench hf adapter      {kob:8.3f} s   ratio kobench/bare = {kob / bare:.2f}")
-    print(f"kobench, batch size 1   {one:8.3f} s   ratio batch1/batched = {one / kob:.2f}")
-    print(
-        f"cache-served re-run     {cached:8.4f} s   ({len(hits)} hits; cache/generate = {cached / kob:.4f})"
+    parser.add_argument("--max-new-tokens", type=int, default=8)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument(
+        "--dtype", help="float32, bfloat16 or float16 (default: float32 on CPU, else bfloat16)"
     )
+    args = parser.parse_args()
+    args.dtype = args.dtype or ("float32" if args.device == "cpu" else "bfloat16")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        path = args.model or str(build_tiny_llava(root / "tiny-llava"))
+        data_dir = root / "data"
+        write_rows(data_dir, args.n)
+        runs: dict[str, list[tuple]] = {"kobench": [], "bare": []}
+        for number in range(args.repeat):
+            runs["kobench"].append(timed(lambda: kobench_run(path, data_dir, root / f"out{number}", args)))
+            runs["bare"].append(timed(lambda: bare_loop(path, data_dir, args)))
+        first, rerun, imported = cached_rerun(path, data_dir, root / "cli", root / "cache", args)
+
+    kob, bare = runs["kobench"], runs["bare"]
+    different = [k for k in bare[0][3] if kob[0][3].get(k) != bare[0][3][k]]
+    tokens = args.n * args.max_new_tokens
+    print(
+        f"{args.n} rows, batch {args.batch_size}, {tokens} new tokens per run, {args.device}, best of {args.repeat}"
+    )
+    print(
+        f"torch {torch.__version__} ({torch.get_num_threads()} threads), transformers {transformers.__version__}"
+    )
+    for name, side in runs.items():
+        walls = " ".join(f"{wall:.2f}" for wall, *_ in side)
+        gens = " ".join(f"{gen:.2f}" for _, gen, *_ in side)
+        print(f"{name:8s} end to end {walls} s; generate {gens} s in {side[0][2]} calls")
+    wall_ratio = min(w for w, *_ in kob) / min(w for w, *_ in bare)
+    gen_ratio = min(g for _, g, *_ in kob) / min(g for _, g, *_ in bare)
+    print(f"ratio kobench/bare: end to end {wall_ratio:.2f}, generate phase {gen_ratio:.2f}")
+    print(
+        f"outputs identical on {args.n - len(different)} of {args.n} rows"
+        + (f" (differ: {different[:5]})" if different else "")
+    )
+    print(
+        f"kobench run in a fresh process: {first:.2f} s; fully cached re-run {rerun:.2f} s"
+        f" (imported torch: {'yes' if imported else 'no'})"
+    )
+    if different:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

@@ -3,9 +3,9 @@ by each pipeline, and which metrics summarise the verdicts."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from kobench.families.columns import Columns
 from kobench.families.items import Item
@@ -64,15 +64,20 @@ class Family(Protocol):
     def check_ready(self, task: TaskSpec, settings: ScoringSettings) -> None: ...  # raise before any work
 
 
+@runtime_checkable
 class CorpusFamily(Family, Protocol):
     """A family whose metrics need the whole scored set at once (CIDEr's IDF comes from it; corpus
-    BLEU and METEOR sum counts over it). `score_corpus` writes each row's scores into
-    `records[pipeline][field]` and returns the metrics whose corpus value is not the mean of those
-    row scores, with their value and bootstrap interval (0-1 scale)."""
+    BLEU and METEOR sum counts over it). `score_corpus` gets each scored row with its `pipeline`
+    verdict and returns each row's scores (field -> one value per row, in order) and the metrics whose
+    corpus value is not the mean of those row scores, with their value and bootstrap interval (0-1)."""
 
     def score_corpus(
-        self, task: TaskSpec, scored: list[tuple[Item, dict]], pipeline: str, settings: ScoringSettings
-    ) -> dict[str, tuple[float, float, float]]: ...
+        self,
+        task: TaskSpec,
+        scored: list[tuple[Item, Mapping[str, Any]]],
+        pipeline: str,
+        settings: ScoringSettings,
+    ) -> tuple[dict[str, list[float]], dict[str, tuple[float, float, float]]]: ...
 
 
 def metrics_of(family: Family, task: TaskSpec) -> tuple[MetricDef, ...]:

@@ -10,7 +10,7 @@ so their intervals resample images and recompute the statistic from the resample
 from __future__ import annotations
 
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -116,22 +116,22 @@ class Captioning(PerRow):
         return settings.embedder or DEFAULT_EMBEDDER
 
     def score_corpus(
-        self, task: TaskSpec, scored: list[tuple[Item, dict]], pipeline: str, settings: ScoringSettings
-    ) -> dict[str, tuple[float, float, float]]:
+        self,
+        task: TaskSpec,
+        scored: list[tuple[Item, Mapping[str, Any]]],
+        pipeline: str,
+        settings: ScoringSettings,
+    ) -> tuple[dict[str, list[float]], dict[str, tuple[float, float, float]]]:
         if not scored:
-            return {}
+            return {}, {}
         refs = [list(item.target) for item, _ in scored]
-        preds = [rec[pipeline]["caption"] for _, rec in scored]
+        preds = [verdict["caption"] for _, verdict in scored]
         embedder = self._embedder(settings)
         key = (embedder, tuple(map(tuple, refs)), tuple(preds))
         if key not in self._memo:
             self._memo.clear()  # one set at a time: a large set's scores are not kept around
             self._memo[key] = score_captions(refs, preds, embedder)
-        per_unit, corpus = self._memo[key]
-        for n, (_, rec) in enumerate(scored):
-            for field, values in per_unit.items():
-                rec[pipeline][field] = values[n]
-        return corpus
+        return self._memo[key]
 
 
 def score_captions(

@@ -14,20 +14,18 @@ from datetime import UTC, datetime
 
 from kobench.config import RunConfig
 from kobench.errors import BadInputError
-from kobench.families import FAMILIES, primary_metric, resolve_tasks
-from kobench.families.base import metrics_of
-from kobench.families.items import Item
+from kobench.families import FAMILIES, resolve_tasks
 from kobench.models.registry import model_name, parse_model_spec, resolved_settings
 from kobench.provenance import VERSION, git_commit, package_versions, portable, portable_arguments
 from kobench.results import ModelInfo, RunInfo, RunResult, TaskResult, save_results
-from kobench.run.aggregate import aggregate
+from kobench.run.aggregate import Aggregated, aggregate
 from kobench.run.cache import ResponseCache
 from kobench.run.output import OutputDir
 from kobench.run.prepare import PreparedTask, prepare_task
 from kobench.run.progress import Progress
+from kobench.run.records import SampleRecord, sample_record
 from kobench.run.respond import CHECKPOINT_EVERY, CHECKPOINT_SECONDS, Responder, RunStats
 from kobench.tasks.spec import TaskSpec
-from kobench.types import Response
 
 
 def run(config: RunConfig) -> RunResult:
@@ -70,12 +68,13 @@ def run(config: RunConfig) -> RunResult:
                 if not report.interrupted:
                     answer_items(task, records, responder, progress, out)
                     if judging and task.spec.judge:  # a separate pass: all answers judged concurrently
-                        judging.judge(task.spec, records, progress)
+                        records = judging.judge(task.spec, records, progress)
             except KeyboardInterrupt:
                 report.interrupted = True
-            report.results[task.spec.name] = score_task(task, records, complete=not report.interrupted)
+            scored = score_task(task, records, complete=not report.interrupted)
+            report.results[task.spec.name] = scored.result
             if out and not report.interrupted and all(i.id in records for i in task.items):
-                out.rewrite_samples(task.spec.name, records)
+                out.rewrite_samples(task.spec.name, scored.records)
             report.save()  # after every task, so a crash later loses nothing finished
     responder.close()
     cache.close()
@@ -99,12 +98,15 @@ class Judging:
         self.cache = JudgementCache(path)
         self.calls = self.cache_hits = 0
 
-    def judge(self, spec: TaskSpec, records: dict[str, dict], progress: Progress) -> None:
+    def judge(
+        self, spec: TaskSpec, records: dict[str, SampleRecord], progress: Progress
+    ) -> dict[str, SampleRecord]:
         from kobench.run.judging import judge_records
 
-        stats = judge_records(spec, records, self.client, self.cache, progress)
+        judged, stats = judge_records(spec, records, self.client, self.cache, progress)
         self.calls += stats.calls
         self.cache_hits += stats.cache_hits
+        return judged
 
     def close(self) -> None:
         self.client.close()
@@ -141,28 +143,29 @@ def refuse_unanswerable(adapter: str, kinds: frozenset[str] | None, tasks: Seque
 
 def answer_items(
     task: PreparedTask,
-    records: dict[str, dict],
+    records: dict[str, SampleRecord],
     responder: Responder,
     progress: Progress,
     out: OutputDir | None,
 ) -> None:
-    """Ask for every item not yet answered, all at once; checkpoint the samples every CHECKPOINT_EVERY
-    answers (and whatever came back when the stream stops early)."""
+    """Ask for every item not yet answered, all at once, adding each answer's record to `records` as it
+    comes; checkpoint the samples every CHECKPOINT_EVERY answers (and whatever came back when the stream
+    stops early)."""
     pending = [i for i in task.items if i.id not in records]
     handle = progress.add(task.spec.name, total=len(task.items))
     progress.advance(handle, len(task.items) - len(pending))
-    failed_early = [sample_record(task, i, None) for i in pending if i.request is None]
-    records.update((r["id"], r) for r in failed_early)
+    failed_early = [sample_record(task.spec, i, None, task.scoring) for i in pending if i.request is None]
+    records.update((r.id, r) for r in failed_early)
     if out and failed_early:
         out.append_samples(task.spec.name, failed_early)
     progress.advance(handle, len(failed_early))
     askable = {i.id: i for i in pending if i.request is not None}
-    buffer: list[dict] = []
+    buffer: list[SampleRecord] = []
     flushed = time.monotonic()
     try:
         for response in responder.answers([i.request for i in askable.values() if i.request is not None]):
-            record = sample_record(task, askable[response.request_id], response)
-            records[record["id"]] = record
+            record = sample_record(task.spec, askable[response.request_id], response, task.scoring)
+            records[record.id] = record
             buffer.append(record)
             progress.advance(handle, 1)
             if out and (len(buffer) >= CHECKPOINT_EVERY or time.monotonic() - flushed > CHECKPOINT_SECONDS):
@@ -173,7 +176,7 @@ def answer_items(
             out.append_samples(task.spec.name, buffer)
 
 
-def score_task(task: PreparedTask, records: dict[str, dict], complete: bool) -> TaskResult:
+def score_task(task: PreparedTask, records: dict[str, SampleRecord], complete: bool) -> Aggregated:
     done = all(i.id in records for i in task.items)
     return aggregate(
         task.spec,
@@ -186,51 +189,6 @@ def score_task(task: PreparedTask, records: dict[str, dict], complete: bool) -> 
         complete=complete and done,
         settings=task.scoring,
     )
-
-
-def sample_record(task: PreparedTask, item: Item, response: Response | None) -> dict:
-    """One line of samples/<task>.jsonl: input, output, both pipelines' verdicts, and why it failed."""
-    record = {
-        "id": item.id,
-        "index": item.index,
-        "prompt": item.prompt,
-        "target": item.target,
-        "options": dict(item.options),
-        "fields": item.fields,
-        "group": item.group,
-    }
-    error = item.failure or (response.error if response is not None else "no response")
-    if response is not None and response.ok and item.failure is None:
-        family = FAMILIES[task.spec.family]
-        verdicts = family.score_answer(task.spec, item, response.text or "", task.scoring)
-        parsers = family.parser_names(task.spec)
-        primary = next(m for m in metrics_of(family, task.spec) if m.name == primary_metric(task.spec))
-        record.update(
-            status="scored",
-            error=None,
-            prediction=response.text,
-            parsed=verdicts["kobench"]["parsed"],
-            score=verdicts["kobench"].get(primary.field),  # None until a corpus family scores the set
-            protocol={"parser": parsers["protocol"], **verdicts["protocol"]},
-            kobench={"parser": parsers["kobench"], **verdicts["kobench"]},
-            n_tokens=response.n_tokens,
-            n_prompt_tokens=response.prompt_tokens,
-            cached=response.cached,
-        )
-    else:
-        record.update(
-            status="failed",
-            error=error,
-            prediction=None,
-            parsed=None,
-            score=None,
-            protocol=None,
-            kobench=None,
-            n_tokens=0,
-            n_prompt_tokens=0,
-            cached=False,
-        )
-    return record
 
 
 def run_complete(tasks: Iterable[TaskResult], max_failed_share: float, interrupted: bool = False) -> bool:

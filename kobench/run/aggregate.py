@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from kobench.families import FAMILIES, primary_metric
-from kobench.families.base import MetricDef, ScoringSettings, metrics_of
+from kobench.families.base import CorpusFamily, MetricDef, ScoringSettings, metrics_of
 from kobench.families.items import Item
 from kobench.metrics.accuracy import circular_units, macro_accuracy
 from kobench.metrics.bootstrap import bootstrap_ci
@@ -21,6 +22,7 @@ from kobench.results import (
     TaskResult,
     Units,
 )
+from kobench.run.records import SampleRecord
 from kobench.tasks.spec import TaskSpec
 
 
@@ -68,9 +70,9 @@ def signature(
     return "|".join(parts)
 
 
-def _units(task: TaskSpec, scored: list[tuple[Item, dict]], pipeline: str, metric: MetricDef):
+def _units(task: TaskSpec, scored: list[tuple[Item, SampleRecord]], pipeline: str, metric: MetricDef):
     """(unit ids, unit values, unit weights or None, strata or None, each unit's breakdown fields)."""
-    values = [rec[pipeline][metric.field] for _, rec in scored]
+    values = [rec.verdict(pipeline)[metric.field] for _, rec in scored]
     if task.scoring.aggregate == "circular":
         per_group = circular_units(values, [item.group for item, _ in scored])
         first_fields: dict[Any, dict] = {}
@@ -78,7 +80,7 @@ def _units(task: TaskSpec, scored: list[tuple[Item, dict]], pipeline: str, metri
             first_fields.setdefault(item.group, item.fields)
         ids = list(per_group)
         return ids, [per_group[g] for g in ids], None, None, [first_fields[g] for g in ids]
-    weights = [rec[pipeline][metric.weight] for _, rec in scored] if metric.weight else None
+    weights = [rec.verdict(pipeline)[metric.weight] for _, rec in scored] if metric.weight else None
     strata = None
     if task.scoring.aggregate == "macro":
         strata = [str(item.fields.get(task.scoring.macro_over)) for item, _ in scored]
@@ -86,8 +88,8 @@ def _units(task: TaskSpec, scored: list[tuple[Item, dict]], pipeline: str, metri
 
 
 def _judged_only(
-    task: TaskSpec, scored: list[tuple[Item, dict]], settings: ScoringSettings
-) -> tuple[list[tuple[Item, dict]], JudgeInfo]:
+    task: TaskSpec, scored: list[tuple[Item, SampleRecord]], settings: ScoringSettings
+) -> tuple[list[tuple[Item, SampleRecord]], JudgeInfo]:
     """Rows judged in both pipelines, and the count (with reasons) of those whose judgement failed:
     a failed judgement enters no mean, not even as 0."""
     spec = task.judge
@@ -95,9 +97,9 @@ def _judged_only(
     kept, reasons = [], Counter()
     for item, rec in scored:
         failed = [
-            rec[p].get("judgement")
+            rec.verdict(p).get("judgement")
             for p in PIPELINES
-            if (rec[p].get("judgement") or {}).get("status") != "ok"
+            if (rec.verdict(p).get("judgement") or {}).get("status") != "ok"
         ]
         if failed:
             why = next((j.get("reason") for j in failed if j and j.get("reason")), None) or "not judged"
@@ -119,10 +121,16 @@ def _judged_only(
     return kept, info
 
 
+@dataclass(frozen=True)
+class Aggregated:
+    result: TaskResult
+    records: dict[str, SampleRecord]
+
+
 def aggregate(
     task: TaskSpec,
     items: Sequence[Item],
-    records: dict[str, dict],
+    records: Mapping[str, SampleRecord],
     *,
     dataset: DatasetInfo,
     prompt_version: str,
@@ -130,16 +138,18 @@ def aggregate(
     overridden: Sequence[str],
     complete: bool,
     settings: ScoringSettings | None = None,
-) -> TaskResult:
+) -> Aggregated:
+    """The task's result from its records, and the records with what only the whole set gives (each
+    caption's CIDEr): new records, never the given ones edited."""
     family = FAMILIES[task.family]
     settings = settings or ScoringSettings()
     scored, failures = [], Counter()
     incomplete_groups = set()
     for item in items:
         rec = records.get(item.id)
-        if rec is None or rec["status"] == "failed":
+        if rec is None or not rec.scored:
             if rec is not None:
-                failures[(rec.get("error") or "failed")[:300]] += 1
+                failures[(rec.error or "failed")[:300]] += 1
             incomplete_groups.add(item.group)
             continue
         scored.append((item, rec))
@@ -156,15 +166,20 @@ def aggregate(
     parsers = family.parser_names(task)
     extra = family.signature_extra(task, settings)
     pipelines, units = {}, Units(kind=unit_kind, ids=[])
-    score_corpus = getattr(family, "score_corpus", None)
+    score_corpus = family.score_corpus if isinstance(family, CorpusFamily) else None
+    primary_field = next(m.field for m in metrics if m.name == primary_metric(task))
     for pipeline in PIPELINES:
-        # A corpus family fills each row's scores in (written to the samples) and gives the corpus
+        # A corpus family gives each row's scores (new records, written to the samples) and the corpus
         # statistics that are not a mean of them.
-        corpus = score_corpus(task, scored, pipeline, settings) if score_corpus else {}
-        if pipeline == "kobench" and score_corpus:
-            primary_field = next(m.field for m in metrics if m.name == primary_metric(task))
-            for _, rec in scored:
-                rec["score"] = rec["kobench"][primary_field]
+        corpus = {}
+        if score_corpus:
+            per_row, corpus = score_corpus(
+                task, [(i, r.verdict(pipeline)) for i, r in scored], pipeline, settings
+            )
+            scored = [
+                (item, rec.with_pipeline(pipeline, {f: v[n] for f, v in per_row.items()}, primary_field))
+                for n, (item, rec) in enumerate(scored)
+            ]
         values: dict[str, MetricValue] = {}
         for metric in metrics:
             ids, scores, weights, strata, unit_fields = _units(task, scored, pipeline, metric)
@@ -195,7 +210,7 @@ def aggregate(
                 g: GroupValue(value=_pct(_mean([s for s, _ in v], [w for _, w in v])), n=len(v))
                 for g, v in sorted(by_group.items())
             }
-        n_unparsed = sum(1 for _, rec in scored if rec[pipeline]["parsed"] is None)
+        n_unparsed = sum(1 for _, rec in scored if rec.verdict(pipeline)["parsed"] is None)
         label = (
             f"published protocol ({parsers['protocol']})"
             if pipeline == "protocol"
@@ -224,7 +239,7 @@ def aggregate(
         )
         units = Units(kind=unit_kind, ids=[str(i) for i in ids], strata=strata)  # alike for both pipelines
     n_failed = sum(failures.values())
-    return TaskResult(
+    result = TaskResult(
         task=task.name,
         family=task.family,
         category=task.category,
@@ -236,7 +251,7 @@ def aggregate(
         generation=generation,
         generation_overridden=list(overridden),
         n_rows=len(items),
-        n=sum(1 for item in items if (r := records.get(item.id)) and r["status"] != "failed"),
+        n=sum(1 for item in items if (r := records.get(item.id)) and r.scored),
         n_failed=n_failed,
         failed_share=n_failed / len(items) if items else 0.0,
         failure_reasons=dict(failures),
@@ -245,3 +260,4 @@ def aggregate(
         complete=complete,
         judge=judge,
     )
+    return Aggregated(result, {**records, **{rec.id: rec for _, rec in scored}})

@@ -10,7 +10,7 @@ cached, so a failure is never served as an answer.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,7 @@ from kobench.judge.verdicts import parse_binary, parse_score_1_10, parse_two_sco
 from kobench.llm.client import ChatClient, ChatRequest
 from kobench.results import PIPELINES
 from kobench.run.progress import Progress
+from kobench.run.records import Pipeline, SampleRecord
 from kobench.tasks.spec import JudgeSpec, TaskSpec
 
 PARSERS: dict[str, Callable[[str], Any]] = {
@@ -53,27 +54,27 @@ class JudgeStats:
 
 def judge_records(
     task: TaskSpec,
-    records: dict[str, dict],
+    records: Mapping[str, SampleRecord],
     client: ChatClient,
     cache: JudgementCache,
     progress: Progress | None = None,
-) -> JudgeStats:
-    """Fill `judgement` and the metric fields of both pipelines of every scored record, in place."""
+) -> tuple[dict[str, SampleRecord], JudgeStats]:
+    """Every scored record judged in both pipelines: new records holding the `judgement` and the metric
+    fields, and the counts."""
     spec = task.judge
     assert spec is not None
     parse = PARSERS[spec.parse]
     endpoint = client.endpoint.identity()
     jobs: dict[str, _Judgement] = {}
-    wanted: list[tuple[dict, str, str]] = []  # (record, pipeline, key)
+    wanted: list[tuple[str, Pipeline, str]] = []  # (record id, pipeline, key)
     for record in records.values():
-        if record.get("status") != "scored":
+        if not record.scored:
             continue
         for pipeline in PIPELINES:
-            verdict = record[pipeline]
-            messages = judge_messages(spec, record["target"], verdict["judged_text"])
+            messages = judge_messages(spec, record.target, record.verdict(pipeline)["judged_text"])
             key = judgement_key(endpoint, messages, spec.temperature, spec.max_tokens)
             jobs.setdefault(key, _Judgement(messages, key))
-            wanted.append((record, pipeline, key))
+            wanted.append((record.id, pipeline, key))
     stats = JudgeStats()
     handle = progress.add(f"{task.name} (judge)", total=len(jobs)) if progress else None
     pending = []
@@ -116,9 +117,10 @@ def judge_records(
                 progress.advance(handle, 1)
         pending = still
     stats.failed = len(pending)
-    for record, pipeline, key in wanted:
-        record[pipeline].update(_as_record(jobs[key], spec, client.endpoint.model))
-    return stats
+    judged = dict(records)
+    for rid, pipeline, key in wanted:
+        judged[rid] = judged[rid].with_pipeline(pipeline, _as_record(jobs[key], spec, client.endpoint.model))
+    return judged, stats
 
 
 def _as_record(job: _Judgement, spec: JudgeSpec, judge_model: str) -> dict[str, Any]:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from kobench.errors import NotComparableError
 from kobench.results import write_json_atomic
+from kobench.run.records import SampleRecord
 
 SETTINGS_FILE = "settings.json"
 
@@ -52,42 +54,39 @@ class OutputDir:
     def samples_path(self, task: str) -> Path:
         return self.samples_dir / f"{task}.jsonl"
 
-    def finished_samples(self, task: str) -> dict[str, dict]:
+    def finished_samples(self, task: str) -> dict[str, SampleRecord]:
         """Rows already answered; failed rows are dropped from the file so they are tried again."""
         path = self.samples_path(task)
         if not path.exists():
             return {}
-        kept: dict[str, dict] = {}
+        kept: dict[str, SampleRecord] = {}
         for line in path.read_text(encoding="utf-8").splitlines():
             if not line.strip():
                 continue
             try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
+                record = SampleRecord.model_validate_json(line)
+            except ValueError:
                 continue  # a line cut off by a crash: that row is simply answered again
-            if record.get("status") != "failed":
-                kept[record["id"]] = record
+            if record.scored:
+                kept[record.id] = record
         tmp = path.with_suffix(".jsonl.tmp")
-        tmp.write_text(
-            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept.values()), encoding="utf-8"
-        )
+        tmp.write_text("".join(_line(r) for r in kept.values()), encoding="utf-8")
         tmp.replace(path)
         return kept
 
-    def append_samples(self, task: str, records: list[dict]) -> None:
+    def append_samples(self, task: str, records: Iterable[SampleRecord]) -> None:
         path = self.samples_path(task)
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as fh:
-            for record in records:
-                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+            fh.write("".join(_line(r) for r in records))
             fh.flush()
 
-    def rewrite_samples(self, task: str, records: dict[str, dict]) -> None:
+    def rewrite_samples(self, task: str, records: Mapping[str, SampleRecord]) -> None:
         """Once a task is complete, its samples file is rewritten in dataset order (easier to diff)."""
         path = self.samples_path(task)
         tmp = path.with_suffix(".jsonl.tmp")
-        ordered = sorted(records.values(), key=lambda r: r["index"])
-        tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in ordered), encoding="utf-8")
+        ordered = sorted(records.values(), key=lambda r: r.index)
+        tmp.write_text("".join(_line(r) for r in ordered), encoding="utf-8")
         tmp.replace(path)
 
     def previous_results(self) -> dict | None:
@@ -103,3 +102,7 @@ def _identity(model: Any) -> Any:
     """What makes a model the same model: all but the spec as typed (`hf:./m` and `hf:/abs/m` are one
     model, and results written before specs were recorded portably still resume)."""
     return {k: v for k, v in model.items() if k != "spec"} if isinstance(model, dict) else model
+
+
+def _line(record: SampleRecord) -> str:
+    return json.dumps(record.to_json(), ensure_ascii=False) + "\n"

@@ -18,6 +18,7 @@ from kobench.run.cache import ResponseCache
 from kobench.run.output import OutputDir
 from kobench.run.prepare import prepare_task
 from kobench.run.progress import Progress
+from kobench.run.records import SampleRecord
 from kobench.run.respond import Responder
 from kobench.types import Request, Response
 
@@ -117,10 +118,11 @@ def score_predictions(
         lambda: Predictions(predictions), "predictions", model.fingerprint, {}, ResponseCache(None)
     )
     report = RunReport(config, model, _hash({"model": model.model_dump()}), _now(), responder.stats, out)
-    records: dict[str, dict] = {}
+    records: dict[str, SampleRecord] = {}
     with Progress(progress) as bar:
         answer_items(prepared, records, responder, bar, out)
-    result = report.results[spec.name] = score_task(prepared, records, complete=True)
-    if out and result.complete:  # in dataset order, with the scores only the whole set gives (CIDEr)
-        out.rewrite_samples(spec.name, records)
+    scored = score_task(prepared, records, complete=True)
+    report.results[spec.name] = scored.result
+    if out and scored.result.complete:  # in dataset order, with the scores only the whole set gives (CIDEr)
+        out.rewrite_samples(spec.name, scored.records)
     return report.save()

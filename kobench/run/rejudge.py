@@ -8,7 +8,7 @@ from pathlib import Path
 
 from kobench.config import JudgeOptions, validated
 from kobench.data.formats import json_lines
-from kobench.errors import BadInputError
+from kobench.errors import BadInputError, where
 from kobench.families import load_tasks
 from kobench.families.base import ScoringSettings
 from kobench.families.items import Item
@@ -20,26 +20,34 @@ from kobench.run.aggregate import aggregate
 from kobench.run.judging import judge_records
 from kobench.run.output import OutputDir
 from kobench.run.progress import Progress
+from kobench.run.records import SampleRecord
 
 
-def _samples(path: Path) -> dict[str, dict]:
-    return {record["id"]: record for _, record in json_lines(path)}
+def _samples(path: Path) -> dict[str, SampleRecord]:
+    records = {}
+    for number, line in json_lines(path):
+        try:
+            record = SampleRecord.model_validate(line)
+        except ValueError as exc:
+            raise BadInputError(f"{where(path, number)}: not a kobench sample record: {exc}") from None
+        records[record.id] = record
+    return records
 
 
-def _items(records: dict[str, dict]) -> list[Item]:
+def _items(records: dict[str, SampleRecord]) -> list[Item]:
     """The rows as aggregation needs them, rebuilt from the samples (the dataset is not needed)."""
     return [
         Item(
-            id=r["id"],
-            index=r["index"],
+            id=r.id,
+            index=r.index,
             request=None,
-            target=r.get("target"),
-            options=tuple(tuple(o) for o in (r.get("options") or {}).items()),
-            fields=r.get("fields") or {},
-            group=r.get("group"),
-            failure=r.get("error") if r.get("status") == "failed" else None,
+            target=r.target,
+            options=tuple((letter, text) for letter, text in r.options.items()),
+            fields=r.fields,
+            group=r.group,
+            failure=r.error if not r.scored else None,
         )
-        for r in sorted(records.values(), key=lambda r: r["index"])
+        for r in sorted(records.values(), key=lambda r: r.index)
     ]
 
 
@@ -90,9 +98,8 @@ def rejudge(
             path = out.samples_path(name)
             if not path.is_file():
                 raise BadInputError(f"{path}: no samples to judge (the folder's answers are needed)")
-            records = _samples(path)
-            judge_records(spec, records, client, cache, bar)
-            updated[name] = aggregate(
+            records, _stats = judge_records(spec, _samples(path), client, cache, bar)
+            scored = aggregate(
                 spec,
                 _items(records),
                 records,
@@ -103,7 +110,8 @@ def rejudge(
                 complete=len(records) == old.n_rows,
                 settings=settings,
             )
-            out.rewrite_samples(name, records)
+            updated[name] = scored.result
+            out.rewrite_samples(name, scored.records)
     cache.close()
     # The run's own rule on failed rows still holds: judging again changes judgements, not rows.
     complete = run_complete(updated.values(), result.run.arguments.get("max_failed_share", 0.05))
