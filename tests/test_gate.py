@@ -31,8 +31,8 @@ from kobench.report.gate import (
     GateUsageError,
     compare,
     format_report,
-    signature_differences,
 )
+from kobench.report.signatures import signature_differences
 from kobench.results import (
     RunResult,
     TaskResult,

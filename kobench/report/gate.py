@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -43,6 +42,7 @@ from kobench.errors import (
     NotComparableError,
 )
 from kobench.metrics.paired import PAIRED_BOOTSTRAP_VERSION, paired_bootstrap
+from kobench.report.signatures import signature_differences, signature_unknowns
 from kobench.results import PIPELINES, RunResult, TaskResult, load_results, write_json_atomic
 
 REGRESSION = "regression"
@@ -64,9 +64,6 @@ VERDICTS = (
 
 # Floating-point noise in a difference of two equal aggregates is not a change (values are x100 points).
 _ZERO = 1e-9
-# A signature part is "key:value"; the first part is the task name. Values may hold "|" (stop strings
-# such as <|im_end|>), so a piece that does not start like a key continues the previous part.
-_KEY = re.compile(r"^[A-Za-z][\w.-]*:")
 
 
 class GateUsageError(KobenchError):
@@ -159,35 +156,6 @@ def load_run(path: Path) -> RunResult:
     return load_results(path / "results.json" if path.is_dir() else path)
 
 
-def signature_parts(signature: str) -> dict[str, str]:
-    """{"task": name, "data": "sha256:..", "prompt": "2025-07", ...} from a "|"-joined signature."""
-    pieces = signature.split("|")
-    parts: list[str] = [pieces[0]]
-    for piece in pieces[1:]:
-        if _KEY.match(piece):
-            parts.append(piece)
-        else:
-            parts[-1] += "|" + piece
-    out = {"task": parts[0]}
-    for n, part in enumerate(parts[1:], start=1):
-        key, _, value = part.partition(":")
-        out[key if key not in out else f"{key}#{n}"] = value
-    return out
-
-
-def signature_differences(baseline: str, candidate: str) -> list[str]:
-    """["prompt: 2025-07 -> 2025-06", ...]: the parts that differ, in signature order."""
-    if baseline == candidate:
-        return []
-    a, b = signature_parts(baseline), signature_parts(candidate)
-    diffs = [
-        f"{key}: {a.get(key, '(none)')} -> {b.get(key, '(none)')}"
-        for key in dict.fromkeys([*a, *b])
-        if a.get(key) != b.get(key)
-    ]
-    return diffs or [f"signature: {baseline} -> {candidate}"]
-
-
 def verdict_for(improvement: float, ci_low: float, ci_high: float, max_drop: float) -> str:
     """The verdict from the improvement and its CI (see the module docstring)."""
     if abs(improvement) <= _ZERO:
@@ -259,6 +227,9 @@ def _compare_task(
         row.baseline_reported = bp.metrics[base.primary_metric].value
         row.candidate_reported = cp.metrics[cand.primary_metric].value
     diffs.extend(signature_differences(bp.signature, cp.signature))
+    row.notes.extend(
+        f"signature {u} (one run does not record it)" for u in signature_unknowns(bp.signature, cp.signature)
+    )
     if (bp.unit_weights is None) != (cp.unit_weights is None):
         diffs.append(f"unit weights in {'baseline' if bp.unit_weights is not None else 'candidate'} only")
 

@@ -15,6 +15,7 @@ from typing import Literal
 
 from tabulate import tabulate
 
+from kobench.report.signatures import signatures_agree
 from kobench.results import RunResult, TaskResult
 
 CATEGORY_ORDER = (
@@ -117,7 +118,7 @@ def build_rows(columns: Sequence[Column], pipeline: str = "kobench") -> tuple[li
                 if metric.ci_low is not None and metric.ci_high is not None:
                     cell.ci = (metric.ci_high - metric.ci_low) / 2
                 reference = reference or piped.signature
-                if piped.signature != reference:
+                if not signatures_agree(piped.signature, reference):
                     cell.marks += DIFFERENT
                 if not task.complete:
                     cell.marks += INCOMPLETE
