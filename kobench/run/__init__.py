@@ -20,6 +20,7 @@ from kobench.provenance import VERSION, git_commit, package_versions, portable, 
 from kobench.results import ModelInfo, RunInfo, RunResult, TaskResult, save_results
 from kobench.run.aggregate import Aggregated, aggregate
 from kobench.run.cache import ResponseCache
+from kobench.run.judging import Judging
 from kobench.run.output import OutputDir
 from kobench.run.prepare import PreparedTask, prepare_task
 from kobench.run.progress import Progress
@@ -60,57 +61,31 @@ def run(config: RunConfig) -> RunResult:
         responder.stats,
         out,
     )
-    judging = Judging(config) if any(t.spec.judge for t in prepared) else None
-    with Progress(config.policy.progress) as progress:
-        for task in prepared:
-            records = out.finished_samples(task.spec.name) if out else {}
-            try:
-                if not report.interrupted:
-                    answer_items(task, records, responder, progress, out)
-                    if judging and task.spec.judge:  # a separate pass: all answers judged concurrently
-                        records = judging.judge(task.spec, records, progress)
-            except KeyboardInterrupt:
-                report.interrupted = True
-            scored = score_task(task, records, complete=not report.interrupted)
-            report.results[task.spec.name] = scored.result
-            if out and not report.interrupted and all(i.id in records for i in task.items):
-                out.rewrite_samples(task.spec.name, scored.records)
-            report.save()  # after every task, so a crash later loses nothing finished
-    responder.close()
-    cache.close()
+    judging = Judging(config.judge, config.policy) if any(t.spec.judge for t in prepared) else None
+    try:
+        with Progress(config.policy.progress) as progress:
+            for task in prepared:
+                records = out.finished_samples(task.spec.name) if out else {}
+                try:
+                    if not report.interrupted:
+                        answer_items(task, records, responder, progress, out)
+                        if judging and task.spec.judge:  # a separate pass: all answers judged concurrently
+                            records = judging.judge(task.spec, records, progress)
+                except KeyboardInterrupt:
+                    report.interrupted = True
+                scored = score_task(task, records, complete=not report.interrupted)
+                report.results[task.spec.name] = scored.result
+                if out and not report.interrupted and all(i.id in records for i in task.items):
+                    out.rewrite_samples(task.spec.name, scored.records)
+                report.save()  # after every task, so a crash later loses nothing finished
+    finally:  # however the run ends: the model (a server, a GPU) and the caches are let go
+        responder.close()
+        cache.close()
+        if judging:
+            judging.close()
     if judging:
-        judging.close()
         responder.stats.judge_calls, responder.stats.judge_cache_hits = judging.calls, judging.cache_hits
     return report.save()
-
-
-class Judging:
-    """The LLM judge of a run: one client (bounded concurrency) and the judgement cache."""
-
-    def __init__(self, config: RunConfig) -> None:
-        from kobench.judge.cache import JudgementCache
-        from kobench.llm.client import ChatClient
-
-        endpoint = config.judge.endpoint
-        assert endpoint, "judged tasks stop before any work without a judge (check_ready)"
-        self.client = ChatClient(endpoint, concurrency=config.judge.concurrency)
-        path = config.policy.cache_dir / "judgements.sqlite" if config.policy.use_cache else None
-        self.cache = JudgementCache(path)
-        self.calls = self.cache_hits = 0
-
-    def judge(
-        self, spec: TaskSpec, records: dict[str, SampleRecord], progress: Progress
-    ) -> dict[str, SampleRecord]:
-        from kobench.run.judging import judge_records
-
-        judged, stats = judge_records(spec, records, self.client, self.cache, progress)
-        self.calls += stats.calls
-        self.cache_hits += stats.cache_hits
-        return judged
-
-    def close(self) -> None:
-        self.client.close()
-        self.cache.close()
 
 
 def refuse_unaccepted(adapter: str, accepts: frozenset[str], tasks: Sequence[PreparedTask]) -> None:

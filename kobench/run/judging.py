@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kobench.config import JudgeOptions, Policy
 from kobench.families.judged import verdict_fields
 from kobench.judge.cache import JudgementCache, judgement_key
 from kobench.judge.messages import judge_messages
@@ -134,3 +135,26 @@ def _as_record(job: _Judgement, spec: JudgeSpec, judge_model: str) -> dict[str, 
         "cached": job.cached,
     }
     return {"judgement": judgement, **verdict_fields(spec.parse, job.verdict)}
+
+
+class Judging:
+    """The LLM judge of a run: one client (bounded concurrency) and the judgement cache."""
+
+    def __init__(self, judge: JudgeOptions, policy: Policy) -> None:
+        endpoint = judge.endpoint
+        assert endpoint, "judged tasks stop before any work without a judge (check_ready)"
+        self.client = ChatClient(endpoint, concurrency=judge.concurrency)
+        self.cache = JudgementCache(policy.cache_dir / "judgements.sqlite" if policy.use_cache else None)
+        self.calls = self.cache_hits = 0
+
+    def judge(
+        self, spec: TaskSpec, records: dict[str, SampleRecord], progress: Progress
+    ) -> dict[str, SampleRecord]:
+        judged, stats = judge_records(spec, records, self.client, self.cache, progress)
+        self.calls += stats.calls
+        self.cache_hits += stats.cache_hits
+        return judged
+
+    def close(self) -> None:
+        self.client.close()
+        self.cache.close()
