@@ -539,7 +539,15 @@ def plot(
 
 
 def main() -> None:
+    import gc
+
     try:
         app()
     except KeyboardInterrupt:
         sys.exit(EXIT_INCOMPLETE)
+    finally:
+        # Everything is written and closed by now. At exit the interpreter garbage-collects what is still
+        # alive again and again as it clears each module (torch and transformers bring some 230,000 objects):
+        # 1.3-1.5 s after a run on two cores. Frozen, the collector skips them (0.3 s); each object is still
+        # released, atexit handlers and weakref finalizers still run, the streams are still flushed.
+        gc.freeze()

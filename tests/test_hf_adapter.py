@@ -320,3 +320,151 @@ def test_unknown_model_type_is_bad_input(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "kobench_unknown_vlm"}))
     with pytest.raises(BadInputError, match="kobench_unknown_vlm"):
         HFModel(str(tmp_path))
+
+
+# --- speed: the stop-string checker, CPU threads, a cached re-run without torch ---
+
+
+@pytest.mark.slow
+def test_stop_string_checker_is_built_once(tiny_llava: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # generate(stop_strings=...) builds the checker from the whole vocabulary on every call (0.26 s at 151k).
+    from transformers import StopStringCriteria
+
+    import kobench.models.hf as hf
+
+    built = []
+    monkeypatch.setattr(
+        hf, "StopStringCriteria", lambda *args: built.append(args) or StopStringCriteria(*args)
+    )
+    model = HFModel(str(tiny_llava), batch_size=1)
+    stop = GenerationSettings(max_new_tokens=4, stop=("ASSISTANT:", "\n"))
+    responses = in_request_order(model, [request(i, gen=stop) for i in range(3)])
+    assert all(r.ok for r in responses)
+    assert len(built) == 1 and built[0][1] == ["ASSISTANT:", "\n"]
+    in_request_order(model, [request(3, gen=stop)])
+    assert len(built) == 1
+
+
+def test_cpu_threads_leave_a_core_to_the_decoding_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kobench.models.hf import _cpu_threads
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    assert _cpu_threads() == 3
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    assert _cpu_threads() == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "6")  # the user's choice is left alone
+    assert _cpu_threads() is None
+
+
+@pytest.mark.slow
+def test_on_the_cpu_only_decoding_runs_in_the_background(tiny_llava: Path) -> None:
+    import threading
+
+    model = HFModel(str(tiny_llava), batch_size=2, device="cpu")
+    where: dict[str, set[str]] = {"decode": set(), "process": set()}
+    decode, process = model._decode, model._process
+
+    def record(name, step):
+        def recorded(arg):
+            where[name].add(threading.current_thread().name)
+            return step(arg)
+
+        return recorded
+
+    model._decode, model._process = record("decode", decode), record("process", process)
+    assert [r.text for r in in_request_order(model, REQUESTS)] == [
+        r.text for r in in_request_order(HFModel(str(tiny_llava), batch_size=4), REQUESTS)
+    ]
+    assert all(name.startswith("kobench-hf-prep") for name in where["decode"])
+    assert where["process"] == {threading.main_thread().name}
+
+
+@pytest.mark.slow
+def test_fully_cached_rerun_does_not_import_torch(tiny_llava: Path, tmp_path: Path) -> None:
+    from benchmark_copies import k_seed_rows, write_parquet
+
+    from kobench.api import evaluate
+
+    mirror = tmp_path / "mirror"
+    write_parquet(mirror, "NCSOFT/K-SEED", "test", k_seed_rows(4))
+    options = {"data_dir": str(mirror), "cache_dir": str(tmp_path / "cache"), "max_new_tokens": 2}
+    first = evaluate(f"hf:{tiny_llava}", "k-seed", **options)
+    assert (first.run.model_calls, first.run.cache_hits) == (4, 0)
+    code = (
+        "import json, sys\n"
+        "from kobench.api import evaluate\n"
+        "result = evaluate(sys.argv[1], 'k-seed', **json.loads(sys.argv[2]))\n"
+        "print(result.run.model_calls, result.run.cache_hits, result.run.model.settings['device'])\n"
+        "print('torch' in sys.modules, 'transformers' in sys.modules)\n"
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    args = [sys.executable, "-c", code, f"hf:{tiny_llava}", json.dumps(options)]
+    done = subprocess.run(args, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["0", "4", first.run.model.settings["device"], "False", "False"]
+
+
+# --- device and dtype "auto", told without torch ---
+
+
+def _fake_torch(tmp_path: Path, cuda: str | None, hip: str | None = None):
+    from types import SimpleNamespace
+
+    folder = tmp_path / "torch"
+    folder.mkdir(exist_ok=True)
+    (folder / "version.py").write_text(
+        f"from typing import Optional\n__version__ = '9.9'\ncuda: Optional[str] = {cuda!r}\nhip = {hip!r}\n"
+    )
+    return SimpleNamespace(submodule_search_locations=[str(folder)])
+
+
+def test_auto_device_without_torch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    from kobench.models import registry
+
+    find = {"spec": _fake_torch(tmp_path, None)}
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: find["spec"])
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    assert registry._visible_nvidia_gpus() == 0  # a CPU-only torch never sees a GPU
+    find["spec"] = _fake_torch(tmp_path, None, hip="6.2")
+    assert registry._visible_nvidia_gpus() is None  # ROCm: only torch can tell
+    find["spec"] = _fake_torch(tmp_path, "13.0")
+    for hidden in ("", "-1", "none"):
+        monkeypatch.setenv("CUDA_VISIBLE_DEVICES", hidden)
+        assert registry._visible_nvidia_gpus() == 0
+    find["spec"] = None  # no torch: nothing can use a GPU
+    assert registry._visible_nvidia_gpus() == 0
+    odd = _fake_torch(tmp_path, None)
+    (tmp_path / "torch" / "version.py").write_text("cuda = compute()\nhip = None\n")
+    assert registry._torch_build(odd) is None  # not as expected: torch is asked instead
+
+
+def test_auto_dtype_follows_the_device(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kobench.config import ModelOptions
+    from kobench.models import registry
+
+    monkeypatch.setattr(registry, "_hf_auto_device", lambda: "cuda")
+    on_gpu = registry._hf_settings(ModelOptions())
+    assert (on_gpu["device"], on_gpu["dtype"]) == ("cuda", "bfloat16")
+    monkeypatch.setattr(registry, "_hf_auto_device", lambda: "cpu")
+    assert registry._hf_settings(ModelOptions())["dtype"] == "float32"
+    explicit = registry._hf_settings(ModelOptions(device="cuda:1", dtype="float16"))
+    assert (explicit["device"], explicit["dtype"]) == ("cuda:1", "float16")
+
+
+@pytest.mark.slow
+def test_the_model_loads_on_the_device_its_cache_key_names(
+    tiny_llava: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Whatever the probe says, the run uses it: the cached answers always name the device they came from.
+    from kobench.config import ModelOptions
+    from kobench.models import registry
+
+    monkeypatch.setattr(registry, "_hf_auto_device", lambda: "cpu")
+    model = registry._hf_load(str(tiny_llava), ModelOptions())
+    assert (model.settings["device"], model.settings["dtype"]) == ("cpu", "float32")
+    assert {k: model.settings[k] for k in ("device", "dtype")} == {
+        k: registry._hf_settings(ModelOptions())[k] for k in ("device", "dtype")
+    }
