@@ -1,6 +1,7 @@
 """`kobench run` with the hf adapter against a bare batched `model.generate` loop, side by side in one run.
 
     python bench/hf_overhead.py [--model PATH] [--n 200] [--batch-size 8] [--max-new-tokens 8] [--repeat 3]
+                                [--busy N]
 
 Both sides answer the same --n K-SEED-style rows (kobench's generated demo questions written as a local
 K-SEED copy, so the task's real prompt and its stop string "ASSISTANT:" are used) with the same model (a
@@ -9,14 +10,17 @@ tiny random LLaVA built here, or --model) at the same batch size:
 - kobench: `kobench.evaluate("hf:PATH", "k-seed", ...)`, the whole run: data, prompts, model load, the
   adapter's batches, scoring, results and samples written (no response cache);
 - bare: what a hand-written script does: read the parquet, format the same prompt, load the processor
-  and the model, left-padded batches in data order, greedy `model.generate`, decode, cut at the stop string.
+  and the model, left-padded batches in data order, greedy `model.generate` with torch's own thread count,
+  decode, cut at the stop string.
 
 Every `model.generate` call on either side is forced to exactly --max-new-tokens new tokens
 (`min_new_tokens` set to the same value), so both sides generate the same n × max-new-tokens tokens
 whatever the batches; and it is timed, which gives the generate phase alone. The sides alternate --repeat
 times and the best time of each is compared (1.00 = no overhead). The outputs must be identical on every
-row. Finally a fully cached re-run of `kobench run` in a fresh process is timed, with whether it imported
-torch. Timings are printed, never asserted.
+row. Finally `kobench run` is timed twice in fresh processes sharing a cache, the second served entirely
+from it: wall time, how long each process takes to exit after the command, whether the re-run imported
+torch. --busy N runs N busy-looping processes alongside, as on a shared machine. Timings are printed, never
+asserted.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
@@ -150,38 +155,70 @@ def bare_loop(path: str, data_dir: Path, args: argparse.Namespace) -> dict[str, 
     return answers
 
 
-def timed(side: Callable[[], dict[str, str]]) -> tuple[float, float, int, dict[str, str]]:
-    """(wall seconds, generate seconds, generate calls, answers) of one side."""
+@dataclass
+class Timing:
+    wall: float  # seconds, end to end
+    generate: float  # seconds inside model.generate
+    calls: int  # model.generate calls
+    answers: dict[str, str]
+
+
+def timed(side: Callable[[], dict[str, str]]) -> Timing:
     with GenerateClock() as clock:
         start = time.perf_counter()
         answers = side()
         wall = time.perf_counter() - start
-    return wall, clock.seconds, clock.calls, answers
+    return Timing(wall, clock.seconds, clock.calls, answers)
 
 
-def cached_rerun(path: str, data_dir: Path, out: Path, cache: Path, args: argparse.Namespace) -> tuple:
-    """`kobench run` twice in fresh processes with one cache: the second is served entirely from it."""
-    code = (
-        "import sys, time\n"
-        "from kobench.cli import app\n"
-        "try:\n"
-        "    app()\n"
-        "finally:\n"
-        "    print('torch' in sys.modules, time.perf_counter(), file=sys.stderr)\n"
-    )
-    command = [sys.executable, "-c", code, "run", "--model", f"hf:{path}", "--tasks", "k-seed"]
-    command += ["--data-dir", str(data_dir), "--cache-dir", str(cache), "--device", args.device]
-    command += ["--dtype", args.dtype]
-    command += ["--batch-size", str(args.batch_size), "--max-new-tokens", str(args.max_new_tokens)]
-    walls = []
+# `kobench run` in a fresh process; prints to stderr whether torch was imported and when the command ended.
+CLI = """
+import sys, time
+import kobench.cli as cli
+command = cli.app
+def app():
+    try:
+        command()
+    finally:
+        print("ended", "torch" in sys.modules, time.time(), file=sys.stderr)
+cli.app = app
+cli.main()
+"""
+
+
+def cli_runs(
+    path: str, data_dir: Path, root: Path, args: argparse.Namespace
+) -> list[tuple[float, float, bool]]:
+    """`kobench run` twice in fresh processes with one cache, the second served entirely from it: (wall
+    seconds, seconds from the command's end to the process's, whether torch was imported) of each."""
+    command = [
+        sys.executable,
+        "-c",
+        CLI,
+        "run",
+        "--model",
+        f"hf:{path}",
+        "--tasks",
+        "k-seed",
+        "--no-progress",
+    ]
+    command += ["--data-dir", str(data_dir), "--cache-dir", str(root / "cache"), "--device", args.device]
+    command += ["--dtype", args.dtype, "--batch-size", str(args.batch_size)]
+    command += ["--max-new-tokens", str(args.max_new_tokens)]
+    found = []
     for number in range(2):
         start = time.perf_counter()
-        done = subprocess.run([*command, "--output", str(out / str(number))], capture_output=True, text=True)
-        walls.append(time.perf_counter() - start)
+        done = subprocess.run(
+            [*command, "--output", str(root / f"cli{number}")], capture_output=True, text=True
+        )
+        wall, exited = time.perf_counter() - start, time.time()
         if done.returncode != 0:
             raise SystemExit(f"kobench run failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    imported = done.stderr.strip().splitlines()[-1].split()[0] == "True"
-    return walls[0], walls[1], imported
+        _, imported, ended = next(
+            line for line in done.stderr.splitlines() if line.startswith("ended ")
+        ).split()
+        found.append((wall, exited - float(ended), imported == "True"))
+    return found
 
 
 def main() -> None:
@@ -195,42 +232,46 @@ def main() -> None:
     parser.add_argument(
         "--dtype", help="float32, bfloat16 or float16 (default: float32 on CPU, else bfloat16)"
     )
+    parser.add_argument(
+        "--busy", type=int, default=0, help="busy-looping processes alongside (a shared machine)"
+    )
     args = parser.parse_args()
     args.dtype = args.dtype or ("float32" if args.device == "cpu" else "bfloat16")
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        path = args.model or str(build_tiny_llava(root / "tiny-llava"))
-        data_dir = root / "data"
-        write_rows(data_dir, args.n)
-        runs: dict[str, list[tuple]] = {"kobench": [], "bare": []}
-        for number in range(args.repeat):
-            runs["kobench"].append(timed(lambda: kobench_run(path, data_dir, root / f"out{number}", args)))
-            runs["bare"].append(timed(lambda: bare_loop(path, data_dir, args)))
-        first, rerun, imported = cached_rerun(path, data_dir, root / "cli", root / "cache", args)
+    default_threads = torch.get_num_threads()  # the bare script's: torch's own choice
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            path = args.model or str(build_tiny_llava(root / "tiny-llava"))
+            data_dir = root / "data"
+            write_rows(data_dir, args.n)
+            kob: list[Timing] = []
+            bare: list[Timing] = []
+            for number in range(args.repeat):
+                kob.append(timed(lambda: kobench_run(path, data_dir, root / f"out{number}", args)))  # noqa: B023
+                torch.set_num_threads(default_threads)  # the adapter sets its own
+                bare.append(timed(lambda: bare_loop(path, data_dir, args)))
+            (fresh, fresh_exit, _), (cached, cached_exit, imported) = cli_runs(path, data_dir, root, args)
+    finally:
+        for process in busy:
+            process.kill()
 
-    kob, bare = runs["kobench"], runs["bare"]
-    different = [k for k in bare[0][3] if kob[0][3].get(k) != bare[0][3][k]]
     tokens = args.n * args.max_new_tokens
+    print(f"{args.n} rows, batch {args.batch_size}, {tokens} new tokens a run, {args.device}", end="")
+    print(f", best of {args.repeat}")
+    print(f"torch {torch.__version__}, transformers {transformers.__version__}, {args.busy} busy processes")
+    for name, side in (("kobench", kob), ("bare", bare)):
+        walls = " ".join(f"{t.wall:.2f}" for t in side)
+        generates = " ".join(f"{t.generate:.2f}" for t in side)
+        print(f"{name:8s} end to end {walls} s; generate {generates} s ({side[0].calls} calls)")
+    wall_ratio = min(t.wall for t in kob) / min(t.wall for t in bare)
+    generate_ratio = min(t.generate for t in kob) / min(t.generate for t in bare)
+    print(f"ratio kobench/bare: end to end {wall_ratio:.2f}, generate phase {generate_ratio:.2f}")
+    different = [i for i, text in bare[0].answers.items() if kob[0].answers.get(i) != text]
+    print(f"outputs identical on {args.n - len(different)} of {args.n} rows {different[:5] or ''}")
     print(
-        f"{args.n} rows, batch {args.batch_size}, {tokens} new tokens per run, {args.device}, best of {args.repeat}"
-    )
-    print(
-        f"torch {torch.__version__} ({torch.get_num_threads()} threads), transformers {transformers.__version__}"
-    )
-    for name, side in runs.items():
-        walls = " ".join(f"{wall:.2f}" for wall, *_ in side)
-        gens = " ".join(f"{gen:.2f}" for _, gen, *_ in side)
-        print(f"{name:8s} end to end {walls} s; generate {gens} s in {side[0][2]} calls")
-    wall_ratio = min(w for w, *_ in kob) / min(w for w, *_ in bare)
-    gen_ratio = min(g for _, g, *_ in kob) / min(g for _, g, *_ in bare)
-    print(f"ratio kobench/bare: end to end {wall_ratio:.2f}, generate phase {gen_ratio:.2f}")
-    print(
-        f"outputs identical on {args.n - len(different)} of {args.n} rows"
-        + (f" (differ: {different[:5]})" if different else "")
-    )
-    print(
-        f"kobench run in a fresh process: {first:.2f} s; fully cached re-run {rerun:.2f} s"
-        f" (imported torch: {'yes' if imported else 'no'})"
+        f"kobench run in a fresh process {fresh:.2f} s (exit {fresh_exit:.2f} s after the command);"
+        f" fully cached re-run {cached:.2f} s (exit {cached_exit:.2f} s; imported torch: {imported})"
     )
     if different:
         raise SystemExit(1)
