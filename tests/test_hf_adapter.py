@@ -422,33 +422,33 @@ def _fake_torch(tmp_path: Path, cuda: str | None, hip: str | None = None):
 def test_auto_device_without_torch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.util
 
-    from kobench.models import registry
+    from kobench.models import device
 
     find = {"spec": _fake_torch(tmp_path, None)}
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: find["spec"])
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
-    assert registry._visible_nvidia_gpus() == 0  # a CPU-only torch never sees a GPU
+    assert device.visible_nvidia_gpus() == 0  # a CPU-only torch never sees a GPU
     find["spec"] = _fake_torch(tmp_path, None, hip="6.2")
-    assert registry._visible_nvidia_gpus() is None  # ROCm: only torch can tell
+    assert device.visible_nvidia_gpus() is None  # ROCm: only torch can tell
     find["spec"] = _fake_torch(tmp_path, "13.0")
     for hidden in ("", "-1", "none"):
         monkeypatch.setenv("CUDA_VISIBLE_DEVICES", hidden)
-        assert registry._visible_nvidia_gpus() == 0
+        assert device.visible_nvidia_gpus() == 0
     find["spec"] = None  # no torch: nothing can use a GPU
-    assert registry._visible_nvidia_gpus() == 0
+    assert device.visible_nvidia_gpus() == 0
     odd = _fake_torch(tmp_path, None)
     (tmp_path / "torch" / "version.py").write_text("cuda = compute()\nhip = None\n")
-    assert registry._torch_build(odd) is None  # not as expected: torch is asked instead
+    assert device.torch_build(odd) is None  # not as expected: torch is asked instead
 
 
 def test_auto_dtype_follows_the_device(monkeypatch: pytest.MonkeyPatch) -> None:
     from kobench.config import ModelOptions
-    from kobench.models import registry
+    from kobench.models import device, registry
 
-    monkeypatch.setattr(registry, "_hf_auto_device", lambda: "cuda")
+    monkeypatch.setattr(device, "auto_device", lambda: "cuda")
     on_gpu = registry._hf_settings(ModelOptions())
     assert (on_gpu["device"], on_gpu["dtype"]) == ("cuda", "bfloat16")
-    monkeypatch.setattr(registry, "_hf_auto_device", lambda: "cpu")
+    monkeypatch.setattr(device, "auto_device", lambda: "cpu")
     assert registry._hf_settings(ModelOptions())["dtype"] == "float32"
     explicit = registry._hf_settings(ModelOptions(device="cuda:1", dtype="float16"))
     assert (explicit["device"], explicit["dtype"]) == ("cuda:1", "float16")
@@ -460,9 +460,9 @@ def test_the_model_loads_on_the_device_its_cache_key_names(
 ) -> None:
     # Whatever the probe says, the run uses it: the cached answers always name the device they came from.
     from kobench.config import ModelOptions
-    from kobench.models import registry
+    from kobench.models import device, registry
 
-    monkeypatch.setattr(registry, "_hf_auto_device", lambda: "cpu")
+    monkeypatch.setattr(device, "auto_device", lambda: "cpu")
     model = registry._hf_load(str(tiny_llava), ModelOptions())
     assert (model.settings["device"], model.settings["dtype"]) == ("cpu", "float32")
     assert {k: model.settings[k] for k in ("device", "dtype")} == {
