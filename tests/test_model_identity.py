@@ -130,3 +130,14 @@ def test_every_hint_an_adapter_reads_is_in_the_cache_key(hints: dict) -> None:
     )
     # the request id is not: the same question asked under another id is the same question
     assert request_key("tesseract", "tesseract:5", {}, replace(_request(), id="other")) == key
+
+
+def test_a_folder_written_before_the_naming_rule_still_resumes(tmp_path: Path) -> None:
+    from kobench.run.output import OutputDir
+
+    folder = OutputDir(tmp_path / "out")
+    old = {"spec": "chance", "name": "", "adapter": "chance", "fingerprint": "chance:0:1", "settings": {}}
+    folder.claim(old, {}, overwrite=False)
+    folder.claim({**old, "name": "chance"}, {}, overwrite=False)  # not refused: the same model
+    with pytest.raises(Exception, match="other settings"):
+        folder.claim({**old, "name": "chance", "fingerprint": "chance:1:1"}, {}, overwrite=False)

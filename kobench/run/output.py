@@ -99,9 +99,10 @@ class OutputDir:
 
 
 def _identity(model: Any) -> Any:
-    """What makes a model the same model: all but the spec as typed (`hf:./m` and `hf:/abs/m` are one
-    model, and results written before specs were recorded portably still resume)."""
-    return {k: v for k, v in model.items() if k != "spec"} if isinstance(model, dict) else model
+    """What makes a model the same model: all but the spec as typed and the display name (`hf:./m` and
+    `hf:/abs/m` are one model; folders written before specs were portable, or before one naming rule
+    gave every model its name, still resume)."""
+    return {k: v for k, v in model.items() if k not in ("spec", "name")} if isinstance(model, dict) else model
 
 
 def _line(record: SampleRecord) -> str:
