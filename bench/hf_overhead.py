@@ -1,6 +1,6 @@
 """`kobench run` with the hf adapter against a bare batched `model.generate` loop, side by side in one run.
 
-    python bench/hf_overhead.py [--model PATH] [--n 200] [--batch-size 8] [--max-new-tokens 8] [--repeat 3]
+    python bench/hf_overhead.py [--model PATH] [--n 200] [--batch-size 8] [--max-new-tokens 8] [--repeat 9]
                                 [--busy N]
 
 Both sides answer the same --n K-SEED-style rows (kobench's generated demo questions written as a local
@@ -15,9 +15,10 @@ tiny random LLaVA built here, or --model) at the same batch size:
 
 Every `model.generate` call on either side is forced to exactly --max-new-tokens new tokens
 (`min_new_tokens` set to the same value), so both sides generate the same n × max-new-tokens tokens
-whatever the batches; and it is timed, which gives the generate phase alone. The sides alternate --repeat
-times and the best time of each is compared (1.00 = no overhead). The outputs must be identical on every
-row. Finally `kobench run` is timed twice in fresh processes sharing a cache, the second served entirely
+whatever the batches; and it is timed, which gives the generate phase alone. After a warm-up round that is
+not counted, the sides run --repeat rounds, taking turns to go first; the best time of each is compared
+(1.00 = no overhead), and so is the median of the rounds' own ratios. The outputs must be identical on
+every row. Finally `kobench run` is timed twice in fresh processes sharing a cache, the second served entirely
 from it: wall time, how long each process takes to exit after the command, whether the re-run imported
 torch. --busy N runs N busy-looping processes alongside, as on a shared machine. Timings are printed, never
 asserted.
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -227,7 +229,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--max-new-tokens", type=int, default=8)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument(
         "--dtype", help="float32, bfloat16 or float16 (default: float32 on CPU, else bfloat16)"
@@ -247,10 +249,25 @@ def main() -> None:
             write_rows(data_dir, args.n)
             kob: list[Timing] = []
             bare: list[Timing] = []
-            for number in range(args.repeat):
-                kob.append(timed(lambda: kobench_run(path, data_dir, root / f"out{number}", args)))  # noqa: B023
+
+            def kobench_side(number: int) -> None:
+                kob.append(timed(lambda: kobench_run(path, data_dir, root / f"out{number}", args)))
+
+            def bare_side() -> None:
                 torch.set_num_threads(default_threads)  # the adapter sets its own
                 bare.append(timed(lambda: bare_loop(path, data_dir, args)))
+
+            # A first round warms both sides up (imports, the allocator, the OS's file cache) and is not
+            # counted; then the sides alternate which goes first, so a drift in the machine's speed falls on
+            # both alike.
+            for number in range(args.repeat + 1):
+                if number % 2:
+                    bare_side()
+                    kobench_side(number)
+                else:
+                    kobench_side(number)
+                    bare_side()
+            kob, bare = kob[1:], bare[1:]
             (fresh, fresh_exit, _), (cached, cached_exit, imported) = cli_runs(path, data_dir, root, args)
     finally:
         for process in busy:
@@ -258,7 +275,7 @@ def main() -> None:
 
     tokens = args.n * args.max_new_tokens
     print(f"{args.n} rows, batch {args.batch_size}, {tokens} new tokens a run, {args.device}", end="")
-    print(f", best of {args.repeat}")
+    print(f", best of {args.repeat} rounds after a warm-up")
     print(f"torch {torch.__version__}, transformers {transformers.__version__}, {args.busy} busy processes")
     for name, side in (("kobench", kob), ("bare", bare)):
         walls = " ".join(f"{t.wall:.2f}" for t in side)
@@ -267,6 +284,10 @@ def main() -> None:
     wall_ratio = min(t.wall for t in kob) / min(t.wall for t in bare)
     generate_ratio = min(t.generate for t in kob) / min(t.generate for t in bare)
     print(f"ratio kobench/bare: end to end {wall_ratio:.2f}, generate phase {generate_ratio:.2f}")
+    # Each round's own ratio, its two sides run back to back: the median is robust to one lucky run.
+    wall_rounds = statistics.median(k.wall / b.wall for k, b in zip(kob, bare, strict=True))
+    generate_rounds = statistics.median(k.generate / b.generate for k, b in zip(kob, bare, strict=True))
+    print(f"median of the rounds' ratios: end to end {wall_rounds:.2f}, generate phase {generate_rounds:.2f}")
     different = [i for i, text in bare[0].answers.items() if kob[0].answers.get(i) != text]
     print(f"outputs identical on {args.n - len(different)} of {args.n} rows {different[:5] or ''}")
     print(

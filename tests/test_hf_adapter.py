@@ -330,11 +330,11 @@ def test_stop_string_checker_is_built_once(tiny_llava: Path, monkeypatch: pytest
     # generate(stop_strings=...) builds the checker from the whole vocabulary on every call (0.26 s at 151k).
     from transformers import StopStringCriteria
 
-    import kobench.models.hf as hf
+    import kobench.models.stops as stops
 
     built = []
     monkeypatch.setattr(
-        hf, "StopStringCriteria", lambda *args: built.append(args) or StopStringCriteria(*args)
+        stops, "StopStringCriteria", lambda *args: built.append(args) or StopStringCriteria(*args)
     )
     model = HFModel(str(tiny_llava), batch_size=1)
     stop = GenerationSettings(max_new_tokens=4, stop=("ASSISTANT:", "\n"))
@@ -358,16 +358,23 @@ def test_cpu_threads_leave_a_core_to_the_decoding_thread(monkeypatch: pytest.Mon
 
 
 @pytest.mark.slow
-def test_on_the_cpu_only_decoding_runs_in_the_background(tiny_llava: Path) -> None:
+@pytest.mark.parametrize(("cost", "background"), [(0.0, True), (1e9, False)])
+def test_on_the_cpu_decoding_runs_in_the_background_only_where_it_pays(
+    tiny_llava: Path, monkeypatch: pytest.MonkeyPatch, cost: float, background: bool
+) -> None:
+    # The cost of overlapping, as a share of generate: 0 → overlapping always pays; huge → it never does.
     import threading
 
-    model = HFModel(str(tiny_llava), batch_size=2, device="cpu")
-    where: dict[str, set[str]] = {"decode": set(), "process": set()}
+    import kobench.models.hf as hf
+
+    monkeypatch.setattr(hf, "OVERLAP_COST", cost)
+    model = HFModel(str(tiny_llava), batch_size=1, device="cpu")
+    where: dict[str, list[str]] = {"decode": [], "process": []}
     decode, process = model._decode, model._process
 
     def record(name, step):
         def recorded(arg):
-            where[name].add(threading.current_thread().name)
+            where[name].append(threading.current_thread().name)
             return step(arg)
 
         return recorded
@@ -376,8 +383,13 @@ def test_on_the_cpu_only_decoding_runs_in_the_background(tiny_llava: Path) -> No
     assert [r.text for r in in_request_order(model, REQUESTS)] == [
         r.text for r in in_request_order(HFModel(str(tiny_llava), batch_size=4), REQUESTS)
     ]
-    assert all(name.startswith("kobench-hf-prep") for name in where["decode"])
-    assert where["process"] == {threading.main_thread().name}
+    assert len(where["decode"]) == len(REQUESTS) >= 3
+    # the first batch is decoded ahead whatever and the second in turn (no batch has generated yet);
+    # after that in the background only if that pays
+    assert not where["decode"][1].startswith("kobench-hf-prep")
+    later = {name.startswith("kobench-hf-prep") for name in where["decode"][2:]}
+    assert later == {background}
+    assert set(where["process"]) == {threading.main_thread().name}
 
 
 @pytest.mark.slow
