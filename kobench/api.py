@@ -39,10 +39,12 @@ def evaluate(
     concurrency: int = 8,
     api_key_env: str = "OPENAI_API_KEY",
     request_timeout: float = 120.0,
+    modalities: Sequence[str] = ("text", "image"),
     cache_dir: str | Path | None = None,
     use_cache: bool = True,
     overwrite: bool = False,
     max_failed_share: float = 0.05,
+    max_truncated_share: float | None = None,
     progress: bool = False,
 ) -> RunResult:
     """Evaluate `model` ("hf:PATH_OR_ID") on `tasks` and return the results object.
@@ -51,7 +53,9 @@ def evaluate(
     before the Hub. With `output`, results.json and samples/<task>.jsonl are written there and a
     re-run resumes. See `kobench run --help` for every option. A bad value (batch_size=0, a share outside
     0-1, an unknown box convention) raises BadInputError naming the option before any work; a run with
-    more failed rows than `max_failed_share` comes back with status "incomplete".
+    more failed rows than `max_failed_share` (or, where set, more answers cut off at max_new_tokens than
+    `max_truncated_share` in a task) comes back with status "incomplete". `modalities` says what an API
+    model takes; a model that takes no images is refused image tasks before any work.
 
     >>> result = evaluate("hf:./my-model", "k-seed,k-dtcbench", data_dir="./mirror", limit=50)
     >>> result.primary("k-seed").value        # accuracy in percent, kobench pipeline
@@ -85,6 +89,7 @@ def evaluate(
             "concurrency": concurrency,
             "api_key_env": api_key_env,
             "request_timeout": request_timeout,
+            "modalities": tuple(modalities),
         },
         scoring={
             "prompt_versions": tuple(prompt_versions),
@@ -102,6 +107,7 @@ def evaluate(
             "use_cache": use_cache,
             "overwrite": overwrite,
             "max_failed_share": max_failed_share,
+            "max_truncated_share": max_truncated_share,
             "progress": progress,
         },
     )

@@ -151,6 +151,13 @@ def run(
     request_timeout: Annotated[
         float, typer.Option(min=0.001, help="API models: seconds per request.")
     ] = 120.0,
+    modalities: Annotated[
+        str,
+        typer.Option(
+            help="API models: what the served model takes, text or text,image (a server does not say);"
+            " a text model is refused image tasks before any work."
+        ),
+    ] = "text,image",
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Neither read nor write the response cache.")
     ] = False,
@@ -161,6 +168,15 @@ def run(
     max_failed_share: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Exit 5 when more rows than this share fail.")
     ] = 0.05,
+    max_truncated_share: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Exit 5 when a task has more answers than this share cut off at max_new_tokens"
+            " (default: no limit; the share is always reported).",
+        ),
+    ] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar with ETA.")] = True,
 ) -> None:
     """Run tasks on a model and print the leaderboard; with --output, write results and samples."""
@@ -193,10 +209,12 @@ def run(
             concurrency=concurrency,
             api_key_env=api_key_env,
             request_timeout=request_timeout,
+            modalities=tuple(m.strip() for m in modalities.split(",") if m.strip()),
             cache_dir=cache_dir,
             use_cache=not no_cache,
             overwrite=overwrite,
             max_failed_share=max_failed_share,
+            max_truncated_share=max_truncated_share,
             progress=progress,
         )
     except KobenchError as exc:

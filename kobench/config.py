@@ -25,6 +25,7 @@ from kobench.llm.endpoint import Endpoint
 
 Dtype = Literal["auto", "float32", "bfloat16", "float16"]
 BoxConvention = Literal["normalized", "qwen2vl", "pixels"]
+Modality = Literal["text", "image"]
 assert set(BoxConvention.__args__) == set(CONVENTIONS), "the box conventions extract/boxes.py reads"
 
 
@@ -73,6 +74,15 @@ class ModelOptions(_Options):
     concurrency: int = Field(default=8, ge=1)
     api_key_env: str = "OPENAI_API_KEY"
     request_timeout: float = Field(default=120.0, gt=0)
+    # API adapters: what the served model takes (a server does not declare it); recorded in the results.
+    modalities: tuple[Modality, ...] = ("text", "image")
+
+    @field_validator("modalities")
+    @classmethod
+    def _text_always(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if "text" not in value:
+            raise ValueError("every model takes text: give text or text,image")
+        return tuple(dict.fromkeys(value))
 
     def output_settings(self) -> dict[str, Any]:
         return {
@@ -107,6 +117,8 @@ class Policy(_Options):
     use_cache: bool = True
     overwrite: bool = False
     max_failed_share: float = Field(default=0.05, ge=0, le=1)  # more failed rows: the run is incomplete
+    # More answers cut off at max_new_tokens than this share in a task: the run is incomplete (None: none).
+    max_truncated_share: float | None = Field(default=None, ge=0, le=1)
     progress: bool = True
 
 
@@ -143,6 +155,8 @@ class RunConfig(_Options):
             "max_failed_judgements": self.judge.max_failed_share,
             "use_cache": self.policy.use_cache,
             "max_failed_share": self.policy.max_failed_share,
+            "max_truncated_share": self.policy.max_truncated_share,
+            "modalities": list(self.options.modalities),
         }
 
 

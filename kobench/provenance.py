@@ -64,6 +64,7 @@ def git_commit() -> str | None:
         return None
     return sha + ("+dirty" if dirty else "") if sha else None
 
+
 CACHE_SYMBOL = "<kobench-cache>"
 HOME_SYMBOL = "~"
 

@@ -12,7 +12,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from kobench.errors import BadInputError
 
-SCHEMA_VERSION = "1"
+# 2: a task records why its answers ended (`truncation`) and samples their `finish_reason`. Files of
+# every version listed in READABLE_VERSIONS load (fields they lack take their defaults).
+SCHEMA_VERSION = "2"
+READABLE_VERSIONS = ("1", "2")
 
 Pipeline = Literal["protocol", "kobench"]
 PIPELINES: tuple[Pipeline, ...] = ("protocol", "kobench")
@@ -75,6 +78,17 @@ class JudgeInfo(_Model):
     max_failed_share: float
 
 
+class Truncation(_Model):
+    """Why each row's answer ended, and how many were cut off: an answer cut at max_new_tokens is scored as
+    it is (often unparsed or wrong), so a high share means the number says more about the token budget than
+    about the model."""
+
+    finish_reasons: dict[str, int]  # stop / length / error / filtered / unknown (older caches), all rows
+    n_truncated: int  # answers that ran to max_new_tokens ("length")
+    truncated_share: float  # of the answered rows
+    n_unclosed_thinking: int  # answers ending inside an unclosed <think> block, whatever the reason
+
+
 class TaskResult(_Model):
     task: str
     family: str
@@ -95,6 +109,7 @@ class TaskResult(_Model):
     pipelines: dict[str, PipelineResult]
     complete: bool  # every row was answered or failed (not interrupted), judged tasks judged enough
     judge: JudgeInfo | None = None
+    truncation: Truncation | None = None  # None in results written before schema 2
 
 
 class ModelInfo(_Model):
@@ -158,9 +173,10 @@ def load_results(path: Path) -> RunResult:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise BadInputError(f"{path}: cannot read results: {exc}") from exc
-    if isinstance(data, dict) and data.get("schema_version") != SCHEMA_VERSION:
+    if isinstance(data, dict) and data.get("schema_version") not in READABLE_VERSIONS:
         raise BadInputError(
-            f"{path}: results schema version {data.get('schema_version')!r} is not {SCHEMA_VERSION!r}"
+            f"{path}: results schema version {data.get('schema_version')!r} is not one this kobench reads"
+            f" ({', '.join(READABLE_VERSIONS)}); a newer kobench wrote it"
         )
     try:
         return RunResult.model_validate(data)

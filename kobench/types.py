@@ -139,7 +139,9 @@ class Request:
         return "\n".join(m.text for m in self.messages)
 
 
-FinishReason = Literal["stop", "length", "error"]
+# Why an answer ended: "stop" (end of sequence, a stop string, or a baseline's whole answer), "length"
+# (cut off at max_new_tokens), "error" (no answer), "filtered" (an API's content filter cut it).
+FinishReason = Literal["stop", "length", "error", "filtered"]
 
 
 @dataclass(frozen=True)

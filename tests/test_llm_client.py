@@ -74,7 +74,14 @@ def test_answer_usage_and_body() -> None:
             result = client.chat(ChatRequest(HELLO.messages, temperature=0.2, max_tokens=16, stop=("\n",)))
         headers, body = server.requests[0]
     assert result == ChatResult(
-        "정답은 B", None, 42, 7, attempts=1, seconds=result.seconds, model="served-snapshot"
+        "정답은 B",
+        None,
+        42,
+        7,
+        attempts=1,
+        seconds=result.seconds,
+        model="served-snapshot",
+        finish_reason="stop",
     )
     assert result.ok
     assert body == {

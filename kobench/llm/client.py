@@ -71,6 +71,9 @@ class ChatResult:
     attempts: int = 1
     seconds: float = 0.0
     model: str | None = None
+    # The server's `finish_reason` ("stop", "length", "content_filter", "tool_calls"...), None where
+    # it sent none.
+    finish_reason: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -85,6 +88,7 @@ class _Outcome:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     model: str | None = None
+    finish_reason: str | None = None
     error: str | None = None
     retry: bool = False
     retry_after: float | None = None
@@ -223,6 +227,7 @@ class ChatClient:
                     attempts=attempt,
                     seconds=seconds,
                     model=outcome.model,
+                    finish_reason=outcome.finish_reason,
                 )
             if not outcome.retry:
                 return ChatResult(None, self._redact(outcome.error), attempts=attempt, seconds=seconds)
@@ -359,11 +364,13 @@ def _completion(response: httpx.Response) -> _Outcome:
         return _Outcome(error="malformed response: the message content is not text", retry=True)
     usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
     model = data.get("model")
+    finish = choices[0].get("finish_reason")
     return _Outcome(
         text=content,
         prompt_tokens=_count(usage.get("prompt_tokens")),
         completion_tokens=_count(usage.get("completion_tokens")),
         model=model if isinstance(model, str) else None,
+        finish_reason=finish if isinstance(finish, str) else None,
     )
 
 

@@ -58,7 +58,7 @@ class ChanceModel:
         out = []
         for request in requests:
             try:
-                out.append(Response(text=self.answer(request), request_id=request.id))
+                out.append(Response(text=self.answer(request), request_id=request.id, finish_reason="stop"))
             except Exception as exc:  # never raise for one request
                 out.append(Response(text=None, error=f"{type(exc).__name__}: {exc}", request_id=request.id))
         return out

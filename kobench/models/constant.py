@@ -30,4 +30,4 @@ class ConstantModel:
         self.settings: dict[str, Any] = {"text": text}
 
     def generate(self, requests: Sequence[Request]) -> list[Response]:
-        return [Response(text=self.text, request_id=request.id) for request in requests]
+        return [Response(text=self.text, request_id=request.id, finish_reason="stop") for request in requests]

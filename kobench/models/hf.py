@@ -262,7 +262,12 @@ class HFModel:
         out = {}
         for item, row, text in zip(prepared.items, new_tokens.tolist(), texts, strict=True):
             n_tokens = next((i for i, token in enumerate(row) if token in ends), len(row))
-            out[item.index] = Response(text=_cut(text, settings.stop), n_tokens=n_tokens, seconds=seconds)
+            answer = _cut(text, settings.stop)
+            # Cut off only when it ran to the limit without an end token or a stop string.
+            stopped = n_tokens < len(row) or len(answer) < len(text) or n_tokens < settings.max_new_tokens
+            out[item.index] = Response(
+                text=answer, n_tokens=n_tokens, seconds=seconds, finish_reason="stop" if stopped else "length"
+            )
         return out
 
     def _stop_criteria(self, stop: tuple[str, ...]) -> StoppingCriteriaList:

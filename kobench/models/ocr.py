@@ -595,4 +595,4 @@ class TesseractModel:
             text = read_text(self.reader, request) if request.kind == "read" else ground(self.reader, request)
         except Exception as exc:
             return Response(text=None, error=describe(exc))
-        return Response(text=text, seconds=time.perf_counter() - start)
+        return Response(text=text, seconds=time.perf_counter() - start, finish_reason="stop")

@@ -538,4 +538,4 @@ class OCRMatchModel:
                 text = extract_answer(request.question or request.prompt_text, self.pages(request))
         except Exception as exc:
             return Response(text=None, error=describe(exc))
-        return Response(text=text, seconds=time.perf_counter() - start)
+        return Response(text=text, seconds=time.perf_counter() - start, finish_reason="stop")

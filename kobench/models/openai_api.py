@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from kobench.llm.client import ChatClient, ChatRequest, ChatResult, Endpoint, to_openai_messages
-from kobench.types import Request, Response
+from kobench.types import FinishReason, Request, Response
 
 
 def openai_fingerprint(target: str) -> str:
@@ -83,4 +83,26 @@ def _response(result: ChatResult) -> Response:
         n_tokens=result.completion_tokens,
         prompt_tokens=result.prompt_tokens,
         seconds=result.seconds,
+        finish_reason=finish_reason(result) if result.ok else "error",
     )
+
+
+# OpenAI's values and those of servers that speak its API (vLLM, TGI, llama.cpp, Anthropic's "end_turn").
+_FINISH_REASONS: dict[str, FinishReason] = {
+    "stop": "stop",
+    "eos": "stop",
+    "eos_token": "stop",
+    "stop_sequence": "stop",
+    "end_turn": "stop",
+    "tool_calls": "stop",
+    "function_call": "stop",
+    "length": "length",
+    "max_tokens": "length",
+    "model_length": "length",
+    "content_filter": "filtered",
+}
+
+
+def finish_reason(result: ChatResult) -> FinishReason | None:
+    """Why the server says the answer ended; None (counted as unknown) for a value it does not document."""
+    return _FINISH_REASONS.get((result.finish_reason or "").lower())

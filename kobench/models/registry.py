@@ -40,8 +40,14 @@ class AdapterEntry:
     # The model's one display name (tables, results), from the target alone; default: the target's last
     # path component, or the adapter's name when there is no target.
     name: Callable[[str], str] | None = None
-    # What its requests may carry: "text", "image", "loglikelihood" (a run refuses others before any work).
-    accepts: frozenset[str] = frozenset({"text", "image"})
+    # What its requests may carry: "text", "image", "loglikelihood" (a run refuses others before any work);
+    # a set, or a function of the target and options for adapters where it depends on the model.
+    accepts: frozenset[str] | Callable[[str, ModelOptions], frozenset[str]] = frozenset({"text", "image"})
+
+
+def accepted(entry: AdapterEntry, target: str, options: ModelOptions) -> frozenset[str]:
+    """What this adapter accepts for this model, known before it is loaded."""
+    return entry.accepts(target, options) if callable(entry.accepts) else entry.accepts
 
 
 def model_name(adapter: str, target: str, entry: AdapterEntry) -> str:
@@ -67,6 +73,12 @@ def _hf_fingerprint(target: str, options: ModelOptions) -> str:
     from kobench.models.fingerprint import model_fingerprint
 
     return model_fingerprint(target, options.revision)
+
+
+def _hf_accepts(target: str, options: ModelOptions) -> frozenset[str]:
+    from kobench.models.modalities import hf_accepts
+
+    return hf_accepts(target, options.revision)
 
 
 def _hf_settings(options: ModelOptions) -> dict[str, Any]:
@@ -182,7 +194,7 @@ def _openai_load(target: str, options: ModelOptions) -> Model:
 
 
 BUILTIN_ADAPTERS: dict[str, AdapterEntry] = {
-    "hf": AdapterEntry(_hf_fingerprint, _hf_load, settings=_hf_settings, name=hf_name),
+    "hf": AdapterEntry(_hf_fingerprint, _hf_load, settings=_hf_settings, name=hf_name, accepts=_hf_accepts),
     "tesseract": AdapterEntry(
         _tesseract_fingerprint,
         _tesseract_load,
@@ -202,7 +214,14 @@ BUILTIN_ADAPTERS: dict[str, AdapterEntry] = {
     ),
     "constant": AdapterEntry(_constant_fingerprint, _constant_load, name=lambda target: "constant"),
     # An OpenAI-compatible server (vLLM, GPT-4o, ...): `openai:MODEL@BASE_URL`.
-    "openai": AdapterEntry(_openai_fingerprint, _openai_load, settings=_openai_settings, name=_openai_name),
+    # A server does not say what it accepts: --modalities does (default text and image).
+    "openai": AdapterEntry(
+        _openai_fingerprint,
+        _openai_load,
+        settings=_openai_settings,
+        name=_openai_name,
+        accepts=lambda target, options: frozenset(options.modalities),
+    ),
 }
 
 

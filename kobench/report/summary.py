@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from tabulate import tabulate
 
-from kobench.results import RunResult
+from kobench.results import RunResult, TaskResult
 
 
 def markdown_table(results: Sequence[RunResult], pipeline: str = "kobench") -> str:
@@ -17,11 +17,12 @@ def markdown_table(results: Sequence[RunResult], pipeline: str = "kobench") -> s
 
 
 def run_summary(result: RunResult) -> str:
-    """Per task: the primary metric by both pipelines with intervals, unparsed and failed counts."""
+    """Per task: the primary metric by both pipelines with intervals, unparsed, failed and cut-off counts."""
     rows = []
     for name, task in result.tasks.items():
         arrow = " ↓" if task.direction == "lower" else ""
         cells = [name, f"{task.primary_metric}{arrow}", f"{task.n}/{task.n_rows}", task.n_failed]
+        cells.append(truncation_cell(task))
         for pipeline in ("kobench", "protocol"):
             piped = task.pipelines[pipeline]
             metric = piped.metrics[task.primary_metric]
@@ -37,6 +38,7 @@ def run_summary(result: RunResult) -> str:
         "metric (×100)",
         "scored",
         "failed",
+        "cut off",
         "kobench [95% CI]",
         "unparsed",
         "protocol [95% CI]",
@@ -45,10 +47,30 @@ def run_summary(result: RunResult) -> str:
     return tabulate(rows, headers=header, tablefmt="simple", disable_numparse=True) + "\n"
 
 
+def truncation_cell(task: TaskResult) -> str:
+    """Answers cut off at max_new_tokens, "3 (1.5%)", with those ending inside an unclosed think block and
+    answers of unknown ending (cached before kobench recorded it); "–" for results that do not say."""
+    cut = task.truncation
+    if cut is None:
+        return "–"
+    text = f"{cut.n_truncated} ({cut.truncated_share:.1%})"
+    if cut.n_unclosed_thinking:
+        text += f", {cut.n_unclosed_thinking} in <think>"
+    if unknown := cut.finish_reasons.get("unknown"):
+        text += f", {unknown} unknown"
+    return text
+
+
 def incomplete_reasons(result: RunResult) -> list[str]:
     """Why a run is incomplete, in words a user can act on (from the results alone)."""
     share = result.run.arguments.get("max_failed_share", 0.05)
     too_many = [n for n, t in result.tasks.items() if t.failed_share > share]
+    cut_share = result.run.arguments.get("max_truncated_share")
+    cut_off = [
+        f"{n} ({t.truncation.truncated_share:.1%})"
+        for n, t in result.tasks.items()
+        if cut_share is not None and t.truncation is not None and t.truncation.truncated_share > cut_share
+    ]
     unjudged = [
         f"{n} ({t.judge.n_failed} of {t.judge.n_failed + t.judge.n_judged} failed"
         + (
@@ -63,6 +85,11 @@ def incomplete_reasons(result: RunResult) -> list[str]:
     reasons = []
     if too_many:
         reasons.append(f"failed rows above --max-failed-share {share:.0%} in {', '.join(too_many)}")
+    if cut_off:
+        reasons.append(
+            f"answers cut off at max_new_tokens above --max-truncated-share {cut_share:.0%} in"
+            f" {', '.join(cut_off)}; raise --max-new-tokens"
+        )
     if unjudged:
         reasons.append(
             "failed judgements above --max-failed-judgements in "

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from kobench.config import RunConfig
 from kobench.errors import BadInputError
 from kobench.families import FAMILIES, resolve_tasks
-from kobench.models.registry import model_name, parse_model_spec, resolved_settings
+from kobench.models.registry import accepted, model_name, parse_model_spec, resolved_settings
 from kobench.provenance import VERSION, git_commit, package_versions, portable, portable_arguments
 from kobench.results import ModelInfo, RunInfo, RunResult, TaskResult, save_results
 from kobench.run.aggregate import Aggregated, aggregate
@@ -25,6 +25,7 @@ from kobench.run.output import OutputDir
 from kobench.run.prepare import PreparedTask, prepare_task
 from kobench.run.progress import Progress
 from kobench.run.records import SampleRecord, sample_record
+from kobench.run.rescore import with_new_metrics
 from kobench.run.respond import CHECKPOINT_EVERY, CHECKPOINT_SECONDS, Responder, RunStats
 from kobench.tasks.spec import TaskSpec
 
@@ -36,11 +37,12 @@ def run(config: RunConfig) -> RunResult:
     refuse_unanswerable(adapter, entry.kinds, tasks)
     cache_dir = config.policy.cache_dir
     prepared = [prepare_task(t, config.data, config.scoring, config.judge, cache_dir) for t in tasks]
-    refuse_unaccepted(adapter, entry.accepts, prepared)
     options = config.options
+    name = model_name(adapter, target, entry)
+    refuse_unaccepted(f"{adapter} model {name}", accepted(entry, target, options), prepared)
     model_info = ModelInfo(
         spec=portable(config.model, cache_dir),
-        name=model_name(adapter, target, entry),
+        name=name,
         adapter=adapter,
         fingerprint=entry.fingerprint(target, options),
         settings=resolved_settings(entry, options),
@@ -65,7 +67,7 @@ def run(config: RunConfig) -> RunResult:
     try:
         with Progress(config.policy.progress) as progress:
             for task in prepared:
-                records = out.finished_samples(task.spec.name) if out else {}
+                records = with_new_metrics(task, out.finished_samples(task.spec.name)) if out else {}
                 try:
                     if not report.interrupted:
                         answer_items(task, records, responder, progress, out)
@@ -88,18 +90,16 @@ def run(config: RunConfig) -> RunResult:
     return report.save()
 
 
-def refuse_unaccepted(adapter: str, accepts: frozenset[str], tasks: Sequence[PreparedTask]) -> None:
-    """An adapter that cannot take what a task's requests carry (images for a text-only model,
-    log-likelihoods for an API that only generates) says so before any model work."""
+def refuse_unaccepted(model: str, accepts: frozenset[str], tasks: Sequence[PreparedTask]) -> None:
+    """A model that cannot take what a task's requests carry (images for a text-only model, log-likelihoods
+    for an API that only generates) is refused before any model work, naming the model and the tasks."""
     wrong = []
     for task in tasks:
         needs = frozenset().union(*(i.request.needs for i in task.items if i.request is not None))
         if needs - accepts:
             wrong.append(f"{task.spec.name} needs {', '.join(sorted(needs - accepts))}")
     if wrong:
-        raise BadInputError(
-            f"the {adapter} model accepts {', '.join(sorted(accepts))} only: {'; '.join(wrong)}"
-        )
+        raise BadInputError(f"the {model} accepts {', '.join(sorted(accepts))} only: {'; '.join(wrong)}")
 
 
 def refuse_unanswerable(adapter: str, kinds: frozenset[str] | None, tasks: Sequence[TaskSpec]) -> None:
@@ -166,10 +166,27 @@ def score_task(task: PreparedTask, records: dict[str, SampleRecord], complete: b
     )
 
 
-def run_complete(tasks: Iterable[TaskResult], max_failed_share: float, interrupted: bool = False) -> bool:
+def run_complete(
+    tasks: Iterable[TaskResult],
+    max_failed_share: float,
+    interrupted: bool = False,
+    max_truncated_share: float | None = None,
+) -> bool:
     """A run is complete when it was not interrupted and every task is: answered (and judged) in full,
-    with no larger share of failed rows than `max_failed_share` (DESIGN: exit 5 otherwise)."""
-    return not interrupted and all(t.complete and t.failed_share <= max_failed_share for t in tasks)
+    with no larger share of failed rows than `max_failed_share` and, where one is set, of answers cut off
+    at max_new_tokens than `max_truncated_share` (DESIGN: exit 5 otherwise)."""
+    return not interrupted and all(
+        t.complete and t.failed_share <= max_failed_share and not truncated_too_often(t, max_truncated_share)
+        for t in tasks
+    )
+
+
+def truncated_too_often(task: TaskResult, max_truncated_share: float | None) -> bool:
+    return (
+        max_truncated_share is not None
+        and task.truncation is not None
+        and task.truncation.truncated_share > max_truncated_share
+    )
 
 
 def _hash(data: dict) -> str:
@@ -200,7 +217,10 @@ class RunReport:
         if previous:  # tasks from earlier runs into the same folder stay in its results
             for name, data in previous.get("tasks", {}).items():
                 tasks.setdefault(name, TaskResult.model_validate(data))
-        complete = run_complete(self.results.values(), self.config.policy.max_failed_share, self.interrupted)
+        policy = self.config.policy
+        complete = run_complete(
+            self.results.values(), policy.max_failed_share, self.interrupted, policy.max_truncated_share
+        )
         stats, seconds = self.stats, self.stats.generation_seconds
         run = RunInfo(
             kobench_version=VERSION,

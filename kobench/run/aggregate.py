@@ -23,6 +23,7 @@ from kobench.results import (
     Units,
 )
 from kobench.run.records import SampleRecord
+from kobench.run.truncation import truncation
 from kobench.tasks.spec import TaskSpec
 
 
@@ -259,5 +260,6 @@ def aggregate(
         pipelines=pipelines,
         complete=complete,
         judge=judge,
+        truncation=truncation(records.get(item.id) for item in items),
     )
     return Aggregated(result, {**records, **{rec.id: rec for _, rec in scored}})

@@ -5,7 +5,8 @@ the same path is a new model), output-relevant adapter settings, every message w
 content hash, the generation settings, and every hint an adapter may read (kind, options, region,
 question: an OCR baseline answers the same image differently for another region or option list).
 Batch size, timeouts and concurrency are not in it.
-Failed responses are never stored.
+Failed responses are never stored. Responses stored before kobench recorded why an answer ended (and
+its prompt tokens) come back with `finish_reason` None: counted as unknown, never guessed.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from kobench.types import ImagePart, Request, Response
 
 # 2: the request's hints (kind, options, region, question) are part of the key.
 CACHE_KEY_VERSION = "2"
+# (name, SQL type) of the columns added to the table since its first version.
+_ADDED_COLUMNS = (("finish_reason", "TEXT"), ("prompt_tokens", "INTEGER"))
 
 
 def request_key(adapter: str, fingerprint: str, settings: dict[str, Any], request: Request) -> str:
@@ -64,6 +67,11 @@ class ResponseCache:
                 "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, text TEXT NOT NULL,"
                 " n_tokens INTEGER NOT NULL, seconds REAL NOT NULL)"
             )
+            # Columns added later: an older cache gains them, its rows NULL there.
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(responses)")}
+            for column, kind in _ADDED_COLUMNS:
+                if column not in columns:
+                    self._db.execute(f"ALTER TABLE responses ADD COLUMN {column} {kind}")
             self._db.commit()
 
     def get_many(self, keys: Sequence[str]) -> dict[str, Response]:
@@ -73,18 +81,33 @@ class ResponseCache:
         for start in range(0, len(keys), 500):  # SQLite's bound-parameter limit
             chunk = list(keys[start : start + 500])
             marks = ",".join("?" * len(chunk))
-            for key, text, n_tokens, seconds in self._db.execute(
-                f"SELECT key, text, n_tokens, seconds FROM responses WHERE key IN ({marks})", chunk
+            for key, text, n_tokens, seconds, finish, prompt_tokens in self._db.execute(
+                "SELECT key, text, n_tokens, seconds, finish_reason, prompt_tokens FROM responses"
+                f" WHERE key IN ({marks})",
+                chunk,
             ):
-                found[key] = Response(text=text, n_tokens=n_tokens, seconds=seconds, cached=True)
+                found[key] = Response(
+                    text=text,
+                    n_tokens=n_tokens,
+                    seconds=seconds,
+                    cached=True,
+                    finish_reason=finish,
+                    prompt_tokens=prompt_tokens or 0,
+                )
         return found
 
     def put_many(self, entries: Iterable[tuple[str, Response]]) -> None:
         if self._db is None:
             return
-        rows = [(k, r.text, r.n_tokens, r.seconds) for k, r in entries if r.ok]
+        rows = [
+            (k, r.text, r.n_tokens, r.seconds, r.finish_reason, r.prompt_tokens) for k, r in entries if r.ok
+        ]
         if rows:
-            self._db.executemany("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?)", rows)
+            self._db.executemany(
+                "INSERT OR REPLACE INTO responses"
+                " (key, text, n_tokens, seconds, finish_reason, prompt_tokens) VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
             self._db.commit()
 
     def close(self) -> None:

@@ -2,8 +2,9 @@
 why a row failed. Stages never edit a record: the set-level scores of captioning and the LLM judge's
 verdicts come back as new records (`with_pipeline`).
 
-The JSON is exactly what every kobench version has written (same keys, same order); keys a record does
-not know (written by a newer kobench) are kept as they are.
+The JSON is what every kobench version has written (same keys, same order), with `finish_reason` added
+at the end since results schema 2 (older samples load without it: unknown); keys a record does not know
+(written by a newer kobench) are kept as they are.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ class SampleRecord(BaseModel):
     n_tokens: int = 0
     n_prompt_tokens: int = 0
     cached: bool = False
+    # Why the answer ended: stop, length, error, filtered; None in samples written before kobench recorded
+    # it and for answers cached before then (both counted as unknown).
+    finish_reason: str | None = None
 
     @property
     def scored(self) -> bool:
@@ -88,6 +92,7 @@ def sample_record(
             score=None,
             protocol=None,
             kobench=None,
+            finish_reason="error",
         )
     family = FAMILIES[task.family]
     verdicts = family.score_answer(task, item, response.text or "", settings)
@@ -105,4 +110,5 @@ def sample_record(
         n_tokens=response.n_tokens,
         n_prompt_tokens=response.prompt_tokens,
         cached=response.cached,
+        finish_reason=response.finish_reason,
     )

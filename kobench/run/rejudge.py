@@ -114,7 +114,12 @@ def rejudge(
             out.rewrite_samples(name, scored.records)
     cache.close()
     # The run's own rule on failed rows still holds: judging again changes judgements, not rows.
-    complete = run_complete(updated.values(), result.run.arguments.get("max_failed_share", 0.05))
+    arguments = result.run.arguments
+    complete = run_complete(
+        updated.values(),
+        arguments.get("max_failed_share", 0.05),
+        max_truncated_share=arguments.get("max_truncated_share"),
+    )
     new = result.model_copy(update={"tasks": updated, "status": "complete" if complete else "incomplete"})
     save_results(new, out.results_path)
     return new

@@ -31,7 +31,7 @@ class Reply:
     `headers` are sent as given (a Content-Length here replaces the real one: a truncated body).
     `delay` and `hang` both wait before answering; `hang` is meant to outlast the client's timeout.
     `drop` closes the connection without a response; `raw_body` replaces the JSON body (a malformed one).
-    `usage` is (prompt_tokens, completion_tokens)."""
+    `usage` is (prompt_tokens, completion_tokens); `finish_reason` is sent as given (None: left out)."""
 
     text: str = "ok"
     status: int = 200
@@ -41,6 +41,7 @@ class Reply:
     hang: float = 0.0
     raw_body: str | None = None
     usage: tuple[int, int] = (10, 5)
+    finish_reason: str | None = "stop"
 
     @classmethod
     def rate_limited(cls, retry_after: float) -> Reply:
@@ -201,7 +202,11 @@ class _Handler(BaseHTTPRequestHandler):
             "created": int(time.time()),
             "model": self.server.fake.model or body.get("model", "fake-model"),
             "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": reply.text}, "finish_reason": "stop"}
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": reply.text},
+                    **({"finish_reason": reply.finish_reason} if reply.finish_reason is not None else {}),
+                }
             ],
             "usage": {
                 "prompt_tokens": prompt,

@@ -251,6 +251,56 @@ def build_tiny_qwen2_vl(
     return _save(out_dir, spec, model, processor)
 
 
+# A text chat model's template (ChatML, as Qwen2-Instruct's): string contents only, no image slots.
+CHATML_TEMPLATE = (
+    "{% for message in messages %}"
+    "<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}"
+    "{% else %}{% for content in message['content'] %}"
+    "{% if 'text' in content %}{{ content['text'] }}{% endif %}{% endfor %}{% endif %}"
+    "<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def build_tiny_text_lm(out_dir: Path, seed: int = 0) -> Path:
+    """Write a tiny random text-only chat model (Qwen2ForCausalLM and its tokenizer, no processor for
+    images) to `out_dir` and return it: what `hf:` must refuse on image tasks."""
+    out_dir = Path(out_dir)
+    spec = {"family": "qwen2-text", "seed": seed, "version": BUILDER_VERSION}
+    if _is_built(out_dir, spec):
+        return out_dir
+    import torch
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    special = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+    tokenizer = _train_tokenizer(
+        special,
+        pad_token="<|endoftext|>",
+        bos_token=None,
+        eos_token="<|im_end|>",
+        extra={},
+        chat_template=CHATML_TEMPLATE,
+    )
+    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in special}
+    config = Qwen2Config(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=1024,
+        bos_token_id=ids["<|endoftext|>"],
+        eos_token_id=ids["<|im_end|>"],
+        pad_token_id=ids["<|endoftext|>"],
+    )
+    torch.manual_seed(seed)
+    model = Qwen2ForCausalLM(config).eval()
+    _set_generation_defaults(model, pad=ids["<|endoftext|>"], eos=ids["<|im_end|>"], bos=None)
+    return _save(out_dir, spec, model, tokenizer)
+
+
 def _mrope(head_dim: int) -> list[int]:
     half = head_dim // 2
     third = half // 3
