@@ -174,6 +174,31 @@ CASES = [
     ("④", THREE, None, "three-circled-4-invalid"),
     ("C", THREE, "C", "three-c"),
     ("부산", THREE, "B", "three-text"),
+    # Version 2 forms: a gloss, spaced brackets, a reason, emphasis, a pointing symbol, invisible characters
+    ("B (배)", FRUITS, "B", "v2-letter-gloss"),
+    ("B (and maybe C)", FRUITS, None, "v2-gloss-naming-another-letter"),
+    ("A (very) nice cat is sitting.", ANIMALS, None, "v2-article-with-parentheses"),
+    ("( B )", FRUITS, "B", "v2-spaced-parens"),
+    ("[ C ]", FRUITS, "C", "v2-spaced-brackets"),
+    ("C since the animal has feathers.", ANIMALS, "C", "v2-letter-since"),
+    ("B as well as C are wrong.", ANIMALS, None, "v2-as-well-as"),
+    ("Definitely B!", ANIMALS, "B", "v2-emphatic"),
+    ("Definitely not B.", ANIMALS, None, "v2-emphatic-negated"),
+    ("The correct one is clearly C.", ANIMALS, "C", "v2-correct-one"),
+    ("→ B", FRUITS, "B", "v2-arrow"),
+    ("✅ B", FRUITS, "B", "v2-check-mark"),
+    ("A가 아니라 C입니다", FRUITS, "C", "v2-ko-not-a-but-c"),
+    ("Not B but D.", ANIMALS, "D", "v2-not-but"),
+    ("Option (A) is wrong", FRUITS, None, "v2-label-taken-back"),
+    ("\ufeffB\u200b", FRUITS, "B", "v2-bom-zero-width"),
+    ("The answer is b.", ANIMALS, "B", "v2-lowercase-after-cue"),
+    ("The answer is a dog.", FRUITS, None, "v2-article-after-cue"),
+    ("### ANSWER\nB", FRUITS, "B", "v2-answer-heading"),
+    ("No, the car is larger.", [("A", "Yes"), ("B", "No")], "B", "v2-opens-with-no"),
+    ("No idea.", [("A", "Yes"), ("B", "No")], None, "v2-no-idea"),
+    ("최대오차(E) = 2\n\nD", FRUITS, "D", "v2-name-in-parens-not-a-label"),
+    ("Therefore, the answer is <|begin_of_box|>B<|end_of_box|>", FRUITS, "B", "v2-special-tokens"),
+    ("The best answer is: $\\boxed{\\text{(B) 25\\%}}$.", FRUITS, "B", "v2-latex-text"),
 ]
 
 
@@ -231,4 +256,4 @@ def test_long_repetitive_output() -> None:
 
 def test_identity() -> None:
     assert EXTRACTOR_NAME == "kobench-choice"
-    assert EXTRACTOR_VERSION == "1"
+    assert EXTRACTOR_VERSION == "2"
