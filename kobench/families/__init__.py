@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from kobench.errors import BadInputError
+from kobench.extract.protocol import PROTOCOL_PARSERS
 from kobench.families.base import Family, metrics_of
 from kobench.families.captioning import Captioning
 from kobench.families.docvqa import DocVQA
@@ -35,6 +36,17 @@ def check_fits(task: TaskSpec) -> TaskSpec:
     missing = [role for role in family.roles if getattr(task.columns, role) is None]
     if missing:
         problems.append((("columns",), f"family {task.family} needs columns.{', columns.'.join(missing)}"))
+    if task.family == "multiple_choice":  # a parser name is checked here, not at the first answer
+        known = ", ".join(PROTOCOL_PARSERS)
+        where = [(("scoring", "protocol_parser"), task.scoring.protocol_parser)] + [
+            (("prompt", "versions", name, "protocol_parser"), v.protocol_parser)
+            for name, v in task.prompt.versions.items()
+        ]
+        problems += [
+            (loc, f"{p!r} is not a protocol parser ({known})")
+            for loc, p in where
+            if p and p not in PROTOCOL_PARSERS
+        ]
     names = [m.name for m in metrics_of(family, task)]
     if task.primary_metric is not None and task.primary_metric not in names:
         problems.append((("primary_metric",), f"{task.primary_metric!r} is not one of {names}"))

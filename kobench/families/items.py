@@ -18,10 +18,17 @@ class Item:
     fields: dict[str, Any] = field(default_factory=dict)  # breakdown columns
     group: str | None = None  # scoring unit for circular evaluation
     failure: str | None = None  # why the row failed before reaching the model
+    # Multiple choice: the options as the published parser sees them, where not `options` (MMBench's
+    # text matcher also reads the "" and "nan" options its prompt leaves out).
+    protocol_options: tuple[tuple[str, str], ...] | None = None
 
     @property
     def prompt(self) -> str:
         return self.request.prompt_text if self.request else ""
+
+    @property
+    def protocol_view(self) -> tuple[tuple[str, str], ...]:
+        return self.options if self.protocol_options is None else self.protocol_options
 
 
 def unique_ids(raw_ids: list[str]) -> list[str]:
@@ -51,6 +58,15 @@ def id_text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def circular_main(value: Any) -> bool:
+    """Whether a row is its question's main row (index below 1_000_000), from which MMBench's circular
+    evaluation forms a group; a non-numeric id is its own group, and so its own main row."""
+    try:
+        return int(float(value)) < 1_000_000
+    except (TypeError, ValueError):
+        return True
 
 
 def circular_group(value: Any, fallback: str) -> str:

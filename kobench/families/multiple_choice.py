@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
 from typing import Any
 
 from kobench.extract.choice import EXTRACTOR_NAME, EXTRACTOR_VERSION, extract_choice
-from kobench.extract.protocol import PROTOCOL_PARSER_VERSION, PROTOCOL_PARSERS
+from kobench.extract.protocol import PROTOCOL_PARSER_VERSIONS, PROTOCOL_PARSERS
 from kobench.families.base import AnswerScore, MetricDef, ScoringSettings
 from kobench.families.columns import Columns
 from kobench.families.common import PerRow, Row, images_of
@@ -13,11 +15,31 @@ from kobench.families.items import Item, circular_group
 from kobench.metrics.accuracy import ACCURACY_VERSION
 from kobench.tasks.spec import TaskSpec
 
-MISSING_OPTION_VALUES = (None, "", "nan")  # as MMBench's create_options_prompt leaves them out
+Pairs = list[tuple[str, str]]
 
 
-def _options(task: TaskSpec, row: dict[str, Any], cols: Columns) -> list[tuple[str, str]] | str:
-    """Present options as (letter, text), or a failure reason."""
+def _missing(value: Any) -> bool:
+    """None or NaN: the `pd.isna` of the published code, for the values a dataset row holds."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _shown(rule: str, value: Any) -> bool:
+    """Whether the prompt offers an option with this value, as the task's published code does."""
+    if rule == "mmbench":  # create_options_prompt: `if row[c]`, then `pd.notna(item) and item != "nan"`
+        return bool(value) and not _missing(value) and value != "nan"
+    if rule == "every-column":  # seed/dtcbench doc_to_text format each column as it is
+        return not _missing(value)
+    return not _missing(value) and value not in ("", "nan")
+
+
+def _options(task: TaskSpec, row: dict[str, Any], cols: Columns) -> tuple[Pairs, Pairs] | str:
+    """The options the prompt shows and the kobench pipeline reads, and the options the protocol parser
+    gets (MMBench's text matcher also sees the "" and "nan" options the prompt leaves out), as
+    (letter, text); or a failure reason.
+
+    Where kobench differs from the published code: a row with fewer shown options than the task needs
+    (all four for K-SEED; two for K-MMBench) and a row whose option is missing (None/NaN, which K-SEED's
+    prompt would print as "None"/"nan") are not asked; both pipelines count them as failed rows."""
     if cols.options is not None:
         pairs = [
             (letter, row.get(c) if c else None) for letter, c in zip(task.letters, cols.options, strict=True)
@@ -30,11 +52,15 @@ def _options(task: TaskSpec, row: dict[str, Any], cols: Columns) -> list[tuple[s
             return f"{len(values)} options but the task has only letters {''.join(task.letters)}"
         pairs = list(zip(task.letters, values, strict=False))  # fewer options than letters is fine
     else:  # options are part of the question (K-MMStar): only the letters are known
-        return [(letter, "") for letter in task.letters]
-    present = [(letter, str(text)) for letter, text in pairs if text not in MISSING_OPTION_VALUES]
-    if len(present) < task.required_options:
-        return f"only {len(present)} options; the task needs {task.required_options}"
-    return present
+        letters_only = [(letter, "") for letter in task.letters]
+        return letters_only, letters_only
+    rule = task.option_values
+    shown = [(letter, str(text)) for letter, text in pairs if _shown(rule, text)]
+    if len(shown) < task.required_options:
+        return f"only {len(shown)} options; the task needs {task.required_options}"
+    if rule != "mmbench":
+        return shown, shown
+    return shown, [(letter, str(text)) for letter, text in pairs if not _missing(text)]
 
 
 def _target(task: TaskSpec, raw: Any, options: list[tuple[str, str]]) -> str | None:
@@ -64,10 +90,14 @@ class MultipleChoice(PerRow):
 
     def item(self, row: Row) -> Item:
         task, cols = row.task, row.cols
-        options = _options(task, row.values, cols)
-        if isinstance(options, str):
-            return row.failed(options)
-        target = _target(task, row.get(cols.answer), options)
+        built = _options(task, row.values, cols)
+        if isinstance(built, str):
+            return row.failed(built)
+        options, protocol_options = built
+        # The answer must be one of the options the published code scores against (for MMBench, an
+        # answer whose option the prompt leaves out is still scored there: the kobench pipeline,
+        # which reads only the shown options, can then never credit it).
+        target = _target(task, row.get(cols.answer), protocol_options)
         if target is None:
             return row.failed(
                 f"answer {row.get(cols.answer)!r} is not one of the options", options=tuple(options)
@@ -83,7 +113,10 @@ class MultipleChoice(PerRow):
             template_options=shown,
             question=str(row.get(cols.question)),
         )
-        return row.asked(request, target, tuple(options))
+        item = row.asked(request, target, tuple(options))
+        if protocol_options != options:
+            item = replace(item, protocol_options=tuple(protocol_options))
+        return item
 
     def score_answer(
         self, task: TaskSpec, item: Item, text: str, settings: ScoringSettings
@@ -91,7 +124,7 @@ class MultipleChoice(PerRow):
         parser = PROTOCOL_PARSERS[task.scoring.protocol_parser or ""]
         verdicts = {}
         for pipeline, letter in (
-            ("protocol", parser(text, item.options)),
+            ("protocol", parser(text, item.protocol_view)),
             ("kobench", extract_choice(text, item.options)),
         ):
             verdicts[pipeline] = {
@@ -101,7 +134,8 @@ class MultipleChoice(PerRow):
         return verdicts
 
     def parser_names(self, task: TaskSpec) -> dict[str, str]:
+        parser = task.scoring.protocol_parser or ""  # the prompt version's, once prepare_task resolved it
         return {
-            "protocol": f"{task.scoring.protocol_parser}@{PROTOCOL_PARSER_VERSION}",
+            "protocol": f"{parser}@{PROTOCOL_PARSER_VERSIONS[parser]}",
             "kobench": f"{EXTRACTOR_NAME}@{EXTRACTOR_VERSION}",
         }

@@ -9,7 +9,7 @@ from typing import Any
 
 from kobench.families import FAMILIES, primary_metric
 from kobench.families.base import CorpusFamily, MetricDef, ScoringSettings, metrics_of
-from kobench.families.items import Item
+from kobench.families.items import Item, circular_main
 from kobench.metrics.accuracy import circular_units, macro_accuracy
 from kobench.metrics.bootstrap import bootstrap_ci
 from kobench.results import (
@@ -76,11 +76,12 @@ def _units(task: TaskSpec, scored: list[tuple[Item, SampleRecord]], pipeline: st
     values = [rec.verdict(pipeline)[metric.field] for _, rec in scored]
     if task.scoring.aggregate == "circular":
         per_group = circular_units(values, [item.group for item, _ in scored])
-        first_fields: dict[Any, dict] = {}
+        main_fields: dict[Any, dict] = {}  # a group's category is its main row's, as MMBench reports it
         for item, _ in scored:
-            first_fields.setdefault(item.group, item.fields)
+            if circular_main(item.id):
+                main_fields.setdefault(item.group, item.fields)
         ids = list(per_group)
-        return ids, [per_group[g] for g in ids], None, None, [first_fields[g] for g in ids]
+        return ids, [per_group[g] for g in ids], None, None, [main_fields[g] for g in ids]
     weights = [rec.verdict(pipeline)[metric.weight] for _, rec in scored] if metric.weight else None
     strata = None
     if task.scoring.aggregate == "macro":
@@ -160,8 +161,11 @@ def aggregate(
         complete = complete and judge.failed_share <= judge.max_failed_share and judge.model is not None
     if task.scoring.aggregate == "circular":
         # A question counts only with all its rotations answered; a group with a failed or
-        # missing row is left out (its failed rows are counted above).
-        scored = [(i, r) for i, r in scored if i.group not in incomplete_groups]
+        # missing row is left out (its failed rows are counted above). MMBench's eval_result forms a
+        # group from each main row (index < 1e6) and its rotations (index % 1e6): rotations whose main
+        # row is not in the data are never scored, in either pipeline (they share their units).
+        with_main = {i.group for i in items if circular_main(i.id)}
+        scored = [(i, r) for i, r in scored if i.group not in incomplete_groups and i.group in with_main]
     unit_kind = "question-group" if task.scoring.aggregate == "circular" else "row"
     metrics = sorted(metrics_of(family, task), key=lambda m: m.name != primary_metric(task))  # primary first
     parsers = family.parser_names(task)

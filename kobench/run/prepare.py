@@ -137,6 +137,7 @@ def prepare_task(
 ) -> PreparedTask:
     """The task's rows as Items, ready to ask: data found, columns checked, prompts rendered."""
     version = choose_version(task, scoring.prompt_versions)
+    task = task.for_prompt_version(version)  # a prompt version may name its own protocol parser
     generation, overridden = generation_for(task, version, scoring.max_new_tokens)
     family = FAMILIES[task.family]
     settings = ScoringSettings(

@@ -93,6 +93,9 @@ class PromptVersion(_Strict):
     stop: list[str] = []
     system: str | None = None
     source: str  # where the exact string comes from
+    # Multiple choice: the published parser that goes with this prompt, where it is not
+    # scoring.protocol_parser (K-MMStar's lmms-eval-0.7.2 prompt: lmms-eval v0.7.2's extract_mcq_answer).
+    protocol_parser: str | None = None
 
 
 class PromptSpec(_Strict):
@@ -148,6 +151,13 @@ class TaskSpec(_Strict):
     columns: ColumnsSpec
     letters: list[str] = ["A", "B", "C", "D"]
     min_options: int | None = None  # default: every letter must have an option
+    # Which option values are options, as the published code treats them (multiple choice):
+    # "kobench": None, NaN, "" and the string "nan" are no option (tasks with no published code to follow);
+    # "every-column": only a missing value (None, NaN) is no option, "" and "nan" are options as written
+    #   (K-SEED, K-DTCBench: their doc_to_text formats every column, whatever it holds);
+    # "mmbench": the prompt shows a value that is true, not NaN and not "nan" (create_options_prompt);
+    #   the protocol's text matcher sees every value that is not NaN, "" and "nan" too (build_choices).
+    option_values: Literal["kobench", "every-column", "mmbench"] = "kobench"
     prompt: PromptSpec
     scoring: ScoringSpec = ScoringSpec()
     primary_metric: str | None = None  # one of the family's metrics; default: the family's first
@@ -164,6 +174,8 @@ class TaskSpec(_Strict):
             raise ValueError("a judged task needs `judge:`, and only judged tasks take one")
         if self.family == "multiple_choice" and not self.scoring.protocol_parser:
             raise ValueError("multiple_choice tasks need scoring.protocol_parser")
+        if self.family != "multiple_choice" and any(v.protocol_parser for v in self.prompt.versions.values()):
+            raise ValueError("only multiple_choice tasks take a prompt version's protocol_parser")
         return self
 
     @model_validator(mode="after")
@@ -178,6 +190,20 @@ class TaskSpec(_Strict):
     @property
     def required_options(self) -> int:
         return self.min_options if self.min_options is not None else len(self.letters)
+
+    def protocol_parser_for(self, version: str) -> str | None:
+        """The published parser that scores answers to prompt version `version`."""
+        return self.prompt.versions[version].protocol_parser or self.scoring.protocol_parser
+
+    def for_prompt_version(self, version: str) -> TaskSpec:
+        """The task as run with prompt version `version`: scoring.protocol_parser is that version's
+        parser, so everything that scores or names the protocol pipeline (and so the signature) sees it."""
+        parser = self.protocol_parser_for(version)
+        if parser == self.scoring.protocol_parser:
+            return self
+        return self.model_copy(
+            update={"scoring": self.scoring.model_copy(update={"protocol_parser": parser})}
+        )
 
 
 # libyaml's loader where PyYAML was built with it: every run reads every task file, and the pure-Python
