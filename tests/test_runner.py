@@ -55,7 +55,7 @@ def test_scores_both_pipelines_and_counts_unparsed(monkeypatch, mirror: Path, tm
     assert task.n == 10 and task.n_failed == 0
     assert kob.breakdown["data_type"]["image"].n == 10
     assert list(kob.metrics) == ["accuracy"] and task.primary_metric == "accuracy" and task.scale == "percent"
-    assert "prompt:2025-07" in kob.signature and "parser:kobench-choice@1" in kob.signature
+    assert "prompt:2025-07" in kob.signature and "parser:kobench-choice@2" in kob.signature
     assert "parser:first-char@1" in proto.signature and "n=" not in kob.signature
     # results.json and samples written
     saved = load_results(tmp_path / "out" / "results.json")
