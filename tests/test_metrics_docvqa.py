@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import random
+import unicodedata
+from collections.abc import Sequence
+
 import pytest
 
 from kobench.extract.short_answer import extract_short_answer
 from kobench.metrics.docvqa import (
     anls,
+    anls_lmms,
     korean_exact_match,
     normalize_answer,
     parse_number,
@@ -31,6 +36,131 @@ def test_anls() -> None:
     assert anls("", [""]) == 1.0  # NL = 0 for two empty strings
     with pytest.raises(ValueError):
         anls("서울", [])
+
+
+# Two independent re-implementations of the ANLS rules, written from the reference code, not from kobench's.
+
+
+def ref_levenshtein(s1: str, s2: str) -> int:  # Qwen-VL eval_mm/infographicsvqa_eval.py levenshtein_distance
+    if len(s1) > len(s2):
+        s1, s2 = s2, s1
+    distances = list(range(len(s1) + 1))
+    for i2, c2 in enumerate(s2):
+        row = [i2 + 1]
+        for i1, c1 in enumerate(s1):
+            if c1 == c2:
+                row.append(distances[i1])
+            else:
+                row.append(1 + min((distances[i1], distances[i1 + 1], row[-1])))
+        distances = row
+    return distances[-1]
+
+
+def ref_anls_lmms(prediction: str, references: Sequence[str], thresh_hold: float = 0.5) -> float:
+    """lmms-eval lmms_eval/api/metrics.py `anls` (= Qwen-VL infographicsvqa_eval.py evaluate_method), line by
+    line, after the one step kobench adds: NFKC folding of both texts."""
+    pred = unicodedata.normalize("NFKC", prediction)
+    values = []
+    for raw in references:
+        answer = unicodedata.normalize("NFKC", raw)
+        gt_answer = " ".join(answer.strip().lower().split())
+        det_answer = " ".join(pred.strip().lower().split())
+        dist = ref_levenshtein(gt_answer, det_answer)
+        length = max(len(answer.upper()), len(pred.upper()))
+        values.append(0.0 if length == 0 else float(dist) / float(length))
+    question_result = 1 - min(values)
+    if question_result < thresh_hold:
+        question_result = 0
+    return question_result
+
+
+def ref_anls_paper(prediction: str, answers: Sequence[str], tau: float = 0.5) -> float:
+    """ST-VQA / DocVQA eq. 1: max_j s(a_j, o), s = 1 - NL if NL < tau else 0, NL on NFKC, lower-cased,
+    whitespace-collapsed strings, divided by the longer normalised length."""
+
+    def norm(s: str) -> str:
+        return " ".join(unicodedata.normalize("NFKC", s).lower().split())
+
+    o = norm(prediction)
+    best = 0.0
+    for a in map(norm, answers):
+        longest = max(len(a), len(o))
+        nl = ref_levenshtein(a, o) / longest if longest else 0.0
+        best = max(best, 1 - nl if nl < tau else 0.0)
+    return best
+
+
+@pytest.mark.parametrize(
+    ("prediction", "answers", "paper", "lmms"),
+    [
+        ("서울", ["서울"], 1.0, 1.0),
+        # 울 -> 을: 1 edit / 2 syllables, NL = 0.5 exactly: the paper's rule drops it, the code's keeps 0.5
+        ("서을", ["서울"], 0.0, 0.5),
+        ("5개", ["3개"], 0.0, 0.5),  # 1 of 2
+        ("대한항공", ["대한민국"], 0.0, 0.5),  # 민국 -> 항공: 2 of 4
+        ("대한제국", ["대한민국"], 0.75, 0.75),  # 1 of 4: NL 0.25 under both
+        ("１２", ["13"], 0.0, 0.5),  # NFKC first: "12" vs "13", 1 of 2
+        ("ab", ["ac"], 0.0, 0.5),
+        ("kitten", ["sitting"], 4 / 7, 4 / 7),  # 3 edits / 7
+        ("서울특별시", ["서울"], 0.0, 0.0),  # 3 edits / 5 = 0.6
+        ("안녕하새요", ["안녕", "안녕하세요"], 0.8, 0.8),  # the best answer: 1 edit / 5
+        ("서을", ["부산", "서울"], 0.0, 0.5),  # the least NL over answers is 0.5
+        # lmms-eval divides by the length BEFORE normalisation: "  서울 " is 5 long, so 1 edit / 5 = 0.2
+        ("  서을 ", ["서울"], 0.0, 0.8),
+        ("SEOUL", ["seoul"], 1.0, 1.0),  # lower-cased
+        ("", ["서울"], 0.0, 0.0),  # 2 edits / 2
+        ("", [""], 1.0, 1.0),  # two empty texts: NL = 0
+    ],
+)
+def test_both_anls_rules_by_hand(prediction: str, answers: list[str], paper: float, lmms: float) -> None:
+    assert anls(prediction, answers) == pytest.approx(paper)
+    assert anls_lmms(prediction, answers) == pytest.approx(lmms)
+    assert ref_anls_paper(prediction, answers) == pytest.approx(paper)
+    assert ref_anls_lmms(prediction, answers) == pytest.approx(lmms)
+
+
+def _pairs(n: int) -> list[tuple[str, list[str]]]:
+    """Short Korean answers with one or two syllables changed, spacing and case noise, full-width digits."""
+    rng = random.Random(20250712)
+    alphabet = list("서울을부산대한국개원12３Aaｂ ")
+    pairs = []
+    for _ in range(n):
+        ref = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6)))
+        pred = list(ref)
+        for _ in range(rng.randint(0, 3)):
+            op = rng.random()
+            if op < 0.4 and pred:
+                pred[rng.randrange(len(pred))] = rng.choice(alphabet)
+            elif op < 0.7:
+                pred.insert(rng.randint(0, len(pred)), rng.choice(alphabet))
+            elif pred:
+                del pred[rng.randrange(len(pred))]
+        text = rng.choice(["", " ", "  "]) + "".join(pred) + rng.choice(["", " ", "\n"])
+        others = [
+            "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 4))) for _ in range(rng.randint(0, 2))
+        ]
+        pairs.append((text, [ref, *others]))
+    return pairs
+
+
+def test_both_anls_rules_match_their_references_on_many_pairs() -> None:
+    pairs = _pairs(3000)
+    half = 0
+    for prediction, answers in pairs:
+        paper, lmms = anls(prediction, answers), anls_lmms(prediction, answers)
+        assert paper == ref_anls_paper(prediction, answers), (prediction, answers)
+        assert lmms == ref_anls_lmms(prediction, answers), (prediction, answers)
+        if lmms == 0.5:  # where the rules part: NL = 0.5 exactly
+            half += 1
+            assert paper < lmms
+    assert half > 50  # the boundary is exercised, not just present
+
+
+def test_anls_lmms_threshold_and_inputs() -> None:
+    assert anls_lmms("kitten", ["sitting"], threshold=0.6) == 0.0  # 1 - 3/7 = 0.571 < 0.6
+    assert anls_lmms("kitten", ["sitting"], threshold=4 / 7) == pytest.approx(4 / 7)  # not below: kept
+    with pytest.raises(ValueError):
+        anls_lmms("서울", [])
 
 
 def test_normalize_answer() -> None:

@@ -1,5 +1,7 @@
-"""Document and chart VQA: a question, a list of accepted answers. Scored by ANLS (DocVQA), Korean-aware
-exact match (numbers by value, units checked) and relaxed accuracy (ChartQA's 5% for numbers)."""
+"""Document and chart VQA: a question, a list of accepted answers. Scored by ANLS under both rules in use
+(`anls`, the paper's; `anls_lmms`, lmms-eval's and Qwen-VL's: see kobench.metrics.docvqa), Korean-aware
+exact match (numbers by value, units checked) and relaxed accuracy (ChartQA's 5% for numbers). A task
+names its primary metric (tasks/*.yaml `primary_metric`); the default is the paper's ANLS."""
 
 from __future__ import annotations
 
@@ -10,10 +12,12 @@ from kobench.families.base import AnswerScore, MetricDef, ScoringSettings
 from kobench.families.common import PerRow, Row, images_of
 from kobench.families.items import Item
 from kobench.metrics.docvqa import (
+    ANLS_LMMS_VERSION,
     ANLS_VERSION,
     EXACT_MATCH_VERSION,
     RELAXED_ACCURACY_VERSION,
     anls,
+    anls_lmms,
     korean_exact_match,
     relaxed_accuracy,
 )
@@ -34,6 +38,7 @@ class DocVQA(PerRow):
     roles = ("question", "answers")
     metrics = (
         MetricDef("anls", "anls", "higher", ANLS_VERSION),
+        MetricDef("anls_lmms", "anls_lmms", "higher", ANLS_LMMS_VERSION),
         MetricDef("exact_match", "exact", "higher", EXACT_MATCH_VERSION),
         MetricDef("relaxed_accuracy", "relaxed", "higher", RELAXED_ACCURACY_VERSION),
     )
@@ -61,6 +66,7 @@ class DocVQA(PerRow):
             verdicts[pipeline] = {
                 "parsed": answer or None,
                 "anls": anls(answer, item.target),
+                "anls_lmms": anls_lmms(answer, item.target),
                 "exact": korean_exact_match(answer, item.target),
                 "relaxed": relaxed_accuracy(answer, item.target),
             }

@@ -1,5 +1,20 @@
-"""Document and chart VQA: ANLS, Korean-aware exact match and ChartQA's relaxed accuracy, on an answer
-already extracted (`kobench.extract.short_answer`). Pure functions; scores are fractions (0-1).
+"""Document and chart VQA: ANLS (two definitions), Korean-aware exact match and ChartQA's relaxed
+accuracy, on an answer already extracted (`kobench.extract.short_answer`). Pure functions; scores are
+fractions (0-1).
+
+ANLS has two definitions in use, and they differ exactly where short Korean answers often land,
+NL = 0.5 (one syllable of two wrong, two of four):
+
+- `anls`, the paper's: 1 - NL if NL < 0.5, else 0 (ST-VQA, Biten et al. 2019, eq. 1; DocVQA, Mathew et
+  al. 2021, which takes it over). NL = 0.5 scores 0.
+- `anls_lmms`, the evaluation code's: 1 - NL, set to 0 only if 1 - NL < 0.5. NL = 0.5 scores 0.5. This
+  is the RRC's InfographicVQA script as Qwen-VL ships it (eval_mm/infographicsvqa_eval.py), copied into
+  lmms-eval (lmms_eval/api/metrics.py `anls`, behind its docvqa/infovqa tasks) and VLMEvalKit
+  (vlmeval/dataset/utils/vqa_eval.py `hit_calculate`): the code behind most published DocVQA and
+  InfoVQA numbers.
+
+They are two named metrics with their own versions, so a number under one rule never carries the
+other's name (`metric:anls@1` and `metric:anls_lmms@1` in a signature).
 
 Numbers are compared by value with their units (see `parse_number`), because Korean answers write
 the same amount many ways: "1,234,000원", "1234000", "₩1,234,000", "123만 4천"... (the last is not read).
@@ -16,7 +31,10 @@ from rapidfuzz.distance import Levenshtein
 
 from kobench.normalize import WRAPPER_PAIRS, collapse_spaces, drop_spaces, nfkc, strip_final_stops
 
+# Version 1 of each ANLS includes NFKC folding (full-width digits and letters, ３ -> 3) before anything else:
+# a change to the folding is a new version.
 ANLS_VERSION = "1"
+ANLS_LMMS_VERSION = "1"
 EXACT_MATCH_VERSION = "1"
 RELAXED_ACCURACY_VERSION = "1"
 
@@ -30,10 +48,12 @@ def _require_answers(answers: Sequence[str]) -> None:
 
 
 def anls(prediction: str, answers: Sequence[str], threshold: float = 0.5) -> float:
-    """ANLS for one question (DocVQA): the max over answers of 1 - NL if NL < threshold, else 0.
+    """ANLS for one question, the paper's rule: the max over answers of 1 - NL if NL < threshold, else 0
+    (NL = 0.5 exactly scores 0; `anls_lmms` scores it 0.5).
 
-    NL = Levenshtein distance / the longer string's length, on NFKC, lower-cased, whitespace-collapsed
-    strings (two empty strings: NL = 0). The dataset score is the mean over questions.
+    NL = Levenshtein distance / the longer string's length, both on the normalised strings: NFKC-folded,
+    lower-cased, whitespace runs collapsed to one space and stripped (two empty strings: NL = 0). The
+    dataset score is the mean over questions. Version `ANLS_VERSION`; the NFKC folding is part of it.
     """
     _require_answers(answers)
 
@@ -48,6 +68,30 @@ def anls(prediction: str, answers: Sequence[str], threshold: float = 0.5) -> flo
         nl = Levenshtein.distance(pred, ref) / longest if longest else 0.0
         best = max(best, 1.0 - nl if nl < threshold else 0.0)
     return best
+
+
+def anls_lmms(prediction: str, answers: Sequence[str], threshold: float = 0.5) -> float:
+    """ANLS for one question as lmms-eval (from Qwen-VL's copy of the RRC InfographicVQA script) computes
+    it: 1 - (the least NL over answers), set to 0 only if it is below `threshold` (NL = 0.5 exactly
+    scores 0.5; the paper's `anls` scores it 0).
+
+    As in that code, the distance is between the normalised strings (stripped, lower-cased, whitespace
+    runs joined by one space) but the length it is divided by is the longer of the texts before that
+    normalisation, upper-cased (`len(answer.upper())`): surrounding or repeated whitespace lengthens the
+    denominator and so lowers NL. NL = 0 when both texts are empty. kobench's one addition: both texts
+    are NFKC-folded first (full-width digits and letters, ３ -> 3), part of version `ANLS_LMMS_VERSION`.
+    """
+    _require_answers(answers)
+    raw_pred = nfkc(prediction)
+    pred = collapse_spaces(raw_pred.lower())
+    values = []
+    for answer in answers:
+        raw_ref = nfkc(answer)
+        length = max(len(raw_ref.upper()), len(raw_pred.upper()))
+        dist = Levenshtein.distance(collapse_spaces(raw_ref.lower()), pred)
+        values.append(0.0 if length == 0 else dist / length)
+    score = 1.0 - min(values)
+    return 0.0 if score < threshold else score
 
 
 def _strip_edges(s: str) -> str:
