@@ -24,6 +24,7 @@ from kobench.results import (
 )
 from kobench.run.records import SampleRecord
 from kobench.run.truncation import truncation
+from kobench.tasks.prompt import prompt_hash
 from kobench.tasks.spec import TaskSpec
 
 
@@ -51,7 +52,9 @@ def signature(
     unit: str,
     extra: Sequence[str],
 ) -> str:
-    """sacrebleu-style: everything that makes two numbers comparable, nothing that doesn't (not n)."""
+    """sacrebleu-style: everything that makes two numbers comparable, nothing that doesn't (not n).
+    `phash` is the prompt version's hash (kobench.tasks.prompt.prompt_hash): the same version name with
+    another template, system message or generation settings is another prompt."""
     gen = ",".join(
         f"{k}={'+'.join(v) if isinstance(v, list) else v}{'(cli)' if k in overridden else ''}"
         for k, v in sorted(generation.items())
@@ -61,6 +64,7 @@ def signature(
         f"data:{dataset.identity}",
         f"split:{dataset.split}",
         f"prompt:{version}",
+        *([f"phash:{prompt_hash(task.prompt.versions[version])}"] if version in task.prompt.versions else []),
         f"gen:{gen}",
         f"parser:{parser}",
         f"metric:{metric.name}@{metric.version}",

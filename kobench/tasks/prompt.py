@@ -1,12 +1,22 @@
-"""Render a task's prompt template for one row: Jinja2, sandboxed, undefined names are errors."""
+"""Render a task's prompt template for one row: Jinja2, sandboxed, undefined names are errors; and the
+prompt version's hash, which signatures carry."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, TemplateError, meta
 from jinja2.sandbox import SandboxedEnvironment
+
+from kobench.tasks.spec import PromptVersion
+
+# What a prompt version sends the model, and so what its hash covers: not `source` (a citation) nor what
+# only scores the answers. A field added here changes every version's hash, and so every signature.
+PROMPT_HASH_FIELDS = ("system", "template", "max_new_tokens", "stop")
+PROMPT_HASH_LENGTH = 8
 
 
 def _lines(value: Any) -> str:
@@ -31,6 +41,11 @@ def compile_template(template: str):
     return _ENV.from_string(template)
 
 
+def template_names(template: str) -> set[str]:
+    """The top-level names a template reads (columns, `options`, `row`, ...), found without rendering it."""
+    return set(meta.find_undeclared_variables(_ENV.parse(template)))
+
+
 def render(template: str, row: dict[str, Any], options: list[tuple[str, str]]) -> str:
     """Columns with identifier names are top-level variables; every column is also `row[...]`;
     `options` is the list of {letter, text} actually present (missing options left out)."""
@@ -41,3 +56,13 @@ def render(template: str, row: dict[str, Any], options: list[tuple[str, str]]) -
         return compile_template(template).render(**context)
     except TemplateError as exc:
         raise ValueError(f"prompt template failed: {exc}") from exc
+
+
+def prompt_hash(version: PromptVersion) -> str:
+    """A short hash (8 hex digits of sha256) of what the prompt version sends: its system message, template
+    and its own generation settings (max_new_tokens, stop), as canonical JSON. Two runs with the same
+    version name but different hashes did not ask the same thing (tests/snapshots/prompts keeps every
+    version's rendering and fails a changed one)."""
+    data = {name: getattr(version, name) for name in PROMPT_HASH_FIELDS}
+    blob = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:PROMPT_HASH_LENGTH]
