@@ -157,9 +157,7 @@ def test_score_command_rescores_captions_made_elsewhere(tmp_path: Path) -> None:
     args = ["score", "--task", "coco-ko", "--predictions", answers, "--data-dir", root, "--embedder", OFFLINE]
     result = CliRunner().invoke(app, [str(a) for a in [*args, "--output", tmp_path / "out"]])
     assert result.exit_code == 5, result.output  # 2 of 4 rows failed: above the 5% threshold
-    samples = {
-        s["id"]: s for s in map(json.loads, (tmp_path / "out" / "samples" / "coco-ko.jsonl").open())
-    }
+    samples = {s["id"]: s for s in map(json.loads, (tmp_path / "out" / "samples" / "coco-ko.jsonl").open())}
     exact = samples["val2014/COCO_val2014_000000391895.jpg"]["kobench"]
     other = samples["val2014/COCO_val2014_000000522418.jpg"]["kobench"]
     assert exact["bleu_1"] == pytest.approx(1.0) and exact["meteor"] > other["meteor"]

@@ -140,4 +140,3 @@ def test_close_stops_the_jar() -> None:
 
 def test_signature() -> None:
     assert meteor_signature() == "meteor-1.5@1(-l other)"
-
