@@ -184,3 +184,22 @@ def test_table_puts_models_side_by_side(monkeypatch, mirror: Path, tmp_path: Pat
     assert any("†" in x and "other settings" in x for x in lines)
     protocol = invoke("table", "--pipeline", "protocol", tmp_path / "a", tmp_path / "b").output
     assert "| 0.0 †" in next(x for x in protocol.splitlines() if "k-seed" in x)  # "정..." is never credited
+
+
+def test_predictions_may_say_why_each_answer_ended(mirror: Path, tmp_path: Path) -> None:
+    preds = tmp_path / "p.jsonl"
+    lines = [{"id": 1000 + i, "prediction": "A"} for i in range(10)]
+    lines[0]["finish_reason"] = "length"
+    lines[1]["finish_reason"] = "max_tokens"  # another harness's word for it
+    lines[2]["finish_reason"] = "stop"
+    preds.write_text("\n".join(json.dumps(x) for x in lines) + "\n", encoding="utf-8")
+    result = invoke(
+        "score", "--task", "k-seed", "--predictions", preds, "--data-dir", mirror, "--output", tmp_path / "o"
+    )
+    assert result.exit_code == 0, result.output
+    cut = load_results(tmp_path / "o" / "results.json").tasks["k-seed"].truncation
+    assert cut.finish_reasons == {"length": 2, "stop": 1, "unknown": 7} and cut.n_truncated == 2
+    lines[3]["finish_reason"] = "ran-out"
+    preds.write_text("\n".join(json.dumps(x) for x in lines) + "\n", encoding="utf-8")
+    bad = invoke("score", "--task", "k-seed", "--predictions", preds, "--data-dir", mirror)
+    assert bad.exit_code == 4 and "row 4" in bad.output and "finish_reason" in bad.output

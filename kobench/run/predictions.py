@@ -20,12 +20,24 @@ from kobench.run.prepare import prepare_task
 from kobench.run.progress import Progress
 from kobench.run.records import SampleRecord
 from kobench.run.respond import Responder
-from kobench.types import Request, Response
+from kobench.types import FinishReason, Request, Response
+
+# What a predictions line may say about why its answer ended (other harnesses' words for the same).
+_FINISH_REASONS: dict[str, FinishReason] = {
+    "stop": "stop",
+    "eos": "stop",
+    "length": "length",
+    "max_tokens": "length",
+    "error": "error",
+    "content_filter": "filtered",
+    "filtered": "filtered",
+}
 
 
-def read_predictions(path: Path) -> dict[str, str | None]:
-    """JSONL lines with `id` and `prediction`; errors name the file, line and field."""
-    predictions: dict[str, str | None] = {}
+def read_predictions(path: Path) -> dict[str, tuple[str | None, FinishReason | None]]:
+    """JSONL lines with `id` and `prediction`, and optionally `finish_reason` (stop, length, ...; without
+    it the ending is unknown); errors name the file, line and field."""
+    predictions: dict[str, tuple[str | None, FinishReason | None]] = {}
     for number, record in json_lines(path):
         if not isinstance(record, dict):
             raise BadInputError(f"{where(path, number)}: expected a JSON object")
@@ -38,7 +50,13 @@ def read_predictions(path: Path) -> dict[str, str | None]:
         rid = id_text(record["id"])
         if rid in predictions:
             raise BadInputError(f"{where(path, number, 'id')}: id {rid!r} appears twice")
-        predictions[rid] = prediction
+        finish = record.get("finish_reason")
+        if finish is not None and (not isinstance(finish, str) or finish.lower() not in _FINISH_REASONS):
+            raise BadInputError(
+                f"{where(path, number, 'finish_reason')}: {finish!r} is not one of"
+                f" {', '.join(sorted(_FINISH_REASONS))} (or leave it out)"
+            )
+        predictions[rid] = (prediction, _FINISH_REASONS[finish.lower()] if finish else None)
     return predictions
 
 
@@ -48,17 +66,20 @@ class Predictions:
     name = adapter = "predictions"
     fingerprint = "predictions"
 
-    def __init__(self, predictions: dict[str, str | None]) -> None:
+    def __init__(self, predictions: dict[str, tuple[str | None, FinishReason | None]]) -> None:
         self.predictions = predictions
         self.settings: dict = {}
 
     def generate(self, requests: Sequence[Request]) -> list[Response]:
-        return [
-            Response(text=text, request_id=r.id)
-            if (text := self.predictions.get(r.id)) is not None
-            else Response(text=None, error="no prediction for this id", request_id=r.id)
-            for r in requests
-        ]
+        responses = []
+        for request in requests:
+            text, finish = self.predictions.get(request.id, (None, None))
+            if text is None:
+                missing = "no prediction for this id"
+                responses.append(Response(text=None, error=missing, request_id=request.id))
+            else:
+                responses.append(Response(text=text, finish_reason=finish, request_id=request.id))
+        return responses
 
 
 def score_predictions(
