@@ -80,6 +80,14 @@ def _fail(exc: KobenchError) -> None:
     raise typer.Exit(exc.exit_code)
 
 
+def _modalities(value: str) -> str:
+    """--modalities is a usage error (exit 2) unless it lists text and image only."""
+    given = [m.strip() for m in value.split(",")]
+    if any(m not in ("text", "image") for m in given) or "text" not in given:
+        raise typer.BadParameter(f"{value!r}: expected text or text,image")
+    return value
+
+
 def _finish(result, output: Path | None) -> None:
     from kobench.report.summary import incomplete_reasons, markdown_table, run_summary
 
@@ -154,8 +162,9 @@ def run(
     modalities: Annotated[
         str,
         typer.Option(
+            callback=_modalities,
             help="API models: what the served model takes, text or text,image (a server does not say);"
-            " a text model is refused image tasks before any work."
+            " a text model is refused image tasks before any work.",
         ),
     ] = "text,image",
     no_cache: Annotated[
@@ -318,8 +327,12 @@ def list_tasks(task_dir: TaskDirs = []) -> None:  # noqa: B006
         _fail(exc)
     rows = []
     for name, spec in sorted(registry.items(), key=lambda kv: (kv[1].category, kv[0])):
+        # A version that names its own published parser says so (K-MMStar's lmms-eval-0.7.2).
         versions = ", ".join(
-            v if v != spec.prompt.default else f"{v} (default)" for v in spec.prompt.versions
+            v
+            + (" (default)" if v == spec.prompt.default else "")
+            + (f" (protocol: {own})" if (own := spec.prompt.versions[v].protocol_parser) else "")
+            for v in spec.prompt.versions
         )
         metric = f"{primary_metric(spec)} ({spec.scoring.aggregate}" + (
             f"; protocol: {spec.scoring.protocol_parser})" if spec.scoring.protocol_parser else ")"

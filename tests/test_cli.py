@@ -41,6 +41,8 @@ def test_tasks_lists_builtins_with_source_split_size_metric_version() -> None:
     line = next(x for x in result.output.splitlines() if x.startswith("k-mmbench"))
     for part in ("NCSOFT/K-MMBench", "dev", "4329", "circular", "mmbench-heuristic", "2025-07 (default)"):
         assert part in line
+    mmstar = next(x for x in result.output.splitlines() if x.startswith("k-mmstar"))
+    assert "lmms-eval-0.7.2 (protocol: lmms-eval-mcq)" in mmstar and "lmms-eval-2025," in mmstar
 
 
 def test_unknown_task_exits_4(mirror: Path, tmp_path: Path) -> None:

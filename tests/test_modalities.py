@@ -111,7 +111,7 @@ def test_an_api_model_takes_what_modalities_says(tmp_path: Path, monkeypatch: py
         bad = CliRunner().invoke(
             app, ["run", "--model", model, "--tasks", "kobench-demo", "--modalities", "audio"]
         )
-        assert bad.exit_code in (2, 4) and "--modalities" in bad.output
+        assert bad.exit_code == 2 and "--modalities" in bad.output
         result = kobench.evaluate(
             model, "kobench-demo", limit=2, cache_dir=tmp_path
         )  # default: text and image
