@@ -25,6 +25,14 @@ TINY_MODEL_NOTE = (
 BUILDER_VERSION = 2
 MARKER = GENERATED_MARKER
 VOCAB_SIZE = 1000
+# Every tiny model's language decoder: two layers, 64 wide, grouped-query attention (4 heads, 2 KV heads).
+TINY_DECODER = {
+    "hidden_size": 64,
+    "intermediate_size": 128,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+}
 
 LLAVA_CHAT_TEMPLATE = (
     # The llava-1.5-hf layout: "USER: <image>\n... ASSISTANT:", images first, then text.
@@ -118,11 +126,7 @@ def build_tiny_llava(out_dir: Path, seed: int = 0) -> Path:
     )
     text = LlamaConfig(
         vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
+        **TINY_DECODER,
         max_position_embeddings=512,
         pad_token_id=ids["<pad>"],
         bos_token_id=ids["<s>"],
@@ -181,14 +185,10 @@ def build_tiny_qwen2_vl(
     )
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in QWEN_SPECIAL_TOKENS}
     patch, merge, temporal = 4, 2, 2
-    head_dim = 64 // 4
+    head_dim = TINY_DECODER["hidden_size"] // TINY_DECODER["num_attention_heads"]
     text = {
         "vocab_size": len(tokenizer),
-        "hidden_size": 64,
-        "intermediate_size": 128,
-        "num_hidden_layers": 2,
-        "num_attention_heads": 4,
-        "num_key_value_heads": 2,
+        **TINY_DECODER,
         "max_position_embeddings": 1024,
         "max_window_layers": 2,
         # mrope splits the rotary half-dimension into temporal/height/width sections.
@@ -285,11 +285,7 @@ def build_tiny_text_lm(out_dir: Path, seed: int = 0) -> Path:
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in special}
     config = Qwen2Config(
         vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
+        **TINY_DECODER,
         max_position_embeddings=1024,
         bos_token_id=ids["<|endoftext|>"],
         eos_token_id=ids["<|im_end|>"],
