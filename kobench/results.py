@@ -12,10 +12,12 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from kobench.errors import BadInputError
 
-# 2: a task records why its answers ended (`truncation`) and samples their `finish_reason`. Files of
-# every version listed in READABLE_VERSIONS load (fields they lack take their defaults).
-SCHEMA_VERSION = "2"
-READABLE_VERSIONS = ("1", "2")
+# 2: a task records why its answers ended (`truncation`) and samples their `finish_reason`.
+# 3: a task records its modality (image or text; earlier files had image tasks only), and log-likelihood
+# rows their `loglikelihoods`. Files of every version listed in READABLE_VERSIONS load (fields they lack
+# take their defaults).
+SCHEMA_VERSION = "3"
+READABLE_VERSIONS = ("1", "2", "3")
 
 Pipeline = Literal["protocol", "kobench"]
 PIPELINES: tuple[Pipeline, ...] = ("protocol", "kobench")
@@ -92,6 +94,7 @@ class Truncation(_Model):
 class TaskResult(_Model):
     task: str
     family: str
+    modality: Literal["image", "text"] = "image"  # tables group by it above the category
     category: str
     primary_metric: str
     direction: Literal["higher", "lower"]

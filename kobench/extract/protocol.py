@@ -7,6 +7,8 @@ answer letter, which is exactly when the published code scores it 1.
 
 from __future__ import annotations
 
+import re
+import string
 from collections.abc import Callable, Sequence
 
 Options = Sequence[tuple[str, str]]
@@ -209,12 +211,30 @@ def exact_letter(response: str, options: Options) -> str | None:
     return pred if pred in {letter for letter, _ in options} else None
 
 
+_PUNCTUATION = str.maketrans("", "", string.punctuation)
+
+
+def _lm_eval_exact(text: str) -> str:
+    return re.sub(" ", "", text).lower().translate(_PUNCTUATION)
+
+
+def lm_eval_exact_match(response: str, options: Options) -> str | None:
+    """lm-evaluation-harness v0.4.9.2 `exact_match` as KMMLU's direct tasks configure it
+    (lm_eval/tasks/kmmlu/direct/_direct_kmmlu_yaml: regexes_to_ignore [" "], ignore_case, ignore_punctuation;
+    lm_eval/api/metrics.py exact_match_hf_evaluate): the answer, generated up to the first stop string, with
+    spaces removed, lower-cased and ASCII punctuation removed, must equal the letter so treated. Other
+    whitespace (a newline) stays, as there."""
+    pred = _lm_eval_exact(response)
+    return next((letter for letter, _ in options if _lm_eval_exact(letter) == pred), None)
+
+
 PROTOCOL_PARSERS: dict[str, ProtocolParser] = {
     "first-char": first_char,
     "mmstar-original": mmstar_original,
     "lmms-eval-mcq": lmms_eval_mcq,
     "mmbench-heuristic": mmbench_heuristic,
     "exact-letter": exact_letter,
+    "lm-eval-exact-match": lm_eval_exact_match,
 }
 # Each parser's version, in the score signature as name@version: bumped when that parser's behaviour
 # changes, so a changed parser never shares a signature with its earlier numbers (and the others keep theirs).
@@ -224,4 +244,5 @@ PROTOCOL_PARSER_VERSIONS: dict[str, str] = {
     "lmms-eval-mcq": "1",
     "mmbench-heuristic": "2",  # 2: the response is stripped first, as lmms-eval stores it
     "exact-letter": "1",
+    "lm-eval-exact-match": "1",
 }

@@ -51,6 +51,7 @@ class Family(Protocol):
         cols: Columns,
         version: str,
         generation: GenerationSettings,
+        shots: Sequence[Sequence[dict[str, Any]]] | None = None,  # each row's few-shot examples
     ) -> list[Item]: ...
 
     def score_answer(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,6 +87,7 @@ class Row:
     index: int
     fields: dict[str, Any]
     group: str | None = None
+    shots: tuple[dict[str, Any], ...] = ()  # few-shot examples drawn for this row (log-likelihood versions)
 
     def get(self, column: str | None) -> Any:
         """The row's value in `column` (None for a column the task does not name)."""
@@ -131,6 +133,7 @@ class PerRow:
         cols: Columns,
         version: str,
         generation: GenerationSettings,
+        shots: Sequence[Sequence[dict[str, Any]]] | None = None,
     ) -> list[Item]:
         return [
             self.item(
@@ -144,6 +147,7 @@ class PerRow:
                     index,
                     {c: row.get(c) for c in cols.breakdown},
                     self.group(task, row, cols, rid),
+                    tuple(shots[index]) if shots else (),
                 )
             )
             for index, (row, rid) in enumerate(zip(rows, row_ids(rows, cols), strict=True))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -13,7 +14,14 @@ from kobench.families.columns import Columns
 from kobench.families.common import PerRow, Row, images_of
 from kobench.families.items import Item, circular_group
 from kobench.metrics.accuracy import ACCURACY_VERSION
+from kobench.tasks.fewshot import choices_of, context, gold_index, raw_target
 from kobench.tasks.spec import TaskSpec
+from kobench.types import Message, Request, TextPart
+
+# The log-likelihood versions' reading of an answer: the likeliest choice, as lm-eval's process_results.
+LOGLIKELIHOOD_PARSER = "lm-eval-loglikelihood"
+LOGLIKELIHOOD_VERSION = "1"
+ACCURACY_NORM = MetricDef("accuracy_norm", "score_norm", "higher", ACCURACY_VERSION)
 
 Pairs = list[tuple[str, str]]
 
@@ -88,7 +96,16 @@ class MultipleChoice(PerRow):
             return None
         return circular_group(row.get(cols.id), rid) if cols.id else rid
 
+    def metrics_for(self, task: TaskSpec) -> tuple[MetricDef, ...]:
+        """Accuracy; a log-likelihood version also reports lm-eval's acc_norm (each choice's log-likelihood
+        divided by its length in characters), which lm-eval reports beside acc where a task lists it."""
+        if task.running.method == "loglikelihood" and "accuracy_norm" in task.scoring.metrics:
+            return (*self.metrics, ACCURACY_NORM)
+        return self.metrics
+
     def item(self, row: Row) -> Item:
+        if row.task.prompt.versions[row.version].method == "loglikelihood":
+            return _loglikelihood_item(row)
         task, cols = row.task, row.cols
         built = _options(task, row.values, cols)
         if isinstance(built, str):
@@ -102,7 +119,7 @@ class MultipleChoice(PerRow):
             return row.failed(
                 f"answer {row.get(cols.answer)!r} is not one of the options", options=tuple(options)
             )
-        images = images_of(row.get(cols.image))
+        images = images_of(row.get(cols.image)) if task.modality == "image" else ([], None)
         if isinstance(images, str):
             return row.failed(images, target, tuple(options))
         shown = options if cols.options or cols.options_list else []
@@ -133,9 +150,66 @@ class MultipleChoice(PerRow):
             }
         return verdicts
 
+    def score_loglikelihoods(
+        self, task: TaskSpec, item: Item, scores: Sequence[float]
+    ) -> dict[str, AnswerScore]:
+        """lm-eval's process_results for multiple choice: the answer is the likeliest choice (acc) and the
+        likeliest per character of the choice (acc_norm); both pipelines read the same numbers."""
+        letters = [letter for letter, _ in item.options]
+        lengths = [float(len(text)) for _, text in item.options]
+        pick = letters[argmax(scores)]
+        # numpy's ll / 0 of an empty choice: -inf for a negative log-likelihood
+        per_char = [s / n if n else math.copysign(math.inf, s) for s, n in zip(scores, lengths, strict=True)]
+        pick_norm = letters[argmax(per_char)]
+        verdict = {
+            "parsed": pick,
+            "score": 1.0 if pick == item.target else 0.0,
+            "parsed_norm": pick_norm,
+            "score_norm": 1.0 if pick_norm == item.target else 0.0,
+        }
+        return {"protocol": dict(verdict), "kobench": dict(verdict)}
+
     def parser_names(self, task: TaskSpec) -> dict[str, str]:
+        if task.running.method == "loglikelihood":
+            name = f"{LOGLIKELIHOOD_PARSER}@{LOGLIKELIHOOD_VERSION}"
+            return {"protocol": name, "kobench": name}
         parser = task.scoring.protocol_parser or ""  # the prompt version's, once prepare_task resolved it
         return {
             "protocol": f"{parser}@{PROTOCOL_PARSER_VERSIONS[parser]}",
             "kobench": f"{EXTRACTOR_NAME}@{EXTRACTOR_VERSION}",
         }
+
+
+def argmax(values: Sequence[float]) -> int:
+    """The first index of the largest value (numpy.argmax, which lm-eval uses, takes the first too)."""
+    return max(range(len(values)), key=lambda i: (values[i], -i))
+
+
+def _loglikelihood_item(row: Row) -> Item:
+    """A row of a log-likelihood version: its context (few-shot examples and its text) and one continuation
+    per choice, as lm-eval builds them (kobench.tasks.fewshot)."""
+    task, version = row.task, row.task.prompt.versions[row.version]
+    try:
+        choices = choices_of(version, row.values)
+        target = raw_target(version, row.values)
+    except ValueError as exc:
+        return row.failed(str(exc))
+    if len(choices) > len(task.letters):
+        return row.failed(f"{len(choices)} choices but the task has only letters {''.join(task.letters)}")
+    options = tuple(zip(task.letters, choices, strict=False))
+    gold = gold_index(target, choices)
+    if gold is None:
+        return row.failed(f"target {target!r} is not one of the choices", options=options)
+    try:
+        text = context(version, row.values, row.shots)
+    except ValueError as exc:
+        return row.failed(f"few-shot example: {exc}", task.letters[gold], options)
+    request = Request(
+        id=row.id,
+        messages=(Message("user", (TextPart(text),)),),
+        generation=row.generation,
+        kind=task.kind or "choice",
+        options=options,
+        continuations=tuple(version.target_delimiter + choice for choice in choices),
+    )
+    return row.asked(request, task.letters[gold], options)

@@ -23,6 +23,7 @@ from transformers import StoppingCriteriaList
 
 from kobench.errors import BadInputError
 from kobench.models.fingerprint import hf_name, model_fingerprint
+from kobench.models.loglikelihood import LoglikelihoodScorer
 from kobench.models.stops import StopStrings
 from kobench.types import GenerationSettings, ImagePart, Request, Response
 
@@ -104,15 +105,28 @@ class HFModel:
         self.tokenizer.padding_side = "left"  # right padding changes what a batch generates
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        if getattr(self.processor, "chat_template", None) is None and not getattr(
-            self.tokenizer, "chat_template", None
-        ):
-            raise BadInputError(f"model {path_or_id} has no chat template; the hf adapter needs a chat model")
+        # A base model without one can still score log-likelihood requests (the raw text, as lm-eval does).
+        self.chat = getattr(self.processor, "chat_template", None) is not None or bool(
+            getattr(self.tokenizer, "chat_template", None)
+        )
+        self._scorer: LoglikelihoodScorer | None = None
 
     def generate(self, requests: Sequence[Request]) -> Iterator[Response]:
-        """Every request of a task: grouped by generation settings, sorted by length, run in left-padded
-        batches; each batch's answers are yielded as soon as it is done, while the next batch's images are
-        decoded and preprocessed in a background thread."""
+        """Every request of a task: log-likelihood requests scored in batches of (context, continuation)
+        rows (kobench.models.loglikelihood); the others grouped by generation settings, sorted by length,
+        run in left-padded batches, each batch's answers yielded as soon as it is done, while the next
+        batch's images are decoded and preprocessed in a background thread."""
+        scored = [r for r in requests if r.continuations]
+        if scored:
+            if self._scorer is None:
+                self._scorer = LoglikelihoodScorer(self.model, self.tokenizer, self.batch_size)
+            yield from self._scorer.score(scored)
+        requests = [r for r in requests if not r.continuations]
+        if requests and not self.chat:
+            raise BadInputError(
+                f"model {self.path_or_id} has no chat template; the hf adapter generates with chat models"
+                " only (a base model runs log-likelihood prompt versions)"
+            )
         groups: dict[GenerationSettings, list[_Item]] = {}
         for index, request in enumerate(requests):
             try:

@@ -78,7 +78,8 @@ def _hf_fingerprint(target: str, options: ModelOptions) -> str:
 def _hf_accepts(target: str, options: ModelOptions) -> frozenset[str]:
     from kobench.models.modalities import hf_accepts
 
-    return hf_accepts(target, options.revision)
+    # Any transformers causal LM scores continuations (kobench.models.loglikelihood).
+    return hf_accepts(target, options.revision) | {"loglikelihood"}
 
 
 def _hf_settings(options: ModelOptions) -> dict[str, Any]:

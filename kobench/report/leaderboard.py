@@ -30,6 +30,9 @@ CATEGORY_ORDER = (
     "Open-ended",
     "Demo",
 )
+# Model cards give an image table and a text table; each has its own categories and its own Average.
+MODALITY_ORDER = ("image", "text")
+MODALITY_TITLES = {"image": "Image benchmarks", "text": "Text benchmarks"}
 Format = Literal["markdown", "csv", "html", "latex"]
 DIFFERENT = "†"
 INCOMPLETE = "*"
@@ -63,6 +66,7 @@ class Row:
     label: str
     direction: str
     cells: list[Cell] = field(default_factory=list)
+    modality: str = "image"
 
 
 def columns_of(results: Sequence[RunResult], merge: bool = True) -> list[Column]:
@@ -93,20 +97,29 @@ def _unique(names: list[str]) -> list[str]:
 
 
 def build_rows(columns: Sequence[Column], pipeline: str = "kobench") -> tuple[list[Row], list[str]]:
-    """Rows in category order, their cells, and the footnotes the marks need."""
+    """Rows in modality then category order, their cells, and the footnotes the marks need."""
     first: dict[str, TaskResult] = {}
     for column in columns:
         for name, task in column.tasks.items():
             first.setdefault(name, task)
     order = {c: i for i, c in enumerate(CATEGORY_ORDER)}
-    names = sorted(first, key=lambda n: (order.get(first[n].category, len(order)), first[n].category, n))
+    modality = {m: i for i, m in enumerate(MODALITY_ORDER)}
+    names = sorted(
+        first,
+        key=lambda n: (
+            modality.get(first[n].modality, len(modality)),
+            order.get(first[n].category, len(order)),
+            first[n].category,
+            n,
+        ),
+    )
     rows, notes = [], set()
     for name in names:
         task0 = first[name]
         label = name
         if task0.primary_metric != "accuracy":  # accuracy is the default reading; others are named
             label += f" ({task0.primary_metric}{' ↓' if task0.direction == 'lower' else ''})"
-        row = Row(task0.category, name, label, task0.direction)
+        row = Row(task0.category, name, label, task0.direction, modality=task0.modality)
         reference = None
         for column in columns:
             task = column.tasks.get(name)
@@ -160,9 +173,45 @@ def render_table(
     average: bool = True,
 ) -> str:
     columns = columns_of(results, merge)
-    rows, notes = build_rows(columns, pipeline)
+    all_rows, notes = build_rows(columns, pipeline)
+    sections = [[r for r in all_rows if r.modality == m] for m in dict.fromkeys(r.modality for r in all_rows)]
+    if len(sections) <= 1:
+        return _render_section(all_rows, columns, notes, fmt, pipeline, group_by, with_ci, average)
+    if fmt == "csv":  # one sheet: each row says its modality
+        parts = [
+            _render_section(rows, columns, notes, fmt, pipeline, group_by, with_ci, average, rows[0].modality)
+            for rows in sections
+        ]
+        return parts[0] + "".join(part.split("\n", 1)[1] for part in parts[1:])
+    out = []
+    for rows in sections:
+        title = MODALITY_TITLES.get(rows[0].modality, rows[0].modality)
+        heading = {
+            "markdown": f"**{title}**",
+            "html": f"<h3>{html.escape(title)}</h3>",
+            "latex": f"% {title}",
+        }
+        table = _render_section(rows, columns, notes, fmt, pipeline, group_by, with_ci, average)
+        out.append(f"{heading[fmt]}\n\n{table}")
+    return "\n".join(out)
+
+
+def _render_section(
+    rows: list[Row],
+    columns: list[Column],
+    notes: list[str],
+    fmt: Format,
+    pipeline: str,
+    group_by: str,
+    with_ci: bool,
+    average: bool,
+    modality: str | None = None,
+) -> str:
+    """One table: `rows` by category, their Average; with `modality`, a leading Modality column (CSV)."""
     grouped = group_by == "category"
     header = (["Category"] if grouped else []) + ["Benchmark"] + [c.name for c in columns]
+    if modality is not None:
+        header = ["Modality", *header]
     body: list[list[str]] = []
     previous = None
     bold = {"markdown": ("**", "**"), "html": ("<b>", "</b>"), "latex": ("\\textbf{", "}"), "csv": ("", "")}[
@@ -182,14 +231,16 @@ def render_table(
         lead = [row.category if row.category != previous or fmt == "csv" else ""] if grouped else []
         if fmt == "csv":
             cells = ["" if c.value is None else t for c, t in zip(row.cells, cells, strict=True)]
-        body.append([*lead, row.label, *cells])
+        body.append([*([modality] if modality else []), *lead, row.label, *cells])
         previous = row.category
     n_avg = 0
     if average and rows:
         means, n_avg = average_row(rows, len(columns))
         if n_avg:
             lead = ["Average", f"({n_avg} benchmarks)"] if grouped else [f"Average ({n_avg} benchmarks)"]
-            body.append([*lead, *[_number(m, None, False, pm) for m in means]])
+            body.append(
+                [*([modality] if modality else []), *lead, *[_number(m, None, False, pm) for m in means]]
+            )
     if n_avg:
         notes = [*notes, f"Average: mean over the {n_avg} benchmarks every model has where higher is better."]
     label = "kobench Korean-aware extraction" if pipeline == "kobench" else "published protocol parsers"

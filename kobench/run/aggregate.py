@@ -59,6 +59,9 @@ def signature(
         f"{k}={'+'.join(v) if isinstance(v, list) else v}{'(cli)' if k in overridden else ''}"
         for k, v in sorted(generation.items())
     )
+    running = task.prompt.versions.get(version)
+    if running is not None and running.method == "loglikelihood":  # nothing generated; the shots matter
+        gen = f"loglikelihood,shots={running.fewshot}"
     parts = [
         task.name,
         f"data:{dataset.identity}",
@@ -251,6 +254,7 @@ def aggregate(
     result = TaskResult(
         task=task.name,
         family=task.family,
+        modality=task.modality,
         category=task.category,
         primary_metric=primary_metric(task),
         direction=next(m.direction for m in metrics if m.name == primary_metric(task)),

@@ -5,6 +5,7 @@ the same path is a new model), output-relevant adapter settings, every message w
 content hash, the generation settings, and every hint an adapter may read (kind, options, region,
 question: an OCR baseline answers the same image differently for another region or option list).
 Batch size, timeouts and concurrency are not in it.
+A log-likelihood request's key also has its continuations, and its answer is stored as its scores (JSON).
 Failed responses are never stored. Responses stored before kobench recorded why an answer ended (and
 its prompt tokens) come back with `finish_reason` None: counted as unknown, never guessed.
 """
@@ -23,7 +24,7 @@ from kobench.types import ImagePart, Request, Response
 # 2: the request's hints (kind, options, region, question) are part of the key.
 CACHE_KEY_VERSION = "2"
 # (name, SQL type) of the columns added to the table since its first version.
-_ADDED_COLUMNS = (("finish_reason", "TEXT"), ("prompt_tokens", "INTEGER"))
+_ADDED_COLUMNS = (("finish_reason", "TEXT"), ("prompt_tokens", "INTEGER"), ("scores", "TEXT"))
 
 
 def request_key(adapter: str, fingerprint: str, settings: dict[str, Any], request: Request) -> str:
@@ -49,6 +50,8 @@ def request_key(adapter: str, fingerprint: str, settings: dict[str, Any], reques
         "region": list(request.region) if request.region is not None else None,
         "question": request.question,
     }
+    if request.continuations:  # only log-likelihood requests have them: every other key is as it was
+        payload["continuations"] = list(request.continuations)
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
@@ -81,13 +84,14 @@ class ResponseCache:
         for start in range(0, len(keys), 500):  # SQLite's bound-parameter limit
             chunk = list(keys[start : start + 500])
             marks = ",".join("?" * len(chunk))
-            for key, text, n_tokens, seconds, finish, prompt_tokens in self._db.execute(
-                "SELECT key, text, n_tokens, seconds, finish_reason, prompt_tokens FROM responses"
+            for key, text, n_tokens, seconds, finish, prompt_tokens, scores in self._db.execute(
+                "SELECT key, text, n_tokens, seconds, finish_reason, prompt_tokens, scores FROM responses"
                 f" WHERE key IN ({marks})",
                 chunk,
             ):
                 found[key] = Response(
-                    text=text,
+                    text=None if scores is not None else text,
+                    scores=tuple(json.loads(scores)) if scores is not None else None,
                     n_tokens=n_tokens,
                     seconds=seconds,
                     cached=True,
@@ -100,12 +104,23 @@ class ResponseCache:
         if self._db is None:
             return
         rows = [
-            (k, r.text, r.n_tokens, r.seconds, r.finish_reason, r.prompt_tokens) for k, r in entries if r.ok
+            (
+                k,
+                r.text or "",  # a log-likelihood answer has no text (the column predates it: NOT NULL)
+                r.n_tokens,
+                r.seconds,
+                r.finish_reason,
+                r.prompt_tokens,
+                json.dumps(list(r.scores)) if r.scores is not None else None,
+            )
+            for k, r in entries
+            if r.ok
         ]
         if rows:
             self._db.executemany(
                 "INSERT OR REPLACE INTO responses"
-                " (key, text, n_tokens, seconds, finish_reason, prompt_tokens) VALUES (?, ?, ?, ?, ?, ?)",
+                " (key, text, n_tokens, seconds, finish_reason, prompt_tokens, scores)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
             self._db.commit()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from kobench.config import DataOptions, JudgeOptions, ScoringOptions
+from kobench.data.formats import merge_columns
 from kobench.data.layouts import read_layout
 from kobench.data.loader import Table, canonical_identity, load_local, load_table
 from kobench.data.split_file import keep_listed, read_split_file, split_file_for
@@ -19,8 +20,13 @@ from kobench.metrics.embedding import DEFAULT_EMBEDDER
 from kobench.provenance import portable
 from kobench.results import DatasetInfo
 from kobench.synth.registry import cached_root, generate
+from kobench.tasks.fewshot import draw_examples
+from kobench.tasks.prompt import evaluate
 from kobench.tasks.spec import TaskSpec
 from kobench.types import GenerationSettings
+
+# The column that says which of `dataset.subsets` a row comes from.
+SUBSET_COLUMN = "subset"
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,8 @@ def generation_for(
     task: TaskSpec, version: str, max_new_tokens: int | None
 ) -> tuple[GenerationSettings, tuple]:
     pv = task.prompt.versions[version]
+    if pv.method == "loglikelihood":  # nothing is generated: --max-new-tokens does not apply
+        return GenerationSettings(max_new_tokens=0), ()
     overridden = ()
     tokens = pv.max_new_tokens
     if max_new_tokens is not None and max_new_tokens != pv.max_new_tokens:
@@ -89,8 +97,39 @@ def find_table(
     revision: str | None,
     cache_dir: Path,
     data_path: Path | None = None,
+    split: str | None = None,
+) -> Table:
+    """The task's rows of `split` (default: the task's split), every config of `dataset.subsets` in turn,
+    each row tagged with its config in the column `subset`."""
+    configs = task.dataset.configs
+    if len(configs) == 1:
+        return _find_config(task, data_dir, revision, cache_dir, data_path, split, configs[0])
+    tables = [_find_config(task, data_dir, revision, cache_dir, data_path, split, c) for c in configs]
+    if SUBSET_COLUMN in tables[0].columns:
+        raise BadInputError(f"{tables[0].origin}: a column is named {SUBSET_COLUMN!r}, which kobench adds")
+    tagged = [
+        ([{**r, SUBSET_COLUMN: c} for r in t.rows], [*t.columns, SUBSET_COLUMN])
+        for t, c in zip(tables, configs, strict=True)
+    ]
+    rows, columns = merge_columns(tagged)
+    origins = sorted({t.origin.split(" (")[0].rsplit("/", 1)[0] for t in tables})
+    origin = f"{'; '.join(origins)} ({len(configs)} configs)"
+    files = [f for t in tables for f in t.files]
+    return Table(rows, columns, origin, files, tables[0].revision)
+
+
+def _find_config(
+    task: TaskSpec,
+    data_dir: Path | None,
+    revision: str | None,
+    cache_dir: Path,
+    data_path: Path | None,
+    split: str | None,
+    subset: str | None,
 ) -> Table:
     ds = task.dataset
+    split = split or ds.split
+    image_columns = tuple(task.columns.image or ())
     if data_path is None and ds.local_dir and data_dir and (data_dir / ds.local_dir).is_dir():
         data_path = data_dir / ds.local_dir  # a task without a Hub copy: DATA_DIR/<local_dir>/
     if data_path is not None:  # --data-path TASK=DIR: the user's own copy, in any accepted layout
@@ -99,7 +138,7 @@ def find_table(
         table = read_layout(Path(data_path), ds.layout)
         if table is not None:
             return table
-        return load_local(Path(data_path), ds.split, image_columns=tuple(task.columns.image))
+        return load_local(Path(data_path), split, image_columns=image_columns, subset=subset)
     if ds.hub_id is None:
         where = f"--data-dir DIR with DIR/{ds.local_dir}/, or " if ds.local_dir else ""
         raise BadInputError(
@@ -113,12 +152,42 @@ def find_table(
             generate(ds.generator, data_dir)
     return load_table(
         ds.hub_id,
-        ds.split,
+        split,
         data_dir=data_dir,
         revision=revision or ds.revision,
-        image_columns=tuple(task.columns.image),
-        subset=ds.subset,
+        image_columns=image_columns,
+        subset=subset,
     )
+
+
+def with_derived(task: TaskSpec, table: Table) -> Table:
+    """The table with the task's derived columns computed on every row (BadInputError naming the row)."""
+    if not task.derived:
+        return table
+    clash = [name for name in task.derived if name in table.columns]
+    if clash:
+        raise BadInputError(f"{table.origin}: task {task.name!r} derives {clash}; the data has such columns")
+    rows = []
+    for number, row in enumerate(table.rows, 1):
+        row = dict(row)
+        for name, expression in task.derived.items():
+            try:
+                row[name] = evaluate(expression, row)
+            except ValueError as exc:
+                raise BadInputError(f"{table.origin}: row {number}: derived column {name!r}: {exc}") from exc
+        rows.append(row)
+    return replace(table, rows=rows, columns=[*table.columns, *task.derived])
+
+
+def fewshot_pool(
+    task: TaskSpec, table: Table, data: DataOptions, cache_dir: Path, data_path: Path | None
+) -> tuple[list[dict[str, Any]], str]:
+    """The rows few-shot examples are drawn from, whole (never cut by --limit), and their split."""
+    split = task.dataset.fewshot_split or task.dataset.split
+    if split == task.dataset.split:
+        return table.rows, split
+    found = find_table(task, data.data_dir, data.data_revision, cache_dir, data_path, split=split)
+    return with_derived(task, found).rows, split
 
 
 def _limited(task: TaskSpec, rows: list[dict], cols: Columns, limit: int | None) -> list[dict]:
@@ -147,25 +216,36 @@ def prepare_task(
         judge_max_failed_share=judge.max_failed_share,
     )
     family.check_ready(task, settings)  # the judge, Java, the embedder: before data or a model is touched
-    table = find_table(
-        task, data.data_dir, data.data_revision, cache_dir, data_path_for(task, data.data_paths)
-    )
+    data_path = data_path_for(task, data.data_paths)
+    table = with_derived(task, find_table(task, data.data_dir, data.data_revision, cache_dir, data_path))
     cols = resolve_columns(task, table.columns, table.origin, family.roles)
     rows, split, origin = table.rows, task.dataset.split, table.origin
     listed = split_file_for(task.name, data.split_files)
     if listed is not None:
         rows, split = keep_listed(rows, cols.id, read_split_file(listed), table.origin)
         origin = f"{origin}, rows listed in {listed}"
+    identity = canonical_identity(rows, cols.used())
+    pool = None
+    if task.running.fewshot:
+        pool, pool_split = fewshot_pool(task, table, data, cache_dir, data_path)
+        split = f"{split}+fewshot:{pool_split}"
+        # The examples are part of every prompt: another few-shot split is other data.
+        identity = f"{identity}+{canonical_identity(pool, cols.used())}"
     dataset = DatasetInfo(
         hub_id=task.dataset.hub_id or "",
         split=split,
         origin=portable(origin, cache_dir),
-        identity=canonical_identity(rows, cols.used()),
+        identity=identity,
         revision=table.revision,
     )
     rows = _limited(task, rows, cols, data.limit)
     try:
-        items = family.prepare(task, rows, cols, version, generation)
+        if pool is None:
+            items = family.prepare(task, rows, cols, version, generation)
+        else:
+            same = (task.dataset.fewshot_split or task.dataset.split) == task.dataset.split
+            shots = draw_examples(rows, pool, task.running, same_split=same)
+            items = family.prepare(task, rows, cols, version, generation, shots)
     except ValueError as exc:  # a template naming a column the data lacks fails for every row
         raise BadInputError(f"{task.path}: prompt version {version!r}: {exc}") from exc
     return PreparedTask(task, version, generation, overridden, dataset, items, settings)

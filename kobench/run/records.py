@@ -3,8 +3,9 @@ why a row failed. Stages never edit a record: the set-level scores of captioning
 verdicts come back as new records (`with_pipeline`).
 
 The JSON is what every kobench version has written (same keys, same order), with `finish_reason` added
-at the end since results schema 2 (older samples load without it: unknown); keys a record does not know
-(written by a newer kobench) are kept as they are.
+at the end since results schema 2 (older samples load without it: unknown), and `loglikelihoods` after it
+on log-likelihood rows only; keys a record does not know (written by a newer kobench) are kept as they
+are.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ class SampleRecord(BaseModel):
     # Why the answer ended: stop, length, error, filtered; None in samples written before kobench recorded
     # it and for answers cached before then (both counted as unknown).
     finish_reason: str | None = None
+    # A log-likelihood version's answer: each choice's log-likelihood, in option order (None otherwise).
+    loglikelihoods: list[float] | None = None
 
     @property
     def scored(self) -> bool:
@@ -65,7 +68,10 @@ class SampleRecord(BaseModel):
         return self.model_copy(update=update)
 
     def to_json(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        data = self.model_dump(mode="json")
+        if data.get("loglikelihoods") is None:  # only log-likelihood rows carry the key
+            data.pop("loglikelihoods", None)
+        return data
 
 
 def sample_record(
@@ -95,7 +101,21 @@ def sample_record(
             finish_reason="error",
         )
     family = FAMILIES[task.family]
-    verdicts = family.score_answer(task, item, response.text or "", settings)
+    if response.scores is not None:
+        if len(response.scores) != len(item.options):
+            return sample_record(
+                task,
+                item,
+                Response(
+                    text=None,
+                    error=f"{len(response.scores)} log-likelihoods for {len(item.options)} choices",
+                    request_id=response.request_id,
+                ),
+                settings,
+            )
+        verdicts = family.score_loglikelihoods(task, item, response.scores)  # type: ignore[attr-defined]
+    else:
+        verdicts = family.score_answer(task, item, response.text or "", settings)
     parsers = family.parser_names(task)
     primary = next(m for m in metrics_of(family, task) if m.name == primary_metric(task))
     return SampleRecord(
@@ -111,4 +131,5 @@ def sample_record(
         n_prompt_tokens=response.prompt_tokens,
         cached=response.cached,
         finish_reason=response.finish_reason,
+        **({"loglikelihoods": [float(x) for x in response.scores]} if response.scores is not None else {}),
     )

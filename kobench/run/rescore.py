@@ -29,7 +29,10 @@ def with_new_metrics(task: PreparedTask, records: Mapping[str, SampleRecord]) ->
         if item is None or not record.scored or all(fields <= record.verdict(p).keys() for p in PIPELINES):
             out[rid] = record
             continue
-        fresh = family.score_answer(task.spec, item, record.prediction or "", task.scoring)
+        if record.loglikelihoods is not None:  # a log-likelihood row is scored from its numbers
+            fresh = family.score_loglikelihoods(task.spec, item, record.loglikelihoods)  # type: ignore[attr-defined]
+        else:
+            fresh = family.score_answer(task.spec, item, record.prediction or "", task.scoring)
         for pipeline in PIPELINES:
             missing = {k: v for k, v in fresh[pipeline].items() if k not in record.verdict(pipeline)}
             record = record.with_pipeline(pipeline, missing, primary)

@@ -16,6 +16,18 @@ from kobench.tasks.spec import PromptVersion
 # What a prompt version sends the model, and so what its hash covers: not `source` (a citation) nor what
 # only scores the answers. A field added here changes every version's hash, and so every signature.
 PROMPT_HASH_FIELDS = ("system", "template", "max_new_tokens", "stop")
+# What a log-likelihood version sends besides: hashed only where a version sets them (not their defaults),
+# so the hashes of the generating versions, which cannot set them, are the ones they always were.
+LOGLIKELIHOOD_HASH_FIELDS = (
+    "method",
+    "choices",
+    "target",
+    "target_delimiter",
+    "fewshot",
+    "fewshot_delimiter",
+    "fewshot_seed",
+    "fewshot_within",
+)
 PROMPT_HASH_LENGTH = 8
 
 
@@ -41,6 +53,27 @@ def compile_template(template: str):
     return _ENV.from_string(template)
 
 
+@lru_cache(maxsize=64)
+def compile_expression(expression: str):
+    """A Jinja expression over a row that gives a value, not text (a list of choices, an index)."""
+    return _ENV.compile_expression(expression, undefined_to_none=False)
+
+
+def row_context(row: dict[str, Any]) -> dict[str, Any]:
+    """What templates and expressions see: columns with identifier names as names, and `row[...]`."""
+    context: dict[str, Any] = {k: v for k, v in row.items() if k.isidentifier()}
+    context["row"] = row
+    return context
+
+
+def evaluate(expression: str, row: dict[str, Any]) -> Any:
+    """The value of a Jinja expression over the row (ValueError naming the expression if it fails)."""
+    try:
+        return compile_expression(expression)(**row_context(row))
+    except (TemplateError, TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+        raise ValueError(f"expression {expression!r} failed: {type(exc).__name__}: {exc}") from exc
+
+
 def template_names(template: str) -> set[str]:
     """The top-level names a template reads (columns, `options`, `row`, ...), found without rendering it."""
     return set(meta.find_undeclared_variables(_ENV.parse(template)))
@@ -49,8 +82,7 @@ def template_names(template: str) -> set[str]:
 def render(template: str, row: dict[str, Any], options: list[tuple[str, str]]) -> str:
     """Columns with identifier names are top-level variables; every column is also `row[...]`;
     `options` is the list of {letter, text} actually present (missing options left out)."""
-    context: dict[str, Any] = {k: v for k, v in row.items() if k.isidentifier()}
-    context["row"] = row
+    context = row_context(row)
     context["options"] = [{"letter": letter, "text": text} for letter, text in options]
     try:
         return compile_template(template).render(**context)
@@ -64,5 +96,11 @@ def prompt_hash(version: PromptVersion) -> str:
     version name but different hashes did not ask the same thing (tests/snapshots/prompts keeps every
     version's rendering and fails a changed one)."""
     data = {name: getattr(version, name) for name in PROMPT_HASH_FIELDS}
+    defaults = type(version).model_fields
+    data.update(
+        (name, getattr(version, name))
+        for name in LOGLIKELIHOOD_HASH_FIELDS
+        if getattr(version, name) != defaults[name].default
+    )
     blob = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:PROMPT_HASH_LENGTH]

@@ -26,6 +26,11 @@ class DatasetSpec(_Strict):
     user_data: bool = False  # no public dataset: the user points the task at their own (--data-path)
     split: str
     subset: str | None = None
+    # Several configs read as one task, in this order, each row tagged with its config in the column
+    # `subset` (KMMLU's 45 subjects, HAE-RAE's 5 parts: lm-eval runs each as a subtask).
+    subsets: list[str] | None = None
+    # Where few-shot examples come from (a prompt version with `fewshot`), when not `split` itself.
+    fewshot_split: str | None = None
     revision: str | None = None
     size: int | None = None
     license: str | None = None
@@ -42,7 +47,16 @@ class DatasetSpec(_Strict):
             raise ValueError(
                 "dataset needs hub_id (or user_data: true for a task run on the user's own data)"
             )
+        if self.subset is not None and self.subsets is not None:
+            raise ValueError("give either dataset.subset or dataset.subsets, not both")
+        if self.subsets is not None and (not self.subsets or len(set(self.subsets)) != len(self.subsets)):
+            raise ValueError("dataset.subsets must name each config once")
         return self
+
+    @property
+    def configs(self) -> list[str | None]:
+        """The configs read, in order (one None: the dataset's only or default config)."""
+        return list(self.subsets) if self.subsets is not None else [self.subset]
 
 
 # The roles a column may play (all but `options` and `breakdown`, which are lists of columns anyway).
@@ -65,7 +79,7 @@ class ColumnsSpec(_Strict):
     """Which dataset column plays which role; each family says which roles it needs."""
 
     id: list[str] | None = None
-    image: list[str]
+    image: list[str] | None = None  # every task of modality "image" names it; text tasks have none
     question: list[str] | None = None
     answer: list[str] | None = None  # one answer (a letter for multiple choice)
     answers: list[str] | None = None  # a list of accepted answers (document/chart VQA)
@@ -89,13 +103,39 @@ class ColumnsSpec(_Strict):
 
 class PromptVersion(_Strict):
     template: str
-    max_new_tokens: int = Field(gt=0)
+    max_new_tokens: int | None = Field(default=None, gt=0)  # every generating version names it
     stop: list[str] = []
     system: str | None = None
     source: str  # where the exact string comes from
     # Multiple choice: the published parser that goes with this prompt, where it is not
     # scoring.protocol_parser (K-MMStar's lmms-eval-0.7.2 prompt: lmms-eval v0.7.2's extract_mcq_answer).
     protocol_parser: str | None = None
+    # How the answer is had: "generate" (the model writes it; a parser reads it) or "loglikelihood" (each
+    # choice is scored as a continuation of the prompt; the likeliest is the answer: lm-evaluation-harness's
+    # `output_type: multiple_choice`). The fields below are lm-eval's names for the same things.
+    method: Literal["generate", "loglikelihood"] = "generate"
+    # Log-likelihood: the choices (doc_to_choice), a list of strings or a Jinja expression over the row that
+    # gives one; the target (doc_to_target), a Jinja expression giving the gold choice's index or its text.
+    choices: list[str] | str | None = None
+    target: str | None = None
+    target_delimiter: str = " "  # between the prompt and each choice (and a few-shot example's answer)
+    fewshot: int = Field(default=0, ge=0)  # examples before the question (`--num_fewshot`)
+    fewshot_delimiter: str = "\n\n"  # after each example
+    fewshot_seed: int = 1234  # lm-eval's default `fewshot_random_seed`
+    # Examples come from rows with the same value in this column (a subject's own dev split), and each such
+    # group draws from its own random generator, as each lm-eval subtask does.
+    fewshot_within: str | None = None
+
+    @model_validator(mode="after")
+    def _method_fields(self) -> PromptVersion:
+        if self.method == "generate":
+            if self.max_new_tokens is None:
+                raise ValueError("a generating prompt version needs max_new_tokens")
+            if self.choices is not None or self.target is not None or self.fewshot:
+                raise ValueError("choices, target and fewshot belong to method: loglikelihood")
+        elif self.choices is None or self.target is None:
+            raise ValueError("method: loglikelihood needs choices and target")
+        return self
 
 
 class PromptSpec(_Strict):
@@ -118,6 +158,9 @@ class ScoringSpec(_Strict):
     macro_over: str | None = None  # column whose groups are averaged with equal weight
     answer_format: Literal["letter", "index", "auto"] = "letter"
     box_convention: BoxConvention = "normalized"  # how box answers are read unless --box-convention says
+    # Multiple choice: what the task reports besides accuracy, as its published metric_list does
+    # (accuracy_norm: log-likelihood versions only; macro_f1: KoBEST's f1 with average "macro").
+    metrics: list[Literal["accuracy_norm", "macro_f1"]] = []
 
     @model_validator(mode="after")
     def _macro_needs_column(self) -> ScoringSpec:
@@ -144,6 +187,9 @@ class JudgeSpec(_Strict):
 class TaskSpec(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
     family: Literal["multiple_choice", "ocr_read", "ocr_grounding", "doc_vqa", "caption", "judged"]
+    # What the rows hold besides text: tables group by it first (a model card's image table and its text
+    # table), then by category, so a text benchmark is never averaged with image ones.
+    modality: Literal["image", "text"] = "image"
     category: str  # leaderboard group, e.g. "General", "Document", "Culture"
     description: str
     source: str  # citation: paper / dataset card / evaluation code
@@ -164,6 +210,9 @@ class TaskSpec(_Strict):
     judge: JudgeSpec | None = None  # the judged family: how an LLM judges each answer
     # The request kind (what an adapter is asked to do); default by family.
     kind: Literal["choice", "read", "ground", "open", "caption"] | None = None
+    # Columns computed from each row before anything reads it: name -> a Jinja expression over the row
+    # (CLIcK's category, which lm-eval derives from the row id in its subtasks' process_docs).
+    derived: dict[str, str] = {}
     path: str | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
@@ -172,10 +221,23 @@ class TaskSpec(_Strict):
         # (kobench.families.check_fits): a spec knows no family.
         if (self.family == "judged") != (self.judge is not None):
             raise ValueError("a judged task needs `judge:`, and only judged tasks take one")
-        if self.family == "multiple_choice" and not self.scoring.protocol_parser:
+        generating = [v for v in self.prompt.versions.values() if v.method == "generate"]
+        if self.family == "multiple_choice" and generating and not self.scoring.protocol_parser:
             raise ValueError("multiple_choice tasks need scoring.protocol_parser")
+        if self.family != "multiple_choice" and len(generating) < len(self.prompt.versions):
+            raise ValueError("only multiple_choice tasks take a prompt version with method: loglikelihood")
         if self.family != "multiple_choice" and any(v.protocol_parser for v in self.prompt.versions.values()):
             raise ValueError("only multiple_choice tasks take a prompt version's protocol_parser")
+        return self
+
+    @model_validator(mode="after")
+    def _modality_fits_columns(self) -> TaskSpec:
+        if self.modality == "image" and self.columns.image is None:
+            raise ValueError("columns.image: Field required (a task of modality text has no image column)")
+        if self.modality == "text" and self.columns.image is not None:
+            raise ValueError("a task of modality text has no columns.image")
+        if self.modality == "text" and self.family != "multiple_choice":
+            raise ValueError(f"family {self.family} has no text-only tasks yet (multiple_choice has)")
         return self
 
     @model_validator(mode="after")
@@ -196,14 +258,23 @@ class TaskSpec(_Strict):
         return self.prompt.versions[version].protocol_parser or self.scoring.protocol_parser
 
     def for_prompt_version(self, version: str) -> TaskSpec:
-        """The task as run with prompt version `version`: scoring.protocol_parser is that version's
-        parser, so everything that scores or names the protocol pipeline (and so the signature) sees it."""
+        """The task as run with prompt version `version`: its default version, and scoring.protocol_parser
+        that version's parser, so everything that scores or names the protocol pipeline (and so the
+        signature) sees it."""
         parser = self.protocol_parser_for(version)
-        if parser == self.scoring.protocol_parser:
+        if parser == self.scoring.protocol_parser and version == self.prompt.default:
             return self
         return self.model_copy(
-            update={"scoring": self.scoring.model_copy(update={"protocol_parser": parser})}
+            update={
+                "scoring": self.scoring.model_copy(update={"protocol_parser": parser}),
+                "prompt": self.prompt.model_copy(update={"default": version}),
+            }
         )
+
+    @property
+    def running(self) -> PromptVersion:
+        """The prompt version a run uses: the default, which `for_prompt_version` sets to the chosen one."""
+        return self.prompt.versions[self.prompt.default]
 
 
 # libyaml's loader where PyYAML was built with it: every run reads every task file, and the pure-Python
