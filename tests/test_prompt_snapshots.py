@@ -58,6 +58,7 @@ def test_the_rows_reach_the_edges_the_templates_have() -> None:
     assert all(
         "failure" not in row
         for task in TASKS.values()
+        if task.modality == "image"  # the snapshot rows are image rows; text tasks: tests/test_text_tasks.py
         for row in render_snapshot(task, task.prompt.default)["rows"]
     )
 

@@ -33,7 +33,11 @@ def check_fits(task: TaskSpec) -> TaskSpec:
     naming the file, line and key otherwise."""
     family = FAMILIES[task.family]
     problems = []
-    missing = [role for role in family.roles if getattr(task.columns, role) is None]
+    # A task whose every version scores choices by log-likelihood reads its choices and target from its
+    # own expressions, not from question/answer columns.
+    generates = any(v.method == "generate" for v in task.prompt.versions.values())
+    roles = family.roles if generates else ()
+    missing = [role for role in roles if getattr(task.columns, role) is None]
     if missing:
         problems.append((("columns",), f"family {task.family} needs columns.{', columns.'.join(missing)}"))
     if task.family == "multiple_choice":  # a parser name is checked here, not at the first answer
