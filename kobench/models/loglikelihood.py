@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import inspect
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -98,7 +99,7 @@ class LoglikelihoodScorer:
                 rows += _rows(index, request, self.tokenizer, self.limit, self.prefix)
             except Exception as exc:
                 yield Response(text=None, error=f"cannot encode: {exc}", request_id=request.id)
-        left = {i: sum(1 for r in rows if r.request == i) for i in {r.request for r in rows}}
+        left = Counter(r.request for r in rows)  # rows still to run, per request (one pass: 35k KMMLU rows)
         scores: dict[int, list[float | None]] = {i: [None] * len(requests[i].continuations) for i in left}
         seconds: dict[int, float] = dict.fromkeys(left, 0.0)
         failed: dict[int, str] = {}
