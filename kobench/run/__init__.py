@@ -99,7 +99,9 @@ def refuse_unaccepted(model: str, accepts: frozenset[str], tasks: Sequence[Prepa
         if needs - accepts:
             wrong.append(f"{task.spec.name} needs {', '.join(sorted(needs - accepts))}")
     if wrong:
-        raise BadInputError(f"the {model} accepts {', '.join(sorted(accepts))} only: {'; '.join(wrong)}")
+        shown = sorted(accepts - {"loglikelihood"}) or sorted(accepts)  # what it reads; scoring is said apart
+        scores = " (and scores log-likelihoods)" if "loglikelihood" in accepts else ""
+        raise BadInputError(f"the {model} accepts {', '.join(shown)} only{scores}: {'; '.join(wrong)}")
 
 
 def refuse_unanswerable(adapter: str, kinds: frozenset[str] | None, tasks: Sequence[TaskSpec]) -> None:

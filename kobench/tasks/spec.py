@@ -214,6 +214,8 @@ class TaskSpec(_Strict):
     # (CLIcK's category, which lm-eval derives from the row id in its subtasks' process_docs).
     derived: dict[str, str] = {}
     path: str | None = Field(default=None, exclude=True)
+    # The prompt version a run uses, set by `for_prompt_version` (None: the default).
+    run_version: str | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
     def _judge_and_parser(self) -> TaskSpec:
@@ -258,23 +260,23 @@ class TaskSpec(_Strict):
         return self.prompt.versions[version].protocol_parser or self.scoring.protocol_parser
 
     def for_prompt_version(self, version: str) -> TaskSpec:
-        """The task as run with prompt version `version`: its default version, and scoring.protocol_parser
-        that version's parser, so everything that scores or names the protocol pipeline (and so the
-        signature) sees it."""
+        """The task as run with prompt version `version`: `running` is that version, and
+        scoring.protocol_parser that version's parser, so everything that scores or names the protocol
+        pipeline (and so the signature) sees it."""
         parser = self.protocol_parser_for(version)
-        if parser == self.scoring.protocol_parser and version == self.prompt.default:
+        if parser == self.scoring.protocol_parser and version == (self.run_version or self.prompt.default):
             return self
         return self.model_copy(
             update={
                 "scoring": self.scoring.model_copy(update={"protocol_parser": parser}),
-                "prompt": self.prompt.model_copy(update={"default": version}),
+                "run_version": version,
             }
         )
 
     @property
     def running(self) -> PromptVersion:
-        """The prompt version a run uses: the default, which `for_prompt_version` sets to the chosen one."""
-        return self.prompt.versions[self.prompt.default]
+        """The prompt version a run uses: the one `for_prompt_version` chose, else the default."""
+        return self.prompt.versions[self.run_version or self.prompt.default]
 
 
 # libyaml's loader where PyYAML was built with it: every run reads every task file, and the pure-Python
