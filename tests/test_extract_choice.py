@@ -257,3 +257,39 @@ def test_long_repetitive_output() -> None:
 def test_identity() -> None:
     assert EXTRACTOR_NAME == "kobench-choice"
     assert EXTRACTOR_VERSION == "2"
+
+
+# Ten options (KoBALT): the options are in the question, so only the letters are known.
+TEN = [(letter, "") for letter in "ABCDEFGHIJ"]
+EIGHT = [(letter, "") for letter in "ABCDEFGH"]
+
+
+@pytest.mark.parametrize(
+    "response,expected",
+    [
+        ("정답은 I입니다.", "I"),
+        ("정답은 J입니다.", "J"),
+        ("(I)", "I"),
+        ("I", "I"),
+        ("J번", "J"),
+        ("I think the answer is J.", "J"),  # the pronoun names nothing
+        ("I'd say C.", "C"),
+        ("I believe it is D.", "D"),
+        ("Answer: I", "I"),
+        ("I is correct.", "I"),
+        ("따라서 정답은 I와 J입니다.", None),  # two stated answers
+        ("A는 틀렸고 I도 아니므로, 정답은 H입니다.", "H"),
+        ("I think so.", None),
+        ("⑨", "I"),
+        ("⑩번", "J"),
+        ("I.", "I"),
+        ("I. 가상의 표현 1-9", "I"),
+    ],
+)
+def test_ten_options_read_i_and_j(response: str, expected: str | None) -> None:
+    assert extract_choice(response, TEN) == expected
+
+
+@pytest.mark.parametrize("response", ["정답은 I입니다.", "(I)", "I. 가상의 표현", "정답은 J입니다."])
+def test_eight_options_never_read_i_or_j(response: str) -> None:
+    assert extract_choice(response, EIGHT) is None

@@ -39,6 +39,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 
 from kobench.extract.thinking import strip_thinking
 from kobench.normalize import collapse_spaces, fold_single_quotes, nfkc
@@ -46,23 +48,12 @@ from kobench.normalize import collapse_spaces, fold_single_quotes, nfkc
 EXTRACTOR_NAME = "kobench-choice"
 EXTRACTOR_VERSION = "2"
 
-# Letters that can name an option inside a response. "I" is left out: in English it is the pronoun.
-_LETTERS = "A-H"
-# Lowercase words that may follow a bare "A" naming an option ("A is correct", "A because ...").
+# Lowercase words that may follow a bare "A" (or "I") naming an option ("A is correct", "A because ...").
 # After any other lowercase word "A" is the English article ("A cat is sitting"), not an answer.
 _AFTER_OPTION_A = (
     "is|was|would|seems|appears|looks|matches|fits|best|because|since|as|and|or|but|so|which|that|"
     "then|with|for|in|from|only|also|here|correctly|describes|shows|represents|corresponds|has|does|not"
 )
-# An option letter standing alone: "(B)", "[B]" or a bare "B", not inside a word ("BANANA", "CD", "A4").
-# Hangul may follow directly, because Korean particles are glued to it ("B를", "B입니다", "B번").
-_LETTER = (
-    rf"(?<![A-Za-z0-9])(?:\([{_LETTERS}]\)|\[[{_LETTERS}]\]"
-    rf"|A(?!\s+(?!(?:{_AFTER_OPTION_A})\b)[a-z])|[B-H])(?![A-Za-z0-9])"
-)
-# Letters joined ("B와 C", "B, C", "B or C") are read together, so that the statement names all of them.
-# At most 8: more names no single answer anyway, and the bound keeps degenerate repetitive output linear.
-_LIST = rf"{_LETTER}(?:\s*(?:,|/|&|와|과|및|또는|혹은|이나|나|(?i:and|or)\b)\s*{_LETTER}){{0,7}}"
 _REF = r"(?:보기|선택지|옵션|选项|(?i:option|choice))\s*"
 # An arrow may stand for "is" after a cue word: "Answer → C", "정답 ➜ B".
 _ARROW = r"(?:->|=>|[→➜➔⇒⟶])"
@@ -70,46 +61,7 @@ _ARROW = r"(?:->|=>|[→➜➔⇒⟶])"
 _CUE_KO = rf"(?:(?:정답|답변|답)\s*(?:\((?i:answer)\)\s*)?(?:은요|은|는|:|=|{_ARROW})?|선택\s*:|아마도?\s+)"
 # Adverbs that only make an answer emphatic ("Definitely B!", "The correct one is clearly C").
 _EMPHASIS = r"(?:clearly|definitely|obviously|certainly|surely|undoubtedly)"
-_CUE_EN = (
-    rf"(?i:\b(?:answer|option|choice)(?:\s+letter)?\s*(?:here\s+)?"
-    rf"(?:is|would\s+be|should\s+be|will\s+be|must\s+be|:|=|{_ARROW})\s*:?\s*(?:{_EMPHASIS}\s+)?"
-    r"|\b(?:correct|right|best|true)\s+one\s+(?:is|would\s+be)\s+(?:" + _EMPHASIS + r"\s+)?"
-    r"|\b(?:my\s+)?(?:pick|final|correct|selection)\s*:"
-    # "ANSWER" alone on its line, the letter on the next one ("### ANSWER\nB").
-    r"|\b(?:final\s+)?answer(?=\s*\n)"
-    r"|\b(?:choose|chose|pick|picked|select|selected|go\s+with|going\s+with)\s+|\bit(?:'s|\s+is)\s+"
-    r"|\bI\s+think\s+|\bI(?:'d|\s+would)?\s+say\s+|\b" + _EMPHASIS + r",?\s+"
-    # "is (E)": a parenthesised letter right after "is" states it ("The top view is (E)").
-    r"|\bis\s+(?=\([A-H]\))"
-    # "not B but D" names D.
-    rf"|\bnot\s+[{_LETTERS}],?\s+but\s+)"
-)
 _COPULA = r"(?:입니다|이에요|예요|에요|이다|이야|임|요)"
-
-# Right after a cue a lowercase letter names an option too ("The answer is b.", "정답은 c입니다"), when
-# nothing but punctuation or a Korean ending follows it ("the answer is a dog" names no option).
-_LOWER = rf"(?P<lower>[a-h])(?=\s*(?:[.!)\]]|$)|[을를이가은는]|{_COPULA})"
-_CUED = rf"(?:(?P<list>{_LIST})|{_LOWER})"
-
-# Level 1: statements that say they are the final answer.
-_FINAL = re.compile(
-    rf"(?:(?i:\bfinal\s+answer)\s*(?:(?i:is)\s*)?[:=\-–—]?|최종\s*(?:정답|답변|답|선택)\s*(?:은|는|:|=)?|\\boxed\{{)"
-    rf"\s*(?:{_REF})?{_CUED}"
-)
-# Level 2: a cue before the letter ("정답은 B", "The answer is B", "I choose B") ...
-_PREFIX = re.compile(rf"(?:{_CUE_KO}|{_CUE_EN})\s*(?:{_REF})?{_CUED}")
-# ... or an assertion after it ("B가 정답", "B를 선택합니다", "B번입니다", "B is correct").
-_POST = re.compile(
-    rf"(?P<list>{_LIST})\s*(?:번)?\s*(?:"
-    r"(?:이야말로|이|가|은|는)?\s*(?:정답|답|맞|옳)"
-    r"|(?:을|를|으로|로)?\s*(?:선택|고르|골라|고릅|골랐|택|답하|답합|답했)"
-    r"|(?:이)?라고\s*(?:생각|봅|판단)"
-    r"|\s*(?:인|일)\s*것\s*같"  # "B인 것 같습니다": what the model believes, as "I think B"
-    rf"|{_COPULA}(?![가-힣])"
-    r"|(?i:(?:is|was|would\s+be|seems\s+to\s+be)\s+(?:the\s+)?(?:correct|right|best|true|answer)\b"
-    r"|is\s+my\s+(?:answer|choice|pick)\b|(?:matches|fits)\s+best\b|is\s+the\s+best\s+(?:match|fit)\b"
-    r"|for\s+sure\b))"
-)
 # What right after a statement takes it back: "A가 아니라", "정답이 아닙니다", "선택하지 않", "정답일 수도".
 # Used with .match(text, pos), which anchors at pos (a "^" would anchor at the start of the text).
 _NEG_AFTER = re.compile(
@@ -131,35 +83,106 @@ _CONCLUSION = re.compile(_CONCLUSION_WORDS)
 _CORRECTION = re.compile(
     r"(?i:\bactually\b|\bI\s+made\s+a\s+mistake\b|\bon\s+second\s+thought\b)|다시\s*보니"
 )
-# A conclusion word followed by nothing but letters up to the clause end: "So B.", "따라서 C".
-_CONCLUDED = re.compile(rf"(?:{_CONCLUSION_WORDS}),?\s*(?P<list>{_LIST})(?=\s*(?:[.!\n]|$))")
 _CLAUSE_END = re.compile(r"[.!?\n]")
 # How far (characters) a clause is followed around a statement; bounded so long outputs stay linear.
 _CLAUSE_WINDOW = 200
-_UPPER = re.compile(rf"[{_LETTERS}]")
-
-# Level 3: the whole response is an answer form ("b" and "(b)" count here: nothing else is there).
-_WHOLE = re.compile(
-    rf"^(?:(?:{_CUE_KO}|{_CUE_EN}|{_REF})\s*)?[\(\[]?(?P<letter>[A-Za-z])[\)\]]?\s*(?:번)?\s*"
-    rf"(?:을|를|이|가|은|는|{_COPULA})?$"
-)
-_LABEL = re.compile(rf"(?P<letter>{_LETTER})")
 _LABEL_DELIMITER = re.compile(r"[.):](?![A-Za-z0-9])")  # "B." and "B)" but not "A.I."
-# After a lone letter, these also make it a label: a dash ("B — the image shows a pear"), a reason
-# ("C since ...", "D because ...", "C as it is purple"), or a gloss in parentheses that is all there is
-# ("D (분산)", "B (배) 입니다"; "A (very) nice cat" goes on after the gloss, so it is no label).
-_LABEL_FOLLOWER = re.compile(
-    r"\s*[—–]|\s+-\s|\s+(?:because|since|as\s+(?:it|the|they|there|this|shown))\b"
-    rf"|\s*\((?![^()\n]*\b[{_LETTERS}]\b)[^()\n]{{1,40}}\)\s*(?:{_COPULA})?$"  # no other letter in it
-)
-# Labels are looked for at line starts, after "," or ";", and before a "(B)" or "B." inside a line, so
-# that options echoed on one line ("(A) 사과 (B) 배", "A. 사과 B. 배") are seen as several labels.
-# A "(B)" glued to Hangul that ends the statement ("포도(C)", "배(B)입니다") is split off as well; not
-# "최대오차(E) = 2", a name in the reasoning.
-_SEGMENT_SPLIT = re.compile(
-    rf"\n|[,;]\s*|\s+(?=[\(\[][{_LETTERS}][\)\]]|[{_LETTERS}][.)]\s)"
-    rf"|(?<=[가-힣])(?=\([{_LETTERS}]\)\s*(?:{_COPULA}|[.!]|$))"
-)
+
+
+@dataclass(frozen=True)
+class _Grammar:
+    """The patterns that name option letters, for one range of letters."""
+
+    final: re.Pattern[str]
+    concluded: re.Pattern[str]
+    prefix: re.Pattern[str]
+    post: re.Pattern[str]
+    upper: re.Pattern[str]
+    whole: re.Pattern[str]
+    label: re.Pattern[str]
+    label_follower: re.Pattern[str]
+    segment_split: re.Pattern[str]
+
+
+@lru_cache(maxsize=2)
+def _grammar(wide: bool) -> _Grammar:
+    """Options A-H, or A-J for the ten-option tasks (KoBALT). "I" can name an option only in the wide
+    grammar, and then only where "A" could (not "I think ...", "I'd say"): in English it is the pronoun.
+    So a task with at most eight options reads exactly as before the wide grammar existed."""
+    letters = "A-J" if wide else "A-H"
+    lower = "a-j" if wide else "a-h"
+    not_article = rf"(?!\s+(?!(?:{_AFTER_OPTION_A})\b)[a-z])"
+    bare = rf"A{not_article}|I{not_article}(?!['’])|[B-HJ]" if wide else rf"A{not_article}|[B-H]"
+    # An option letter standing alone: "(B)", "[B]" or a bare "B", not inside a word ("BANANA", "CD",
+    # "A4"). Hangul may follow directly, because Korean particles are glued to it ("B를", "B입니다", "B번").
+    letter = rf"(?<![A-Za-z0-9])(?:\([{letters}]\)|\[[{letters}]\]|{bare})(?![A-Za-z0-9])"
+    # Letters joined ("B와 C", "B, C", "B or C") are read together, so that the statement names all of
+    # them. At most 8: more names no single answer anyway, and the bound keeps degenerate output linear.
+    joined = rf"{letter}(?:\s*(?:,|/|&|와|과|및|또는|혹은|이나|나|(?i:and|or)\b)\s*{letter}){{0,7}}"
+    cue_en = (
+        rf"(?i:\b(?:answer|option|choice)(?:\s+letter)?\s*(?:here\s+)?"
+        rf"(?:is|would\s+be|should\s+be|will\s+be|must\s+be|:|=|{_ARROW})\s*:?\s*(?:{_EMPHASIS}\s+)?"
+        r"|\b(?:correct|right|best|true)\s+one\s+(?:is|would\s+be)\s+(?:" + _EMPHASIS + r"\s+)?"
+        r"|\b(?:my\s+)?(?:pick|final|correct|selection)\s*:"
+        # "ANSWER" alone on its line, the letter on the next one ("### ANSWER\nB").
+        r"|\b(?:final\s+)?answer(?=\s*\n)"
+        r"|\b(?:choose|chose|pick|picked|select|selected|go\s+with|going\s+with)\s+|\bit(?:'s|\s+is)\s+"
+        r"|\bI\s+think\s+|\bI(?:'d|\s+would)?\s+say\s+|\b" + _EMPHASIS + r",?\s+"
+        # "is (E)": a parenthesised letter right after "is" states it ("The top view is (E)").
+        rf"|\bis\s+(?=\([{letters}]\))"
+        # "not B but D" names D.
+        rf"|\bnot\s+[{letters}],?\s+but\s+)"
+    )
+    # Right after a cue a lowercase letter names an option too ("The answer is b.", "정답은 c입니다"), when
+    # nothing but punctuation or a Korean ending follows it ("the answer is a dog" names no option).
+    lowercase = rf"(?P<lower>[{lower}])(?=\s*(?:[.!)\]]|$)|[을를이가은는]|{_COPULA})"
+    cued = rf"(?:(?P<list>{joined})|{lowercase})"
+    return _Grammar(
+        # Level 1: statements that say they are the final answer.
+        final=re.compile(
+            rf"(?:(?i:\bfinal\s+answer)\s*(?:(?i:is)\s*)?[:=\-–—]?|최종\s*(?:정답|답변|답|선택)\s*(?:은|는|:|=)?"
+            rf"|\\boxed\{{)\s*(?:{_REF})?{cued}"
+        ),
+        # A conclusion word followed by nothing but letters up to the clause end: "So B.", "따라서 C".
+        concluded=re.compile(rf"(?:{_CONCLUSION_WORDS}),?\s*(?P<list>{joined})(?=\s*(?:[.!\n]|$))"),
+        # Level 2: a cue before the letter ("정답은 B", "The answer is B", "I choose B") ...
+        prefix=re.compile(rf"(?:{_CUE_KO}|{cue_en})\s*(?:{_REF})?{cued}"),
+        # ... or an assertion after it ("B가 정답", "B를 선택합니다", "B번입니다", "B is correct").
+        post=re.compile(
+            rf"(?P<list>{joined})\s*(?:번)?\s*(?:"
+            r"(?:이야말로|이|가|은|는)?\s*(?:정답|답|맞|옳)"
+            r"|(?:을|를|으로|로)?\s*(?:선택|고르|골라|고릅|골랐|택|답하|답합|답했)"
+            r"|(?:이)?라고\s*(?:생각|봅|판단)"
+            r"|\s*(?:인|일)\s*것\s*같"  # "B인 것 같습니다": what the model believes, as "I think B"
+            rf"|{_COPULA}(?![가-힣])"
+            r"|(?i:(?:is|was|would\s+be|seems\s+to\s+be)\s+(?:the\s+)?(?:correct|right|best|true|answer)\b"
+            r"|is\s+my\s+(?:answer|choice|pick)\b|(?:matches|fits)\s+best\b|is\s+the\s+best\s+(?:match|fit)\b"
+            r"|for\s+sure\b))"
+        ),
+        upper=re.compile(rf"[{letters}]"),
+        # Level 3: the whole response is an answer form ("b" and "(b)" count here: nothing else is there).
+        whole=re.compile(
+            rf"^(?:(?:{_CUE_KO}|{cue_en}|{_REF})\s*)?[\(\[]?(?P<letter>[A-Za-z])[\)\]]?\s*(?:번)?\s*"
+            rf"(?:을|를|이|가|은|는|{_COPULA})?$"
+        ),
+        label=re.compile(rf"(?P<letter>{letter})"),
+        # After a lone letter, these also make it a label: a dash ("B — the image shows a pear"), a reason
+        # ("C since ...", "D because ...", "C as it is purple"), or a gloss in parentheses that is all there
+        # is ("D (분산)", "B (배) 입니다"; "A (very) nice cat" goes on after the gloss, so it is no label).
+        label_follower=re.compile(
+            r"\s*[—–]|\s+-\s|\s+(?:because|since|as\s+(?:it|the|they|there|this|shown))\b"
+            rf"|\s*\((?![^()\n]*\b[{letters}]\b)[^()\n]{{1,40}}\)\s*(?:{_COPULA})?$"  # no other letter in it
+        ),
+        # Labels are looked for at line starts, after "," or ";", and before a "(B)" or "B." inside a line,
+        # so that options echoed on one line ("(A) 사과 (B) 배", "A. 사과 B. 배") are seen as several labels.
+        # A "(B)" glued to Hangul that ends the statement ("포도(C)", "배(B)입니다") is split off as well;
+        # not "최대오차(E) = 2", a name in the reasoning.
+        segment_split=re.compile(
+            rf"\n|[,;]\s*|\s+(?=[\(\[][{letters}][\)\]]|[{letters}][.)]\s)"
+            rf"|(?<=[가-힣])(?=\([{letters}]\)\s*(?:{_COPULA}|[.!]|$))"
+        ),
+    )
+
 
 # Level 4: the phrase after an answer cue, to compare with option texts.
 _TEXT_CUE = re.compile(
@@ -211,8 +234,9 @@ def extract_choice(response: str | None, options: Sequence[tuple[str, str]]) -> 
     text = _clean(visible, letters)
     if not text:
         return None
-    final, stated = _statements(text)
-    found = final or stated or _answer_forms(text, options) or _option_texts(text, options)
+    grammar = _grammar(wide=bool(set(letters) - set("ABCDEFGH")))
+    final, stated = _statements(text, grammar)
+    found = final or stated or _answer_forms(text, options, grammar) or _option_texts(text, options)
     if len(found) == 1 and (letter := next(iter(found))) in letters:
         return letter
     return None
@@ -230,22 +254,22 @@ def _clean(text: str, letters: Sequence[str]) -> str:
     return _TRAILING.sub("", "\n".join(line for line in lines if line))
 
 
-def _statements(text: str) -> tuple[set[str], set[str]]:
+def _statements(text: str, grammar: _Grammar) -> tuple[set[str], set[str]]:
     """Letters stated as the answer: (those in final statements, all of them)."""
     final: set[str] = set()
     stated: set[str] = set()
     has_correction = _CORRECTION.search(text) is not None  # one scan, not one per statement
-    for regex in (_FINAL, _CONCLUDED, _PREFIX, _POST):
+    for regex in (grammar.final, grammar.concluded, grammar.prefix, grammar.post):
         for m in regex.finditer(text):
             if _taken_back(text, m):
                 continue
             lower = m.groupdict().get("lower")
-            named = {lower.upper()} if lower else set(_UPPER.findall(m.group("list")))
+            named = {lower.upper()} if lower else set(grammar.upper.findall(m.group("list")))
             window = max(0, m.start() - _CLAUSE_WINDOW)
             clause_start = max(window, *(text.rfind(c, window, m.start()) + 1 for c in ".!?\n"))
             clause = text[clause_start : m.start()]
             corrected = has_correction and _CORRECTION.search(text, window, m.start())
-            if regex is _FINAL or _CONCLUSION.search(clause) or corrected:
+            if regex is grammar.final or _CONCLUSION.search(clause) or corrected:
                 final |= named
             stated |= named
     return final, stated
@@ -259,22 +283,22 @@ def _taken_back(text: str, m: re.Match[str]) -> bool:
     return end is not None and end.group() == "?"
 
 
-def _answer_forms(text: str, options: Sequence[tuple[str, str]]) -> set[str]:
+def _answer_forms(text: str, options: Sequence[tuple[str, str]], grammar: _Grammar) -> set[str]:
     """The whole response is a letter form, or lines/segments start with option labels."""
-    whole = _WHOLE.match(collapse_spaces(text))
+    whole = grammar.whole.match(collapse_spaces(text))
     if whole:
         return {whole.group("letter").upper()}
     by_letter = {letter.strip().upper(): _norm(option) for letter, option in options}
     found = set()
-    for segment in _SEGMENT_SPLIT.split(text):
-        m = _LABEL.match(segment.strip())
+    for segment in grammar.segment_split.split(text):
+        m = grammar.label.match(segment.strip())
         if not m:
             continue
         token, rest = m.group("letter"), segment.strip()[m.end() :]
         letter = token.strip("()[]")
         # "(B)", "B.", "B)", "B:", "B번" and a lone "B" are labels; "B 사과" only when 사과 is B's text.
         labelled = token != letter or not rest or rest.startswith("번")
-        labelled = labelled or bool(_LABEL_DELIMITER.match(rest) or _LABEL_FOLLOWER.match(rest))
+        labelled = labelled or bool(_LABEL_DELIMITER.match(rest) or grammar.label_follower.match(rest))
         if _NEG_AFTER.match(rest):  # "(A) is wrong", "A가 아니라": a label taken back
             continue
         if labelled or (rest.startswith(" ") and _norm(rest) == by_letter.get(letter)):

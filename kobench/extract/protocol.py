@@ -228,6 +228,26 @@ def lm_eval_exact_match(response: str, options: Options) -> str | None:
     return next((letter for letter, _ in options if _lm_eval_exact(letter) == pred), None)
 
 
+# KoBALT's extract_answer (snunlp/KoBALT-700 data/inference_*.py): every "정답은 ... 입니다" clause (no
+# newline inside), the capital Latin letters in it, each once, in order.
+_KOBALT_STATEMENT = re.compile(r"정답은\s*(.*?)\s*입니다")
+_KOBALT_LETTER = re.compile(r"[A-Z]")
+
+
+def kobalt_regex(response: str, options: Options) -> str | None:
+    """KoBALT's published scoring (snunlp/KoBALT-700 data/inference_open-models.py extract_answer, scored
+    `ground_truth == predicted_answer`): the letters of all "정답은 X입니다" statements, joined by ", ".
+    Several letters ("A, C") are kept as they are, so they match no answer: wrong, as there, not
+    unparseable. The published scripts search the decoded prompt too; its "정답은 [정답 보기]입니다" holds
+    no capital letter, so searching the response alone gives the same letters."""
+    found: list[str] = []
+    for content in _KOBALT_STATEMENT.findall(response):
+        for letter in _KOBALT_LETTER.findall(content):
+            if letter not in found:
+                found.append(letter)
+    return ", ".join(found) if found else None
+
+
 PROTOCOL_PARSERS: dict[str, ProtocolParser] = {
     "first-char": first_char,
     "mmstar-original": mmstar_original,
@@ -235,6 +255,7 @@ PROTOCOL_PARSERS: dict[str, ProtocolParser] = {
     "mmbench-heuristic": mmbench_heuristic,
     "exact-letter": exact_letter,
     "lm-eval-exact-match": lm_eval_exact_match,
+    "kobalt-regex": kobalt_regex,
 }
 # Each parser's version, in the score signature as name@version: bumped when that parser's behaviour
 # changes, so a changed parser never shares a signature with its earlier numbers (and the others keep theirs).
@@ -245,4 +266,5 @@ PROTOCOL_PARSER_VERSIONS: dict[str, str] = {
     "mmbench-heuristic": "2",  # 2: the response is stripped first, as lmms-eval stores it
     "exact-letter": "1",
     "lm-eval-exact-match": "1",
+    "kobalt-regex": "1",
 }
