@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -14,6 +14,7 @@ from kobench.families.columns import Columns
 from kobench.families.common import PerRow, Row, images_of
 from kobench.families.items import Item, circular_group
 from kobench.metrics.accuracy import ACCURACY_VERSION
+from kobench.metrics.classification import MACRO_F1_VERSION, macro_f1, macro_f1_ci
 from kobench.tasks.fewshot import choices_of, context, gold_index, raw_target
 from kobench.tasks.spec import TaskSpec
 from kobench.types import Message, Request, TextPart
@@ -22,6 +23,9 @@ from kobench.types import Message, Request, TextPart
 LOGLIKELIHOOD_PARSER = "lm-eval-loglikelihood"
 LOGLIKELIHOOD_VERSION = "1"
 ACCURACY_NORM = MetricDef("accuracy_norm", "score_norm", "higher", ACCURACY_VERSION)
+# lm-eval's f1 of KoBEST (utils.macro_f1_score): a corpus statistic over (gold, likeliest choice) pairs. Its
+# rows carry their accuracy ("score"): the units counted; the value comes from score_corpus.
+MACRO_F1 = MetricDef("macro_f1", "score", "higher", MACRO_F1_VERSION)
 
 Pairs = list[tuple[str, str]]
 
@@ -97,11 +101,26 @@ class MultipleChoice(PerRow):
         return circular_group(row.get(cols.id), rid) if cols.id else rid
 
     def metrics_for(self, task: TaskSpec) -> tuple[MetricDef, ...]:
-        """Accuracy; a log-likelihood version also reports lm-eval's acc_norm (each choice's log-likelihood
-        divided by its length in characters), which lm-eval reports beside acc where a task lists it."""
-        if task.running.method == "loglikelihood" and "accuracy_norm" in task.scoring.metrics:
-            return (*self.metrics, ACCURACY_NORM)
-        return self.metrics
+        """Accuracy; a log-likelihood version also reports what lm-eval reports beside acc where the task
+        lists it: acc_norm (each choice's log-likelihood divided by its length in characters) and macro F1."""
+        if task.running.method != "loglikelihood":
+            return self.metrics
+        extra = {"accuracy_norm": ACCURACY_NORM, "macro_f1": MACRO_F1}
+        return (*self.metrics, *(extra[name] for name in task.scoring.metrics))
+
+    def score_corpus(
+        self,
+        task: TaskSpec,
+        scored: list[tuple[Item, Mapping[str, Any]]],
+        pipeline: str,
+        settings: ScoringSettings,
+    ) -> tuple[dict[str, list[float]], dict[str, tuple[float, float, float]]]:
+        """Macro F1 over the scored rows where the task reports it (no row scores change)."""
+        if not scored or MACRO_F1 not in self.metrics_for(task):
+            return {}, {}
+        golds = [item.target for item, _ in scored]
+        preds = [verdict["parsed"] for _, verdict in scored]
+        return {}, {"macro_f1": (macro_f1(golds, preds), *macro_f1_ci(golds, preds))}
 
     def item(self, row: Row) -> Item:
         if row.task.prompt.versions[row.version].method == "loglikelihood":

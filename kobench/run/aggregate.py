@@ -188,10 +188,11 @@ def aggregate(
             per_row, corpus = score_corpus(
                 task, [(i, r.verdict(pipeline)) for i, r in scored], pipeline, settings
             )
-            scored = [
-                (item, rec.with_pipeline(pipeline, {f: v[n] for f, v in per_row.items()}, primary_field))
-                for n, (item, rec) in enumerate(scored)
-            ]
+            if per_row:  # a corpus statistic over the verdicts alone (macro F1) leaves the records be
+                scored = [
+                    (item, rec.with_pipeline(pipeline, {f: v[n] for f, v in per_row.items()}, primary_field))
+                    for n, (item, rec) in enumerate(scored)
+                ]
         values: dict[str, MetricValue] = {}
         for metric in metrics:
             ids, scores, weights, strata, unit_fields = _units(task, scored, pipeline, metric)
