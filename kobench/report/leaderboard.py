@@ -25,6 +25,7 @@ CATEGORY_ORDER = (
     "Culture",
     "Knowledge",
     "General",
+    "Language",
     "Captioning",
     "Judge",
     "Open-ended",
