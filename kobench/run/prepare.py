@@ -21,12 +21,14 @@ from kobench.provenance import portable
 from kobench.results import DatasetInfo
 from kobench.synth.registry import cached_root, generate
 from kobench.tasks.fewshot import draw_examples
-from kobench.tasks.prompt import evaluate
-from kobench.tasks.spec import TaskSpec
+from kobench.tasks.prompt import evaluate, holds
+from kobench.tasks.spec import TaskSpec, key_line
 from kobench.types import GenerationSettings
 
 # The column that says which of `dataset.subsets` a row comes from.
 SUBSET_COLUMN = "subset"
+# The column that says which of `dataset.subtasks` a row is read for.
+SUBTASK_COLUMN = "subtask"
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,30 @@ def _find_config(
     )
 
 
+def with_subtasks(task: TaskSpec, table: Table) -> Table:
+    """The table read as `dataset.subtasks`: for each subtask in turn, the rows its expression keeps, in
+    file order, each tagged with the subtask's name (a row kept by two subtasks is there twice; a row kept
+    by none is not there). BadInputError naming the task file, the subtask and the row."""
+    subtasks = task.dataset.subtasks
+    if not subtasks:
+        return table
+    if SUBTASK_COLUMN in table.columns:
+        raise BadInputError(f"{table.origin}: a column is named {SUBTASK_COLUMN!r}, which kobench adds")
+    rows = []
+    for name, expression in subtasks.items():
+        for number, row in enumerate(table.rows, 1):
+            try:
+                keep = holds(expression, row)
+            except ValueError as exc:
+                line = key_line(task.path, ("dataset", "subtasks", name))
+                raise BadInputError(
+                    f"{task.path}:{line or '?'}: dataset.subtasks.{name}: {table.origin}: row {number}: {exc}"
+                ) from exc
+            if keep:
+                rows.append({**row, SUBTASK_COLUMN: name})
+    return replace(table, rows=rows, columns=[*table.columns, SUBTASK_COLUMN])
+
+
 def with_derived(task: TaskSpec, table: Table) -> Table:
     """The table with the task's derived columns computed on every row (BadInputError naming the row)."""
     if not task.derived:
@@ -187,7 +213,7 @@ def fewshot_pool(
     if split == task.dataset.split:
         return table.rows, split
     found = find_table(task, data.data_dir, data.data_revision, cache_dir, data_path, split=split)
-    return with_derived(task, found).rows, split
+    return with_derived(task, with_subtasks(task, found)).rows, split
 
 
 def _limited(task: TaskSpec, rows: list[dict], cols: Columns, limit: int | None) -> list[dict]:
@@ -217,7 +243,8 @@ def prepare_task(
     )
     family.check_ready(task, settings)  # the judge, Java, the embedder: before data or a model is touched
     data_path = data_path_for(task, data.data_paths)
-    table = with_derived(task, find_table(task, data.data_dir, data.data_revision, cache_dir, data_path))
+    found = find_table(task, data.data_dir, data.data_revision, cache_dir, data_path)
+    table = with_derived(task, with_subtasks(task, found))
     cols = resolve_columns(task, table.columns, table.origin, family.roles)
     rows, split, origin = table.rows, task.dataset.split, table.origin
     listed = split_file_for(task.name, data.split_files)

@@ -74,6 +74,16 @@ def evaluate(expression: str, row: dict[str, Any]) -> Any:
         raise ValueError(f"expression {expression!r} failed: {type(exc).__name__}: {exc}") from exc
 
 
+def holds(expression: str, row: dict[str, Any]) -> bool:
+    """Whether a Jinja expression over the row is true, as Python's `if` reads its value (ValueError
+    naming the expression if it fails)."""
+    value = evaluate(expression, row)
+    try:
+        return bool(value)
+    except TemplateError as exc:  # an undefined value has no truth
+        raise ValueError(f"expression {expression!r} failed: {type(exc).__name__}: {exc}") from exc
+
+
 def template_names(template: str) -> set[str]:
     """The top-level names a template reads (columns, `options`, `row`, ...), found without rendering it."""
     return set(meta.find_undeclared_variables(_ENV.parse(template)))

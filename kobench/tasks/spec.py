@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from jinja2 import Environment, TemplateSyntaxError
+from jinja2.parser import Parser
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from kobench.errors import BadInputError
 
@@ -21,6 +31,27 @@ def _as_alternatives(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
+# Only to check an expression's syntax (kobench.tasks.prompt, which imports this module, evaluates it).
+_SYNTAX = Environment()
+
+
+def _parses(expression: str) -> str:
+    # Checked when the task file is read, so a typo names its file, line and key before any data is read.
+    # Environment.compile_expression's own parse, without compiling (which would also look up filters).
+    try:
+        parser = Parser(_SYNTAX, expression, state="variable")
+        parser.parse_expression()
+        if not parser.stream.eos:
+            raise TemplateSyntaxError("chunk after expression", parser.stream.current.lineno)
+    except TemplateSyntaxError as exc:
+        raise ValueError(f"not a Jinja expression: {exc.message}") from exc
+    return expression
+
+
+# A Jinja expression over a row (its columns as names, and `row[...]`), as kobench.tasks.prompt evaluates it.
+Expression = Annotated[str, AfterValidator(_parses)]
+
+
 class DatasetSpec(_Strict):
     hub_id: str | None = Field(default=None, pattern=r"^[\w.-]+/[\w.-]+$")
     user_data: bool = False  # no public dataset: the user points the task at their own (--data-path)
@@ -29,6 +60,11 @@ class DatasetSpec(_Strict):
     # Several configs read as one task, in this order, each row tagged with its config in the column
     # `subset` (KMMLU's 45 subjects, HAE-RAE's 5 parts: lm-eval runs each as a subtask).
     subsets: list[str] | None = None
+    # Subtasks that each keep some rows of the same split, as lm-eval subtasks filter one split with their
+    # own `process_docs`: subtask name -> an expression, true for the rows that subtask keeps. A row is read
+    # once per subtask that keeps it (so twice where two do, never where none does), tagged with the name in
+    # the column `subtask`, subtask after subtask in this order, rows in file order (CLIcK's 11 subtasks).
+    subtasks: dict[str, Expression] | None = None
     # Where few-shot examples come from (a prompt version with `fewshot`), when not `split` itself.
     fewshot_split: str | None = None
     revision: str | None = None
@@ -51,6 +87,8 @@ class DatasetSpec(_Strict):
             raise ValueError("give either dataset.subset or dataset.subsets, not both")
         if self.subsets is not None and (not self.subsets or len(set(self.subsets)) != len(self.subsets)):
             raise ValueError("dataset.subsets must name each config once")
+        if self.subtasks is not None and not self.subtasks:
+            raise ValueError("dataset.subtasks must name at least one subtask")
         return self
 
     @property
@@ -211,7 +249,7 @@ class TaskSpec(_Strict):
     # The request kind (what an adapter is asked to do); default by family.
     kind: Literal["choice", "read", "ground", "open", "caption"] | None = None
     # Columns computed from each row before anything reads it: name -> a Jinja expression over the row
-    # (CLIcK's category, which lm-eval derives from the row id in its subtasks' process_docs).
+    # (KMMLU's supercategory, from its subject; CLIcK's lm-eval group, from its `dataset.subtasks` subtask).
     derived: dict[str, str] = {}
     path: str | None = Field(default=None, exclude=True)
     # The prompt version a run uses, set by `for_prompt_version` (None: the default).
