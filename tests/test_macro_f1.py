@@ -80,6 +80,6 @@ def test_kobest_run_reports_macro_f1_of_its_samples(tmp_path: Path) -> None:
         for pipeline in ("protocol", "kobench"):
             preds = [s[pipeline]["parsed"] for s in samples]
             metrics = results.tasks[name].pipelines[pipeline].metrics
-            assert list(metrics)[0] == "accuracy"  # still the primary metric
+            assert next(iter(metrics)) == "accuracy"  # still the primary metric
             assert metrics["macro_f1"].value == pytest.approx(100 * independent_macro_f1(golds, preds))
             assert metrics["macro_f1"].n == len(samples)

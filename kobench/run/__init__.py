@@ -97,7 +97,18 @@ def refuse_unaccepted(model: str, accepts: frozenset[str], tasks: Sequence[Prepa
     for task in tasks:
         needs = frozenset().union(*(i.request.needs for i in task.items if i.request is not None))
         if needs - accepts:
-            wrong.append(f"{task.spec.name} needs {', '.join(sorted(needs - accepts))}")
+            missing = ", ".join(
+                "log-likelihood scoring" if n == "loglikelihood" else n for n in sorted(needs - accepts)
+            )
+            why = f"{task.spec.name} needs {missing}"
+            if "loglikelihood" in needs - accepts:
+                version = task.spec.run_version or task.spec.prompt.default
+                generative = [v for v, p in task.spec.prompt.versions.items() if p.method == "generate"]
+                why += f" (prompt version {version})"
+                if generative:
+                    hint = f"--prompt-version {task.spec.name}={generative[0]}"
+                    why += f"; its generative versions need none: {hint}"
+            wrong.append(why)
     if wrong:
         shown = sorted(accepts - {"loglikelihood"}) or sorted(accepts)  # what it reads; scoring is said apart
         scores = " (and scores log-likelihoods)" if "loglikelihood" in accepts else ""
