@@ -127,3 +127,11 @@ def test_run_groups_text_tasks_in_their_own_table(tmp_path, monkeypatch):
     image, text = table.split("**Text benchmarks**")
     assert "**Image benchmarks**" in image and "haerae" in text and "haerae" not in image
     assert "Average" in render_table([results])  # over the text benchmarks alone
+
+
+def test_kmmlu_direct_scores_against_the_letter_of_answer_minus_one(tmp_path):
+    # lm-eval's direct/_direct_kmmlu_yaml: doc_to_target "{{['A', 'B', 'C', 'D'][answer-1]}}" (answer is 1-4)
+    prepared = _prepared("kmmlu", "lm-eval-direct", tmp_path)
+    root = MIRRORS / "HAERAE-HUB" / "KMMLU"
+    rows = [r for s in load_tasks()["kmmlu"].dataset.subsets for r in _rows(root / s / "test.jsonl")]
+    assert [item.target for item in prepared.items] == [["A", "B", "C", "D"][r["answer"] - 1] for r in rows]
