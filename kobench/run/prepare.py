@@ -25,6 +25,8 @@ from kobench.tasks.prompt import evaluate, holds
 from kobench.tasks.spec import TaskSpec, key_line
 from kobench.types import GenerationSettings
 
+# dataset.revision where no public source names a commit: the Hub's current one is read (and recorded).
+UNPINNED = "unpinned"
 # The column that says which of `dataset.subsets` a row comes from.
 SUBSET_COLUMN = "subset"
 # The column that says which of `dataset.subtasks` a row is read for.
@@ -104,9 +106,13 @@ def find_table(
     """The task's rows of `split` (default: the task's split), every config of `dataset.subsets` in turn,
     each row tagged with its config in the column `subset`."""
     configs = task.dataset.configs
+    first = _find_config(task, data_dir, revision, cache_dir, data_path, split, configs[0])
     if len(configs) == 1:
-        return _find_config(task, data_dir, revision, cache_dir, data_path, split, configs[0])
-    tables = [_find_config(task, data_dir, revision, cache_dir, data_path, split, c) for c in configs]
+        return first
+    # Every config at the commit the first resolved to, so a push to the Hub mid-read cannot mix revisions.
+    pinned = first.revision or revision
+    rest = [_find_config(task, data_dir, pinned, cache_dir, data_path, split, c) for c in configs[1:]]
+    tables = [first, *rest]
     if SUBSET_COLUMN in tables[0].columns:
         raise BadInputError(f"{tables[0].origin}: a column is named {SUBSET_COLUMN!r}, which kobench adds")
     tagged = [
@@ -156,7 +162,7 @@ def _find_config(
         ds.hub_id,
         split,
         data_dir=data_dir,
-        revision=revision or ds.revision,
+        revision=revision or (None if ds.revision == UNPINNED else ds.revision),
         image_columns=image_columns,
         subset=subset,
     )

@@ -67,6 +67,8 @@ class DatasetSpec(_Strict):
     subtasks: dict[str, Expression] | None = None
     # Where few-shot examples come from (a prompt version with `fewshot`), when not `split` itself.
     fewshot_split: str | None = None
+    # The Hub revision read: a commit where a public source names one; "unpinned" where none does (the
+    # commit resolved when the data is loaded from the Hub is recorded in every result, dataset.revision).
     revision: str | None = None
     size: int | None = None
     license: str | None = None
