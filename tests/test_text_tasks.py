@@ -135,3 +135,30 @@ def test_kmmlu_direct_scores_against_the_letter_of_answer_minus_one(tmp_path):
     root = MIRRORS / "HAERAE-HUB" / "KMMLU"
     rows = [r for s in load_tasks()["kmmlu"].dataset.subsets for r in _rows(root / s / "test.jsonl")]
     assert [item.target for item in prepared.items] == [["A", "B", "C", "D"][r["answer"] - 1] for r in rows]
+
+
+def test_a_row_holding_nan_is_not_left_out_of_its_own_draw():
+    # lm-eval compares `x != doc` on objects read apart from Arrow: NaN != NaN, so a same-split draw of
+    # n + 1 keeps the row itself when it holds a NaN (its first n are the examples); else the row is dropped.
+    import random
+
+    from kobench.tasks.fewshot import draw_examples
+    from kobench.tasks.spec import PromptVersion
+
+    version = PromptVersion(
+        source="test", method="loglikelihood", template="{{q}}", choices=["a", "b"], target="0", fewshot=2
+    )
+    for extra in (float("nan"), 1.5):
+        rows = [{"q": f"질문 {i}", "x": extra} for i in range(4)]
+        rnd = random.Random(1234)
+        expected = []
+        for row in rows:
+            drawn = rnd.sample(rows, 3)
+            kept = drawn if extra != extra else [d for d in drawn if d is not row]
+            expected.append(kept[:2])
+        got = draw_examples(rows, rows, version, same_split=True)
+        assert [[rows.index(e) for e in shots] for shots in got] == [
+            [rows.index(e) for e in shots] for shots in expected
+        ]
+        holds_itself = [any(e is row for e in shots) for row, shots in zip(rows, got, strict=True)]
+        assert any(holds_itself) == (extra != extra)

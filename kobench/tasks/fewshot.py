@@ -16,6 +16,7 @@ and sample; lm_eval/evaluator.py, which seeds each task's sampler with fewshot_r
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Sequence
 from typing import Any
@@ -90,8 +91,21 @@ def draw_examples(
             raise ValueError(f"{n}-shot needs {wanted} few-shot rows{where}; there are {len(candidates)}")
         rnd = generators.setdefault(group, random.Random(version.fewshot_seed))
         drawn = rnd.sample(candidates, wanted)
-        out.append([x for x in drawn if x != row][:n])
+        out.append([x for x in drawn if not same_doc(x, row)][:n])
     return out
+
+
+def same_doc(a: Any, b: Any) -> bool:
+    """lm-eval's `x != doc` read the other way: its few-shot docs and the doc evaluated are separate objects
+    read from Arrow, so Python's identity shortcut never applies and a NaN equals nothing, itself included:
+    a row holding a NaN is never left out of its own draw (HAE-RAE, CLIcK draw from the split they score)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_doc(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return type(a) is type(b) and len(a) == len(b) and all(map(same_doc, a, b))
+    if isinstance(a, float) and math.isnan(a):
+        return False
+    return bool(a == b)
 
 
 def context(version: PromptVersion, row: Row, examples: Sequence[Row]) -> str:
