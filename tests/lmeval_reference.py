@@ -51,6 +51,7 @@ import ast
 import math
 import random
 import re
+import string
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -218,6 +219,124 @@ _SPECS: dict[str, _TaskSpec] = {
 TASKS: tuple[str, ...] = tuple(_SPECS)
 
 
+# --- KMMLU-Hard: lm_eval/tasks/kmmlu/hard/ (log-likelihood) and direct_hard/ (generative) ---
+#
+# Each variant is 45 subtasks, one per subject, e.g. kmmlu_hard_accounting (hard/kmmlu_hard_accounting.yaml:
+# ``dataset_name: accounting``, ``include: _hard_kmmlu_yaml``, ``tag: kmmlu_hard_humss_tasks``) and
+# kmmlu_direct_hard_accounting (``tag: kmmlu_direct_hard_humss_tasks``). ``kmmlu_hard`` itself is a group
+# (hard/_kmmlu_hard.yaml: its four supercategory groups, acc weighted by size), not a task.
+# cot_hard/ (per-subject doc_to_text and hand-written chain-of-thought exemplars) is not re-implemented.
+
+# dataset_name -> the supercategory of its ``tag:`` (kmmlu_hard_<this>_tasks in hard/; direct_hard/ and
+# cot_hard/ tag every subject alike), in file order (the task yamls sorted by name).
+KMMLU_HARD_GROUPS: dict[str, str] = {
+    "accounting": "humss",
+    "agricultural_sciences": "other",
+    "aviation_engineering_and_maintenance": "applied_science",
+    "biology": "stem",
+    "chemical_engineering": "stem",
+    "chemistry": "stem",
+    "civil_engineering": "stem",
+    "computer_science": "stem",
+    "construction": "other",
+    "criminal_law": "humss",
+    "ecology": "stem",
+    "economics": "humss",
+    "education": "humss",
+    "electrical_engineering": "stem",
+    "electronics_engineering": "applied_science",
+    "energy_management": "applied_science",
+    "environmental_science": "applied_science",
+    "fashion": "other",
+    "food_processing": "other",
+    "gas_technology_and_engineering": "applied_science",
+    "geomatics": "applied_science",
+    "health": "other",
+    "industrial_engineer": "applied_science",
+    "information_technology": "stem",
+    "interior_architecture_and_design": "other",
+    "korean_history": "humss",
+    "law": "humss",
+    "machine_design_and_manufacturing": "applied_science",
+    "management": "humss",
+    "maritime_engineering": "applied_science",
+    "marketing": "other",
+    "materials_engineering": "stem",
+    "math": "stem",
+    "mechanical_engineering": "stem",
+    "nondestructive_testing": "applied_science",
+    "patent": "other",
+    "political_science_and_sociology": "humss",
+    "psychology": "humss",
+    "public_safety": "other",
+    "railway_and_automotive_engineering": "applied_science",
+    "real_estate": "other",
+    "refrigerating_machinery": "other",
+    "social_welfare": "humss",
+    "taxation": "humss",
+    "telecommunications_and_wireless_technology": "applied_science",
+}
+
+# hard/_hard_kmmlu_yaml and direct_hard/_direct_hard_kmmlu_yaml: the same doc_to_text (U+FF1A again).
+_KMMLU_HARD_TEXT = "{{question.strip()}}\nA. {{A}}\nB. {{B}}\nC. {{C}}\nD. {{D}}\n정답："
+
+# hard/_hard_kmmlu_yaml: output_type multiple_choice, test_split test, fewshot_split dev, no num_fewshot.
+_KMMLU_HARD_SPECS: dict[str, _TaskSpec] = {
+    f"kmmlu_hard_{subject}": _TaskSpec(
+        doc_to_text=_KMMLU_HARD_TEXT,
+        doc_to_target="{{answer-1}}",
+        doc_to_choice=["A", "B", "C", "D"],
+        fewshot_is_test_split=False,  # fewshot_split: dev, test_split: test
+    )
+    for subject in KMMLU_HARD_GROUPS
+}
+
+# The log-likelihood subtasks ``reference_requests`` also takes (kept out of TASKS, which lists the others).
+KMMLU_HARD_TASKS: tuple[str, ...] = tuple(_KMMLU_HARD_SPECS)
+
+
+@dataclass(frozen=True)
+class _GenerateSpec:
+    """An ``output_type: generate_until`` task: no doc_to_choice, a text target, generation_kwargs and the
+    keyword arguments of its one metric (``exact_match``)."""
+
+    doc_to_text: str
+    doc_to_target: str
+    until: tuple[str, ...]
+    do_sample: bool
+    temperature: float
+    max_gen_toks: int | None  # None: the YAML sets none (HFLM then generates up to its max_gen_toks, 256)
+    regexes_to_ignore: tuple[str, ...] | None
+    ignore_case: bool
+    ignore_punctuation: bool
+    fewshot_is_test_split: bool
+
+
+HFLM_MAX_GEN_TOKS = 256  # lm_eval/models/huggingface.py HFLM.max_gen_toks, used when kwargs lack max_gen_toks
+
+# direct_hard/_direct_hard_kmmlu_yaml: output_type generate_until, test_split test, fewshot_split dev, no
+# num_fewshot; doc_to_target "{{['A', 'B', 'C', 'D'][answer-1]}}"; generation_kwargs until ["Q:", "\n\n",
+# "</s>", "."], do_sample false, temperature 0.0 (TaskConfig.__post_init__ makes it a float); metric_list
+# exact_match with ignore_case, ignore_punctuation and regexes_to_ignore [" "].
+_KMMLU_DIRECT_HARD_SPECS: dict[str, _GenerateSpec] = {
+    f"kmmlu_direct_hard_{subject}": _GenerateSpec(
+        doc_to_text=_KMMLU_HARD_TEXT,
+        doc_to_target="{{['A', 'B', 'C', 'D'][answer-1]}}",
+        until=("Q:", "\n\n", "</s>", "."),
+        do_sample=False,
+        temperature=0.0,
+        max_gen_toks=None,
+        regexes_to_ignore=(" ",),
+        ignore_case=True,
+        ignore_punctuation=True,
+        fewshot_is_test_split=False,
+    )
+    for subject in KMMLU_HARD_GROUPS
+}
+
+KMMLU_DIRECT_HARD_TASKS: tuple[str, ...] = tuple(_KMMLU_DIRECT_HARD_SPECS)
+
+
 # --- ConfigurableTask.doc_to_text / doc_to_target / doc_to_choice ---
 
 
@@ -318,9 +437,10 @@ def reference_requests(
     dev, KoBEST's train); None for haerae and click, whose few-shot split is the test split (the test docs
     are used). ``process_docs`` (kobest_hellaswag) is applied to both, as lm-eval does.
     """
-    if task not in _SPECS:
-        raise ValueError(f"unknown task {task!r}; one of {', '.join(TASKS)}")
-    spec = _SPECS[task]
+    specs = {**_SPECS, **_KMMLU_HARD_SPECS}
+    if task not in specs:
+        raise ValueError(f"unknown task {task!r}; one of {', '.join(TASKS)} or kmmlu_hard_<subject>")
+    spec = specs[task]
     process = spec.process_docs or list
     docs = process(list(test_docs))
     if not docs:
@@ -365,6 +485,102 @@ def reference_choice_scores(lls: list[float], choices: list[str], gold: int) -> 
     pred = int(np.argmax(lls_arr))
     pred_norm = int(np.argmax(lls_arr / completion_len))
     return {"acc": 1.0 if pred == gold else 0.0, "acc_norm": 1.0 if pred_norm == gold else 0.0}
+
+
+# --- generate_until (KMMLU-Hard direct): the context, the generation settings, the gold, exact_match ---
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    context: str  # fewshot_context: the shots, then doc_to_text (no description in these YAMLs)
+    until: tuple[str, ...]  # generation_kwargs["until"]; HFLM.generate_until adds the model's EOS text
+    max_gen_toks: int
+    do_sample: bool
+    temperature: float
+    target: str  # doc_to_target, what process_results compares the (filtered) generation with
+
+
+def _generate_target(spec: _GenerateSpec, doc: Doc) -> str:
+    # ConfigurableTask.doc_to_target: a rendered template of digits becomes an int only when doc_to_choice
+    # is set (it is not here), and a "[...]" rendering would be literal_eval'd (a letter never is).
+    return _apply_template(spec.doc_to_target, doc)
+
+
+def reference_generate_requests(
+    task: str,
+    test_docs: list[Doc],
+    fewshot_docs: list[Doc] | None = None,
+    num_fewshot: int = 0,
+    seed: int = DEFAULT_FEWSHOT_SEED,
+) -> list[GenerateRequest]:
+    """For each test doc, in order: the generate_until request lm-eval builds (``construct_requests``:
+    ``(ctx, deepcopy(generation_kwargs))``) and its gold. ``task``: one of ``KMMLU_DIRECT_HARD_TASKS``;
+    ``fewshot_docs``: the subject's dev rows, needed only for ``num_fewshot`` > 0 (lm-eval's
+    ``--num_fewshot``; the YAML sets none, so lm-eval runs it 0-shot): each shot is ``doc_to_text + " " +
+    target + "\\n\\n"``, drawn as ``reference_requests`` draws them."""
+    if task not in _KMMLU_DIRECT_HARD_SPECS:
+        raise ValueError(f"unknown task {task!r}; one of kmmlu_direct_hard_<subject>")
+    spec = _KMMLU_DIRECT_HARD_SPECS[task]
+    if num_fewshot > 0 and fewshot_docs is None and not spec.fewshot_is_test_split:
+        raise ValueError(f"{task} draws its shots from another split: pass fewshot_docs")
+    pool = list(test_docs) if fewshot_docs is None else list(fewshot_docs)
+    rnd = random.Random(seed)
+    out = []
+    for doc in test_docs:
+        shots_text = ""
+        if num_fewshot > 0:
+            n_samples = num_fewshot + 1 if spec.fewshot_is_test_split else num_fewshot
+            drawn = rnd.sample(pool, n_samples)
+            shots = [x for x in drawn if not _lm_eval_equal(x, doc)][:num_fewshot]
+            shots_text = "".join(
+                _apply_template(spec.doc_to_text, shot)
+                + TARGET_DELIMITER
+                + _generate_target(spec, shot)
+                + FEWSHOT_DELIMITER
+                for shot in shots
+            )
+        out.append(
+            GenerateRequest(
+                context=shots_text + _apply_template(spec.doc_to_text, doc),
+                until=spec.until,
+                max_gen_toks=spec.max_gen_toks if spec.max_gen_toks is not None else HFLM_MAX_GEN_TOKS,
+                do_sample=spec.do_sample,
+                temperature=spec.temperature,
+                target=_generate_target(spec, doc),
+            )
+        )
+    return out
+
+
+def reference_cut_at_until(text: str, until: Sequence[str]) -> str:
+    """HFLM.generate_until's post-processing of a decoded generation: ``s = s.split(term)[0]`` for each
+    non-empty stop string in turn."""
+    for term in until:
+        if len(term) > 0:
+            text = text.split(term)[0]
+    return text
+
+
+def reference_exact_match(task: str, prediction: str, target: str) -> float:
+    """process_results for generate_until without a filter_list (the "none" filter: take_first) and
+    ``metrics.exact_match_hf_evaluate`` with the task's metric kwargs: each regex to ignore removed
+    (``re.sub``) from both, then lower-cased (``np.char.lower``), then ``string.punctuation`` removed
+    (``np.char.translate``), then compared."""
+    spec = _KMMLU_DIRECT_HARD_SPECS[task]
+    predictions = [prediction]
+    references = [target]
+    if spec.regexes_to_ignore is not None:
+        for s in spec.regexes_to_ignore:
+            predictions = [re.sub(s, "", x) for x in predictions]
+            references = [re.sub(s, "", x) for x in references]
+    pred_arr, ref_arr = np.asarray(predictions), np.asarray(references)
+    if spec.ignore_case:
+        pred_arr, ref_arr = np.char.lower(pred_arr), np.char.lower(ref_arr)
+    if spec.ignore_punctuation:
+        table = string.punctuation.maketrans("", "", string.punctuation)
+        pred_arr = np.char.translate(pred_arr, table=table)
+        ref_arr = np.char.translate(ref_arr, table=table)
+    return float(np.mean(pred_arr == ref_arr))
 
 
 # --- CLIcK's subtasks (process_docs filters of click_cul/utils.py and click_lang/utils.py) ---
