@@ -316,47 +316,17 @@ def judge_command(
 
 @app.command("tasks")
 def list_tasks(task_dir: TaskDirs = []) -> None:  # noqa: B006
-    """List the known tasks: source, split, size, metric and prompt versions."""
+    """List the known tasks: modality, category, source, split, size, metric and prompt versions."""
     from tabulate import tabulate
 
-    from kobench.families import load_tasks, primary_metric
+    from kobench.families import load_tasks
+    from kobench.report.catalog import HEADERS, task_rows
 
     try:
         registry = load_tasks(task_dir)
     except KobenchError as exc:
         _fail(exc)
-    rows = []
-    for name, spec in sorted(registry.items(), key=lambda kv: (kv[1].category, kv[0])):
-        # A version that names its own published parser says so (K-MMStar's lmms-eval-0.7.2).
-        versions = ", ".join(
-            v
-            + (" (default)" if v == spec.prompt.default else "")
-            + (f" (protocol: {own})" if (own := spec.prompt.versions[v].protocol_parser) else "")
-            for v in spec.prompt.versions
-        )
-        metric = f"{primary_metric(spec)} ({spec.scoring.aggregate}" + (
-            f"; protocol: {spec.scoring.protocol_parser})" if spec.scoring.protocol_parser else ")"
-        )
-        rows.append(
-            [
-                name,
-                spec.category,
-                spec.dataset.hub_id
-                or (f"your data (DATA_DIR/{spec.dataset.local_dir}/)" if spec.dataset.local_dir else None)
-                or "your data (--data-path)",
-                spec.dataset.split,
-                spec.dataset.size or "?",
-                metric,
-                versions,
-            ]
-        )
-    typer.echo(
-        tabulate(
-            rows,
-            headers=["task", "category", "source", "split", "size", "metric", "prompt versions"],
-            tablefmt="simple",
-        )
-    )
+    typer.echo(tabulate(task_rows(registry), headers=HEADERS, tablefmt="simple"))
 
 
 TableFormat = Annotated[str, typer.Option("--format", help="markdown, csv, html or latex.")]

@@ -43,6 +43,12 @@ def test_tasks_lists_builtins_with_source_split_size_metric_version() -> None:
         assert part in line
     mmstar = next(x for x in result.output.splitlines() if x.startswith("k-mmstar"))
     assert "lmms-eval-0.7.2 (protocol: lmms-eval-mcq)" in mmstar and "lmms-eval-2025," in mmstar
+    lines = result.output.splitlines()[2:]
+    kmmlu = next(x for x in lines if x.startswith("kmmlu "))
+    assert " text " in kmmlu and "accuracy (mean; log-likelihood)" in kmmlu
+    assert "lm-eval-5shot (default; log-likelihood, 5-shot)" in kmmlu and kmmlu.endswith("lm-eval-direct")
+    modalities = [x.split()[1] for x in lines]
+    assert modalities == sorted(modalities, key=["image", "text"].index)  # the image tasks first
 
 
 def test_unknown_task_exits_4(mirror: Path, tmp_path: Path) -> None:
