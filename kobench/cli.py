@@ -151,8 +151,15 @@ def run(
     judge_concurrency: JudgeConcurrency = 16,
     max_failed_judgements: MaxFailedJudgements = 0.05,
     concurrency: Annotated[
-        int, typer.Option(min=1, help="API models (openai:...): requests in flight at once.")
-    ] = 8,
+        str,
+        typer.Option(
+            help="API models (openai:...): requests in flight at once: auto (adapts to the server: more "
+            "while answers keep their speed, fewer on 429/503 or timeouts) or a fixed number."
+        ),
+    ] = "auto",
+    max_concurrency: Annotated[
+        int, typer.Option(min=1, help="API models, --concurrency auto: the most requests in flight.")
+    ] = 64,
     api_key_env: Annotated[
         str, typer.Option(help="API models: the environment variable holding the key (never stored).")
     ] = "OPENAI_API_KEY",
@@ -216,6 +223,7 @@ def run(
             judge_concurrency=judge_concurrency,
             max_failed_judgements=max_failed_judgements,
             concurrency=concurrency,
+            max_concurrency=max_concurrency,
             api_key_env=api_key_env,
             request_timeout=request_timeout,
             modalities=tuple(m.strip() for m in modalities.split(",") if m.strip()),

@@ -71,11 +71,23 @@ class ModelOptions(_Options):
     batch_size: int = Field(default=8, ge=1)
     extra: dict[str, Any] = {}
     # API adapters: how to reach the server; none of these changes an answer, so none is in the cache key.
-    concurrency: int = Field(default=8, ge=1)
+    # Requests in flight: "auto" adapts to the server (from 8, at most max_concurrency), a number is fixed.
+    concurrency: int | Literal["auto"] = "auto"
+    max_concurrency: int = Field(default=64, ge=1)
     api_key_env: str = "OPENAI_API_KEY"
     request_timeout: float = Field(default=120.0, gt=0)
     # API adapters: what the served model takes (a server does not declare it); recorded in the results.
     modalities: tuple[Modality, ...] = ("text", "image")
+
+    @field_validator("concurrency", mode="before")
+    @classmethod
+    def _concurrency(cls, value: Any) -> Any:
+        # The command line gives a string: "auto", or a number of requests.
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value)
+        if isinstance(value, int) and value < 1:
+            raise ValueError(f"must be at least 1 (or auto), not {value}")
+        return value
 
     @field_validator("modalities")
     @classmethod

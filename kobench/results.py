@@ -138,6 +138,9 @@ class RunInfo(_Model):
     generation_seconds: float
     tokens_per_second: float | None
     prompt_tokens: int = 0  # input tokens, where the adapter reports them (APIs)
+    # API adapters: requests in flight, fixed or adaptive (its bounds, and where the limit went); None for
+    # other adapters and in results written before it was recorded.
+    concurrency: dict[str, Any] | None = None
     judge_calls: int = 0  # LLM judge calls made (cache hits excluded)
     judge_cache_hits: int = 0
 

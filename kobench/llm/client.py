@@ -30,11 +30,12 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
 
+from kobench.llm.concurrency import Concurrency, ConcurrencyLimit
 from kobench.llm.endpoint import Endpoint
 from kobench.types import ImageRef, Message, TextPart
 
@@ -92,6 +93,8 @@ class _Outcome:
     error: str | None = None
     retry: bool = False
     retry_after: float | None = None
+    # "overload" (a 429 or 503) or "timeout": the adaptive concurrency comes down
+    overload: Literal["overload", "timeout"] | None = None
 
 
 class ChatClient:
@@ -106,7 +109,7 @@ class ChatClient:
         self,
         endpoint: Endpoint,
         *,
-        concurrency: int = 8,
+        concurrency: int | Concurrency = 8,
         timeout: float = 120.0,
         max_retries: int = 5,
         backoff_base: float = 1.0,
@@ -114,14 +117,14 @@ class ChatClient:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
-        if concurrency < 1:
-            raise ValueError(f"concurrency must be at least 1, not {concurrency}")
+        spec = Concurrency.fixed(concurrency) if isinstance(concurrency, int) else concurrency
         if max_retries < 0:
             raise ValueError(f"max_retries must be 0 or more, not {max_retries}")
         if timeout <= 0:
             raise ValueError(f"timeout must be positive, not {timeout}")
         self.endpoint = endpoint
-        self.concurrency = concurrency
+        self.concurrency = spec
+        self.limit = ConcurrencyLimit(spec)
         self.timeout = timeout
         self.max_retries = max_retries
         self.backoff_base = backoff_base
@@ -139,13 +142,13 @@ class ChatClient:
             headers=headers,
             # Waiting for a free connection is not a failure: only the request itself is timed.
             timeout=httpx.Timeout(timeout, pool=None),
-            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+            limits=httpx.Limits(max_connections=spec.most, max_keepalive_connections=spec.most),
             # A local server (vLLM on this machine) is never reached through an HTTP(S)_PROXY.
             trust_env=(urlsplit(endpoint.base_url).hostname or "") not in _LOOPBACK,
         )
 
     def __repr__(self) -> str:
-        return f"ChatClient({self.endpoint.identity()!r}, concurrency={self.concurrency})"
+        return f"ChatClient({self.endpoint.identity()!r}, concurrency={self.concurrency.start})"
 
     def __enter__(self) -> ChatClient:
         return self
@@ -191,7 +194,8 @@ class ChatClient:
         if not requests:
             return
         cancel = threading.Event()
-        pool = ThreadPoolExecutor(max_workers=min(self.concurrency, len(requests)), thread_name_prefix="llm")
+        workers = min(self.concurrency.most, len(requests))  # the limit decides how many of them send
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm")
         futures = {pool.submit(self._chat, request, cancel): i for i, request in enumerate(requests)}
         finished = False
         try:
@@ -215,8 +219,16 @@ class ChatClient:
         attempt = 0
         outcome = _Outcome()
         while attempt < tries:
+            slot = self.limit.acquire(lambda: self._stopping(cancel))
+            if slot is None:
+                break
             attempt += 1
-            outcome = self._once(body)
+            outcome = _Outcome(error="request failed")
+            try:
+                outcome = self._once(body)
+            finally:
+                verdict = "ok" if outcome.error is None else (outcome.overload or "error")
+                self.limit.release(slot, verdict)
             seconds = time.perf_counter() - start
             if outcome.error is None:
                 return ChatResult(
@@ -233,7 +245,12 @@ class ChatClient:
                 return ChatResult(None, self._redact(outcome.error), attempts=attempt, seconds=seconds)
             if attempt == tries or self._stopping(cancel):
                 break
-            wait = self._backoff(attempt - 1, outcome.retry_after)
+            base = self.backoff_base
+            if outcome.overload and self.concurrency.adaptive:
+                # The adaptive limit has come down already: back off in units of the server's own answer
+                # time, not in seconds (a slot at the new limit frees up about then).
+                base = min(base, self.limit.pause())
+            wait = self._backoff(attempt - 1, outcome.retry_after, base)
             log.info(
                 "%s: %s; retry %d of %d in %.2f s",
                 self.endpoint.identity(),
@@ -255,17 +272,19 @@ class ChatClient:
     def _stopping(self, cancel: threading.Event | None) -> bool:
         return self._closed.is_set() or (cancel is not None and cancel.is_set())
 
-    def _backoff(self, retry: int, retry_after: float | None) -> float:
+    def _backoff(self, retry: int, retry_after: float | None, base: float | None = None) -> float:
         with self._rng_lock:  # random.Random is not documented as thread-safe
             u = self._rng.random()
-        wait = min(self.backoff_max, self.backoff_base * 2.0 ** min(retry, 64)) * u
+        base = self.backoff_base if base is None else base
+        wait = min(self.backoff_max, base * 2.0 ** min(retry, 64)) * u
         return wait if retry_after is None else max(wait, retry_after)
 
     def _once(self, body: bytes) -> _Outcome:
         try:
             response = self._http.post(self._url, content=body)
         except httpx.TimeoutException as exc:
-            return _Outcome(error=f"no answer within {self.timeout:g} s ({type(exc).__name__})", retry=True)
+            what = f"no answer within {self.timeout:g} s ({type(exc).__name__})"
+            return _Outcome(error=what, retry=True, overload="timeout")
         except (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError) as exc:
             # Refused, reset, or the server closed the connection before (or while) answering.
             return _Outcome(error=f"connection failed ({type(exc).__name__}: {exc})", retry=True)
@@ -280,7 +299,12 @@ class ChatClient:
         what += f": {_server_message(response)}"
         if status in _RETRY_STATUSES or 500 <= status <= 599:
             after = retry_after_seconds(response.headers) if status in _RETRY_AFTER_STATUSES else None
-            return _Outcome(error=what, retry=True, retry_after=after)
+            return _Outcome(
+                error=what,
+                retry=True,
+                retry_after=after,
+                overload="overload" if status in _RETRY_AFTER_STATUSES else None,
+            )
         if status == 401:
             env = self.endpoint.api_key_env
             what += (

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from kobench.llm.client import ChatClient, ChatRequest, ChatResult, Endpoint, to_openai_messages
+from kobench.llm.concurrency import Concurrency
 from kobench.types import FinishReason, Request, Response
 
 
@@ -42,7 +43,7 @@ class OpenAIModel:
         target: str,
         *,
         api_key_env: str = "OPENAI_API_KEY",
-        concurrency: int = 8,
+        concurrency: int | Concurrency = 8,
         timeout: float = 120.0,
         max_retries: int = 5,
     ) -> None:
@@ -61,8 +62,12 @@ class OpenAIModel:
     def close(self) -> None:
         self.client.close()
 
+    def concurrency_report(self) -> dict[str, Any]:
+        """Requests in flight: fixed, or the adaptive limit's bounds and where it went (results record it)."""
+        return self.client.limit.report()
+
     def generate(self, requests: Sequence[Request]) -> Iterator[Response]:
-        """All requests at once, `concurrency` in flight; each answer as soon as it arrives."""
+        """All requests at once, as many in flight as the concurrency allows; each answer as it arrives."""
         chats: list[ChatRequest] = []
         sent: list[Request] = []
         for request in requests:

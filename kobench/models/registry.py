@@ -184,13 +184,16 @@ def _openai_settings(options: ModelOptions) -> dict[str, Any]:
 
 
 def _openai_load(target: str, options: ModelOptions) -> Model:
+    from kobench.llm.concurrency import Concurrency
     from kobench.models.openai_api import OpenAIModel
 
+    concurrency = (
+        Concurrency.auto(options.max_concurrency)
+        if options.concurrency == "auto"
+        else Concurrency.fixed(options.concurrency)
+    )
     return OpenAIModel(
-        target,
-        api_key_env=options.api_key_env,
-        concurrency=options.concurrency,
-        timeout=options.request_timeout,
+        target, api_key_env=options.api_key_env, concurrency=concurrency, timeout=options.request_timeout
     )
 
 

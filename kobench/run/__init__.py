@@ -252,6 +252,7 @@ class RunReport:
             judge_cache_hits=stats.judge_cache_hits,
             generation_seconds=round(seconds, 4),
             tokens_per_second=round(stats.generated_tokens / seconds, 3) if seconds > 0 else None,
+            concurrency=stats.concurrency,
         )
         result = RunResult(status="complete" if complete else "incomplete", run=run, tasks=tasks)
         if self.out:

@@ -31,6 +31,8 @@ class RunStats:
     generation_seconds: float = 0.0  # time spent waiting on the adapter
     judge_calls: int = 0
     judge_cache_hits: int = 0
+    # An API adapter's requests in flight (its concurrency_report(): fixed, or where the adaptive limit went)
+    concurrency: dict | None = None
 
 
 @dataclass
@@ -111,6 +113,9 @@ class Responder:
                 yield response
         finally:
             self.cache.put_many(to_cache)
+            report = getattr(self.model, "concurrency_report", None)
+            if callable(report):
+                self.stats.concurrency = report()
         for request in missing:
             if request.id in unanswered:
                 yield _failed(request, f"the {self.adapter} adapter gave no response")

@@ -69,6 +69,27 @@ def default_script(body: dict, index: int) -> Reply:
     return Reply()
 
 
+@dataclass
+class Capacity:
+    """A server that answers at most `capacity` requests at once, each in `delay` seconds, and refuses
+    the rest at once with a 429 (`retry_after`: its Retry-After, None: none): an API's rate limit, or a
+    server with a fixed number of slots. Attach it after the server exists:
+    `server.script = Capacity(server, 16, 0.05)`."""
+
+    server: FakeOpenAIServer
+    capacity: int
+    delay: float
+    retry_after: float | None = None
+    refused: int = 0
+
+    def __call__(self, body: dict, index: int) -> Reply:
+        if self.server.in_flight > self.capacity:
+            self.refused += 1
+            headers = {} if self.retry_after is None else {"Retry-After": f"{self.retry_after:g}"}
+            return Reply(text="Rate limit reached", status=429, headers=headers)
+        return Reply(text="B", delay=self.delay)
+
+
 class FakeOpenAIServer:
     """ThreadingHTTPServer on ("127.0.0.1", free port), serving from a background thread from construction
     until close() (or the end of a `with` block). `model`: the model id it reports (default: echo the
@@ -108,6 +129,12 @@ class FakeOpenAIServer:
     @property
     def calls(self) -> int:
         return len(self.requests)
+
+    @property
+    def in_flight(self) -> int:
+        """Requests being answered now (a script sees its own request counted)."""
+        with self._lock:
+            return self._in_flight
 
     def _begin(self, headers: Headers, body: dict) -> int:
         with self._lock:

@@ -1,0 +1,161 @@
+"""How many requests an API client keeps in flight: a fixed number, or a limit that adapts to the server.
+
+The adaptive limit works as TCP's congestion control does, applied to requests in flight: a slow start
+(one more in flight per answer, so doubling each round, until the first sign of overload), then additive
+increase, and a decrease on each sign of overload:
+
+- every `limit` answers that come back in time add one request in flight (one more per round), while the
+  answers' latency holds: at most `LATENCY_TOLERANCE` times the fastest seen. Past that the server only
+  queues what it is sent (throughput no longer grows), and the limit stays;
+- a request refused for overload (HTTP 429 or 503) with k requests in flight says the server takes fewer
+  than k at once: the limit comes down to k - 1 (if it is above). Against a server of fixed capacity that
+  refuses what is above it, the limit saws between the capacity and one more;
+- a timeout says the server is slow, whatever the count: the limit is also multiplied by `DECREASE`, once
+  per round (timeouts of requests sent before the last decrease say nothing about the new limit).
+
+It starts at `start` and stays within [`minimum`, `maximum`].
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+DECREASE = 0.9
+LATENCY_TOLERANCE = 2.0
+DEFAULT_START = 8
+DEFAULT_MAXIMUM = 64
+
+Outcome = Literal["ok", "overload", "timeout", "error"]
+
+
+@dataclass(frozen=True)
+class Concurrency:
+    """A client's concurrency: `adaptive` within [minimum, maximum] from `start`, or `start` fixed."""
+
+    start: int = DEFAULT_START
+    adaptive: bool = False
+    minimum: int = 1
+    maximum: int = DEFAULT_MAXIMUM
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.minimum <= self.start <= self.maximum:
+            raise ValueError(
+                f"concurrency needs 1 <= minimum <= start <= maximum, not {self.minimum}, {self.start}, "
+                f"{self.maximum}"
+            )
+
+    @classmethod
+    def fixed(cls, n: int) -> Concurrency:
+        return cls(start=n, adaptive=False, minimum=n, maximum=n)
+
+    @classmethod
+    def auto(cls, maximum: int = DEFAULT_MAXIMUM, start: int = DEFAULT_START) -> Concurrency:
+        if maximum < 1:
+            raise ValueError(f"the largest concurrency must be at least 1, not {maximum}")
+        return cls(start=min(start, maximum), adaptive=True, minimum=1, maximum=maximum)
+
+    @property
+    def most(self) -> int:
+        """The most requests ever in flight: what the connection pool and the threads are sized for."""
+        return self.maximum if self.adaptive else self.start
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A request's place in flight: the limit's epoch when it was sent, and when."""
+
+    epoch: int
+    started: float
+    in_flight: int  # requests in flight once it was sent, itself included
+
+
+class ConcurrencyLimit:
+    """Thread-safe: `acquire` waits for room under the limit, `release` reports how the request went."""
+
+    def __init__(self, spec: Concurrency, clock: Any = time.perf_counter) -> None:
+        self.spec = spec
+        self._clock = clock
+        self._limit = spec.start
+        self._credit = 0  # answers in time since the limit last moved
+        self._in_flight = 0
+        self._epoch = 0
+        self._fastest = math.inf
+        self._peak = spec.start
+        self._decreases = 0
+        self._slow_start = True  # until the first overload: one more in flight per answer, not per round
+        self._cond = threading.Condition()
+
+    @property
+    def limit(self) -> int:
+        return self._limit
+
+    def acquire(self, stopping: Callable[[], bool] | None = None) -> Slot | None:
+        """Wait for room; None if `stopping()` turns true meanwhile (asked every 0.25 s)."""
+        with self._cond:
+            while self._in_flight >= self.limit:
+                if stopping is not None and stopping():
+                    return None
+                self._cond.wait(0.25)
+            self._in_flight += 1
+            return Slot(self._epoch, self._clock(), self._in_flight)
+
+    def release(self, slot: Slot, outcome: Outcome) -> None:
+        with self._cond:
+            self._in_flight -= 1
+            if self.spec.adaptive:
+                self._adapt(slot, outcome)
+            # Wake only as many waiters as there is room for: waking all of them on every answer makes
+            # dozens of threads fight for the GIL, which slows the requests in flight.
+            self._cond.notify(max(0, self._limit - self._in_flight))
+
+    def _adapt(self, slot: Slot, outcome: Outcome) -> None:
+        if outcome in ("overload", "timeout"):
+            # Refused (or timed out) with `slot.in_flight` in flight: the server takes fewer than that.
+            limit = min(self._limit, slot.in_flight - 1)
+            if outcome == "timeout" and slot.epoch == self._epoch:  # the first since the last decrease
+                # A slow server, not a count it refuses above: come down by a share, once a round.
+                limit = min(limit, int(self._limit * DECREASE))
+            limit = max(self.spec.minimum, limit)
+            if limit < self._limit:
+                self._limit = limit
+                self._credit = 0
+                self._epoch += 1
+                self._decreases += 1
+            self._slow_start = False
+            return
+        if outcome != "ok":
+            return  # a request the server refused on its merits says nothing about its load
+        latency = self._clock() - slot.started
+        self._fastest = min(self._fastest, latency)
+        if latency <= LATENCY_TOLERANCE * self._fastest:
+            self._credit += 1
+            if (self._slow_start or self._credit >= self._limit) and self._limit < self.spec.maximum:
+                self._limit += 1
+                self._credit = 0
+                self._peak = max(self._peak, self._limit)
+
+    def pause(self) -> float:
+        """How long a request refused for overload waits before it asks for a slot again, the first time:
+        the fastest answer seen (the limit has already come down; the slot will be free about then)."""
+        with self._cond:
+            return self._fastest if math.isfinite(self._fastest) else 0.1
+
+    def report(self) -> dict[str, Any]:
+        """What the results record: the mode, its bounds, and (adaptive) where the limit went."""
+        with self._cond:
+            if not self.spec.adaptive:
+                return {"mode": "fixed", "concurrency": self.spec.start}
+            return {
+                "mode": "adaptive",
+                "start": self.spec.start,
+                "minimum": self.spec.minimum,
+                "maximum": self.spec.maximum,
+                "final": self.limit,
+                "peak": self._peak,
+                "decreases": self._decreases,
+            }
