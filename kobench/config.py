@@ -85,6 +85,8 @@ class ModelOptions(_Options):
         # The command line gives a string: "auto", or a number of requests.
         if isinstance(value, str) and value.strip().isdigit():
             value = int(value)
+        elif isinstance(value, str) and value.strip() != "auto":
+            raise ValueError("must be auto or a number of requests")
         if isinstance(value, int) and value < 1:
             raise ValueError(f"must be at least 1 (or auto), not {value}")
         return value

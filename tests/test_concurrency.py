@@ -112,3 +112,28 @@ def test_a_run_records_it_and_batch_size_caps_nothing(tmp_path, monkeypatch) -> 
     assert result.run.concurrency["mode"] == "adaptive" and result.run.concurrency["start"] == 8
     assert load_results(tmp_path / "o" / "results.json").run.concurrency == result.run.concurrency
     assert fixed.run.concurrency == {"mode": "fixed", "concurrency": 3}
+
+
+@pytest.mark.parametrize(
+    "value,message",
+    [
+        ("foo", "--concurrency: must be auto or a number of requests"),
+        ("0", "--concurrency: must be at least 1"),
+    ],
+)
+def test_a_bad_concurrency_is_named_before_any_work(value: str, message: str) -> None:
+    from typer.testing import CliRunner
+
+    from kobench.cli import app
+
+    args = [
+        "run",
+        "--model",
+        "openai:m@http://127.0.0.1:9/v1",
+        "--tasks",
+        "kobench-demo",
+        "--concurrency",
+        value,
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 4 and message in result.output
