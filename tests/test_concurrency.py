@@ -92,9 +92,8 @@ def test_against_a_server_of_fixed_capacity_no_request_fails() -> None:
             )
             report = client.limit.report()
     assert all(r.ok for r in results)
-    assert report["peak"] > 12 >= report["final"] * DECREASE  # it went past the capacity and came back
-    assert report["decreases"] >= 1 and capacity.refused >= 1
-    assert 8 <= report["final"] <= 14
+    assert report["peak"] > 12 and report["decreases"] >= 1  # it went past the capacity and came back
+    assert 1 <= capacity.refused < 0.1 * len(results)  # and kept near it: few requests refused
 
 
 def test_a_run_records_it_and_batch_size_caps_nothing(tmp_path, monkeypatch) -> None:
