@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from kobench.config import build_config, default_cache_dir
 from kobench.errors import BadInputError
@@ -38,6 +39,7 @@ def evaluate(
     max_failed_judgements: float = 0.05,
     concurrency: int | str = "auto",
     max_concurrency: int = 64,
+    vllm: Mapping[str, Any] | None = None,
     api_key_env: str = "OPENAI_API_KEY",
     request_timeout: float = 120.0,
     modalities: Sequence[str] = ("text", "image"),
@@ -56,7 +58,8 @@ def evaluate(
     0-1, an unknown box convention) raises BadInputError naming the option before any work; a run with
     more failed rows than `max_failed_share` (or, where set, more answers cut off at max_new_tokens than
     `max_truncated_share` in a task) comes back with status "incomplete". `modalities` says what an API
-    model takes; a model that takes no images is refused image tasks before any work.
+    model takes; a model that takes no images is refused image tasks before any work. `vllm` holds the
+    `vllm:` adapter's engine options (kobench.config.VLLMOptions: python, tensor_parallel_size, ...).
 
     >>> result = evaluate("hf:./my-model", "k-seed,k-dtcbench", data_dir="./mirror", limit=50)
     >>> result.primary("k-seed").value        # accuracy in percent, kobench pipeline
@@ -89,6 +92,7 @@ def evaluate(
             "batch_size": batch_size,
             "concurrency": concurrency,
             "max_concurrency": max_concurrency,
+            "vllm": dict(vllm or {}),
             "api_key_env": api_key_env,
             "request_timeout": request_timeout,
             "modalities": tuple(modalities),

@@ -88,6 +88,13 @@ def _modalities(value: str) -> str:
     return value
 
 
+def _concurrency(value: str) -> str:
+    """--concurrency is a usage error (exit 2) unless it is auto or a number of requests."""
+    if value.strip() != "auto" and not (value.strip().isdigit() and int(value) >= 1):
+        raise typer.BadParameter(f"{value!r}: expected auto or a number of requests (at least 1)")
+    return value.strip()
+
+
 def _finish(result, output: Path | None) -> None:
     from kobench.report.summary import incomplete_reasons, markdown_table, run_summary
 
@@ -153,13 +160,39 @@ def run(
     concurrency: Annotated[
         str,
         typer.Option(
+            callback=_concurrency,
             help="API models (openai:...): requests in flight at once: auto (adapts to the server: more "
-            "while answers keep their speed, fewer on 429/503 or timeouts) or a fixed number."
+            "while answers keep their speed, fewer on 429/503 or timeouts) or a fixed number.",
         ),
     ] = "auto",
     max_concurrency: Annotated[
         int, typer.Option(min=1, help="API models, --concurrency auto: the most requests in flight.")
     ] = 64,
+    vllm_python: Annotated[
+        str | None,
+        typer.Option(help="vllm: models: a Python with vLLM (default: $KOBENCH_VLLM_PYTHON, else this one)."),
+    ] = None,
+    tensor_parallel_size: Annotated[int, typer.Option(min=1, help="vllm: GPUs per replica (tensor).")] = 1,
+    pipeline_parallel_size: Annotated[int, typer.Option(min=1, help="vllm: pipeline stages.")] = 1,
+    data_parallel_size: Annotated[
+        int, typer.Option(min=1, help="vllm: replicas, load-balanced by vLLM behind one server.")
+    ] = 1,
+    max_model_len: Annotated[
+        int | None, typer.Option(min=1, help="vllm: the engine's context length.")
+    ] = None,
+    gpu_memory_utilization: Annotated[
+        float | None, typer.Option(help="vllm: the share of each GPU's memory the engine takes.")
+    ] = None,
+    limit_mm_per_prompt: Annotated[
+        str | None, typer.Option(help="vllm: images (etc.) per prompt, vLLM's JSON: '{\"image\": 4}'.")
+    ] = None,
+    chat_template_content_format: Annotated[
+        str | None,
+        typer.Option(help="vllm: auto, string or openai (how message content reaches the template)."),
+    ] = None,
+    engine_arg: Annotated[
+        list[str], typer.Option(help="vllm: a further `vllm serve` argument, as it is (repeatable).")
+    ] = [],  # noqa: B006
     api_key_env: Annotated[
         str, typer.Option(help="API models: the environment variable holding the key (never stored).")
     ] = "OPENAI_API_KEY",
@@ -224,6 +257,17 @@ def run(
             max_failed_judgements=max_failed_judgements,
             concurrency=concurrency,
             max_concurrency=max_concurrency,
+            vllm={
+                "python": vllm_python,
+                "tensor_parallel_size": tensor_parallel_size,
+                "pipeline_parallel_size": pipeline_parallel_size,
+                "data_parallel_size": data_parallel_size,
+                "max_model_len": max_model_len,
+                "gpu_memory_utilization": gpu_memory_utilization,
+                "limit_mm_per_prompt": limit_mm_per_prompt,
+                "chat_template_content_format": chat_template_content_format,
+                "engine_args": tuple(engine_arg),
+            },
             api_key_env=api_key_env,
             request_timeout=request_timeout,
             modalities=tuple(m.strip() for m in modalities.split(",") if m.strip()),

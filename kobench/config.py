@@ -61,6 +61,21 @@ class DataOptions(_Options):
     _split_files = field_validator("split_files")(lambda v: _pairs(v, "FILE"))
 
 
+class VLLMOptions(_Options):
+    """The `vllm:` adapter's engine (kobench.models.vllm_engine): vLLM's server options, passed through."""
+
+    python: str | None = None  # a Python with vLLM (default: $KOBENCH_VLLM_PYTHON, else this one)
+    tensor_parallel_size: int = Field(default=1, ge=1)
+    pipeline_parallel_size: int = Field(default=1, ge=1)
+    data_parallel_size: int = Field(default=1, ge=1)
+    max_model_len: int | None = Field(default=None, ge=1)
+    gpu_memory_utilization: float | None = Field(default=None, gt=0, le=1)
+    limit_mm_per_prompt: str | None = None  # vLLM's JSON, e.g. '{"image": 4}'
+    chat_template_content_format: Literal["auto", "string", "openai"] | None = None
+    engine_args: tuple[str, ...] = ()  # further `vllm serve` arguments, as they are
+    start_timeout: float = Field(default=900.0, gt=0)
+
+
 class ModelOptions(_Options):
     """Adapter options; `output_settings` are the ones that change outputs (recorded, and in cache keys)."""
 
@@ -78,6 +93,7 @@ class ModelOptions(_Options):
     request_timeout: float = Field(default=120.0, gt=0)
     # API adapters: what the served model takes (a server does not declare it); recorded in the results.
     modalities: tuple[Modality, ...] = ("text", "image")
+    vllm: VLLMOptions = VLLMOptions()
 
     @field_validator("concurrency", mode="before")
     @classmethod

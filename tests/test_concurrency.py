@@ -113,14 +113,8 @@ def test_a_run_records_it_and_batch_size_caps_nothing(tmp_path, monkeypatch) -> 
     assert fixed.run.concurrency == {"mode": "fixed", "concurrency": 3}
 
 
-@pytest.mark.parametrize(
-    "value,message",
-    [
-        ("foo", "--concurrency: must be auto or a number of requests"),
-        ("0", "--concurrency: must be at least 1"),
-    ],
-)
-def test_a_bad_concurrency_is_named_before_any_work(value: str, message: str) -> None:
+@pytest.mark.parametrize("value", ["foo", "0", "-3"])
+def test_a_bad_concurrency_is_a_usage_error(value: str) -> None:
     from typer.testing import CliRunner
 
     from kobench.cli import app
@@ -135,4 +129,4 @@ def test_a_bad_concurrency_is_named_before_any_work(value: str, message: str) ->
         value,
     ]
     result = CliRunner().invoke(app, args)
-    assert result.exit_code == 4 and message in result.output
+    assert result.exit_code == 2 and "--concurrency" in result.output  # as every bad option

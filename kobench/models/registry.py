@@ -2,7 +2,8 @@
 `--model ADAPTER` for an adapter that needs no target (the baselines `tesseract`, `ocr-match`,
 `chance`; an optional target such as `tesseract:kor` or `chance:1` sets their language or seed), or
 `--model "constant:TEXT"`, the same answer to everything (captioning's blind baseline), or
-`--model openai:MODEL@BASE_URL` for any OpenAI-compatible server (vLLM, GPT-4o).
+`--model openai:MODEL@BASE_URL` for any OpenAI-compatible server (vLLM, GPT-4o), or `--model
+vllm:MODEL_OR_PATH` for a vLLM server that kobench starts and stops itself.
 
 An adapter entry knows how to name and fingerprint a model without loading it (so a finished run that is
 served entirely from the cache never loads the model, and is named as a fresh run is) and how to load it.
@@ -197,6 +198,40 @@ def _openai_load(target: str, options: ModelOptions) -> Model:
     )
 
 
+def _vllm_settings(options: ModelOptions) -> dict[str, Any]:
+    from kobench.models.vllm_engine import engine_settings
+
+    # The device kind "auto" finds here (vLLM's CPU and GPU builds answer alike only by chance).
+    device = devices.auto_device() if options.device == "auto" else options.device
+    return {**engine_settings(options.vllm, options.dtype, options.trust_remote_code), "device": device}
+
+
+def _vllm_accepts(target: str, options: ModelOptions) -> frozenset[str]:
+    from kobench.models.modalities import hf_accepts
+
+    return hf_accepts(target, options.revision)  # what its config says it reads; no log-likelihoods (yet)
+
+
+def _vllm_load(target: str, options: ModelOptions) -> Model:
+    from kobench.llm.concurrency import Concurrency
+    from kobench.models.vllm_engine import VLLMModel
+
+    concurrency = (
+        Concurrency.auto(options.max_concurrency)
+        if options.concurrency == "auto"
+        else Concurrency.fixed(options.concurrency)
+    )
+    return VLLMModel(
+        target,
+        options=options.vllm,
+        dtype=options.dtype,
+        trust_remote_code=options.trust_remote_code,
+        fingerprint=_hf_fingerprint(target, options),
+        concurrency=concurrency,
+        timeout=options.request_timeout,
+    )
+
+
 BUILTIN_ADAPTERS: dict[str, AdapterEntry] = {
     "hf": AdapterEntry(_hf_fingerprint, _hf_load, settings=_hf_settings, name=hf_name, accepts=_hf_accepts),
     "tesseract": AdapterEntry(
@@ -225,6 +260,10 @@ BUILTIN_ADAPTERS: dict[str, AdapterEntry] = {
         settings=_openai_settings,
         name=_openai_name,
         accepts=lambda target, options: frozenset(options.modalities),
+    ),
+    # A vLLM server kobench starts and stops itself (kobench.models.vllm_engine): `vllm:MODEL_OR_PATH`.
+    "vllm": AdapterEntry(
+        _hf_fingerprint, _vllm_load, settings=_vllm_settings, name=hf_name, accepts=_vllm_accepts
     ),
 }
 

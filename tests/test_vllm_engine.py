@@ -1,0 +1,204 @@
+"""The `vllm:` adapter's engine management, against a stand-in engine (tests/fake_vllm_engine.py) that
+takes vLLM's arguments and serves the OpenAI API on loopback: start, a failed start with the engine's log,
+stop, no orphan when kobench dies, and an engine that dies mid-run. The real engine: test_vllm_real.py."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+import kobench
+from kobench.config import VLLMOptions
+from kobench.errors import BadInputError
+from kobench.models import vllm_engine
+from kobench.models.vllm_engine import VLLMServer, engine_command, engine_settings
+
+FAKE = str(Path(__file__).with_name("fake_vllm_engine.py"))
+ROOT = Path(__file__).parents[1]
+
+
+def _fake_command(port: int, name: str = "fake") -> list[str]:
+    return [sys.executable, FAKE, "--port", str(port), "--served-model-name", name]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:  # a zombie is dead too
+        return stat.read().split(")")[-1].split()[0] != "Z"
+
+
+def test_engine_command_passes_options_through() -> None:
+    options = VLLMOptions(
+        tensor_parallel_size=2,
+        data_parallel_size=4,
+        max_model_len=4096,
+        gpu_memory_utilization=0.8,
+        limit_mm_per_prompt='{"image": 4}',
+        chat_template_content_format="openai",
+        engine_args=("--enforce-eager", "--seed", "0"),
+    )
+    command = engine_command("/venv/bin/python", "./ckpt", 8123, "ckpt", options, "bfloat16", True)
+    assert command[:3] == ["/venv/bin/python", "-m", "vllm.entrypoints.openai.api_server"]
+    text = " ".join(command)
+    for part in (
+        "--model ./ckpt",
+        "--served-model-name ckpt",
+        "--host 127.0.0.1 --port 8123",
+        "--dtype bfloat16",
+        "--tensor-parallel-size 2",
+        "--pipeline-parallel-size 1",
+        "--data-parallel-size 4",
+        "--max-model-len 4096",
+        "--gpu-memory-utilization 0.8",
+        '--limit-mm-per-prompt {"image": 4}',
+        "--chat-template-content-format openai",
+        "--trust-remote-code",
+    ):
+        assert part in text
+    assert command[-3:] == ["--enforce-eager", "--seed", "0"]
+    settings = engine_settings(options, "bfloat16", True)
+    assert settings["tensor_parallel_size"] == 2 and settings["engine_args"] == [
+        "--enforce-eager",
+        "--seed",
+        "0",
+    ]
+    assert "gpu_memory_utilization" not in settings  # a memory share changes no answer
+
+
+def test_a_python_without_vllm_is_a_clear_error() -> None:
+    with pytest.raises(BadInputError, match=r"cannot import vllm.*--vllm-python"):
+        vllm_engine.vllm_python(sys.executable)  # kobench's own environment has no vLLM
+    with pytest.raises(BadInputError, match="no such Python"):
+        vllm_engine.vllm_python("/nowhere/bin/python")
+
+
+def test_start_waits_for_the_server_and_close_stops_it() -> None:
+    port = vllm_engine._free_port()
+    server = VLLMServer(_fake_command(port), port, start_timeout=30)
+    server.start()
+    try:
+        import httpx
+
+        assert httpx.get(f"{server.base_url}/models", trust_env=False).json()["data"][0]["id"] == "fake"
+    finally:
+        server.close()
+    assert server.exit_code is not None and not _alive(server.process.pid)
+
+
+def test_a_failed_start_says_why_with_the_engine_log(monkeypatch) -> None:
+    monkeypatch.setenv("FAKE_ENGINE_EXIT", "3")
+    port = vllm_engine._free_port()
+    server = VLLMServer(_fake_command(port), port, start_timeout=30)
+    with pytest.raises(BadInputError, match=r"exited with code 3 while starting(.|\n)*needs more memory"):
+        server.start()
+
+
+def test_a_start_that_never_answers_times_out(monkeypatch) -> None:
+    port = vllm_engine._free_port()
+    command = [sys.executable, "-c", "import time; print('loading weights', flush=True); time.sleep(60)"]
+    server = VLLMServer(command, port, start_timeout=2)
+    with pytest.raises(BadInputError, match=r"did not answer .* within 2 s(.|\n)*loading weights"):
+        server.start()
+    assert not _alive(server.process.pid)  # and it was stopped
+
+
+def test_no_engine_outlives_kobench(tmp_path: Path) -> None:
+    """kobench killed by SIGKILL (no close, no atexit): the kernel's parent-death signal stops the engine."""
+    pid_file = tmp_path / "engine.pid"
+    script = textwrap.dedent(
+        f"""
+        import sys, time
+        from kobench.models.vllm_engine import VLLMServer, _free_port
+        port = _free_port()
+        server = VLLMServer([sys.executable, {FAKE!r}, "--port", str(port)], port, start_timeout=30)
+        server.start()
+        open({str(pid_file)!r}, "w").write(str(server.process.pid))
+        time.sleep(120)
+        """
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT)
+    deadline = time.monotonic() + 30
+    while not pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    engine = int(pid_file.read_text())
+    assert _alive(engine)
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while _alive(engine) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(engine), "the engine outlived kobench by 10 s"
+
+
+@pytest.fixture
+def fake_engine(monkeypatch, tiny_text_lm_folder: Path):
+    """The vllm: adapter with the stand-in engine in vLLM's place."""
+    monkeypatch.setattr(vllm_engine, "vllm_python", lambda explicit: sys.executable)
+    real = vllm_engine.engine_command
+
+    def command(python, model, port, served_name, options, dtype, trust):
+        real(python, model, port, served_name, options, dtype, trust)  # still assembled, as for vLLM
+        return _fake_command(port, served_name)
+
+    monkeypatch.setattr(vllm_engine, "engine_command", command)
+
+
+@pytest.fixture(scope="module")
+def tiny_text_lm_folder(tmp_path_factory) -> Path:
+    from kobench.testing.tiny_models import build_tiny_text_lm
+
+    return build_tiny_text_lm(tmp_path_factory.mktemp("lm"))
+
+
+def test_a_run_through_the_adapter_and_a_mid_run_engine_death(
+    fake_engine, tiny_text_lm_folder, tmp_path, monkeypatch
+):
+    out = tmp_path / "out"
+    model = f"vllm:{tiny_text_lm_folder}"
+    # a text task in its generative form: KoBALT (chat), answered "B" by the stand-in engine
+    result = kobench.evaluate(
+        model, "kobalt", data_dir=ROOT / "tests/fixtures/mirrors", cache_dir=tmp_path / "c", output=out
+    )
+    task = result.tasks["kobalt"]
+    assert result.status == "complete" and task.n == task.n_rows and task.n_failed == 0
+    assert result.run.model.adapter == "vllm" and result.run.model.settings["tensor_parallel_size"] == 1
+    assert result.run.concurrency["mode"] == "adaptive"
+    # an engine that dies after 5 requests: the finished answers are kept, the rest fail at once, exit 5
+    monkeypatch.setenv("FAKE_ENGINE_DIE_AFTER", "5")
+    began = time.monotonic()
+    died = kobench.evaluate(
+        model,
+        "kmmlu",
+        data_dir=ROOT / "tests/fixtures/mirrors",
+        prompt_versions=["kmmlu=lm-eval-direct"],
+        limit=40,
+        cache_dir=tmp_path / "c",
+        output=tmp_path / "died",
+    )
+    assert time.monotonic() - began < 60  # no request retried a dead port for minutes
+    kmmlu = died.tasks["kmmlu"]
+    assert died.status == "incomplete" and kmmlu.n_failed > 0 and kmmlu.n == 5
+    assert any("the vLLM engine exited with code 7" in reason for reason in kmmlu.failure_reasons)
+    # the same command resumes: the finished answers come from the cache, the engine answers the rest
+    monkeypatch.delenv("FAKE_ENGINE_DIE_AFTER")
+    again = kobench.evaluate(
+        model,
+        "kmmlu",
+        data_dir=ROOT / "tests/fixtures/mirrors",
+        prompt_versions=["kmmlu=lm-eval-direct"],
+        limit=40,
+        cache_dir=tmp_path / "c",
+        output=tmp_path / "died",
+    )
+    assert again.status == "complete" and again.tasks["kmmlu"].n == 40
+    assert again.run.model_calls == 40 - kmmlu.n  # only what had failed was asked again
