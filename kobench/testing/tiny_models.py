@@ -263,11 +263,18 @@ CHATML_TEMPLATE = (
 )
 
 
-def build_tiny_text_lm(out_dir: Path, seed: int = 0) -> Path:
+# vLLM's CPU attention takes no head_dim below 32 (TINY_DECODER's is 16): the same depth, heads of 64.
+VLLM_DECODER = {**TINY_DECODER, "hidden_size": 128, "num_attention_heads": 2, "num_key_value_heads": 2}
+
+
+def build_tiny_text_lm(out_dir: Path, seed: int = 0, *, for_vllm: bool = False) -> Path:
     """Write a tiny random text-only chat model (Qwen2ForCausalLM and its tokenizer, no processor for
-    images) to `out_dir` and return it: what `hf:` must refuse on image tasks."""
+    images) to `out_dir` and return it: what `hf:` must refuse on image tasks. `for_vllm`: heads vLLM's
+    CPU build can run (VLLM_DECODER)."""
     out_dir = Path(out_dir)
     spec = {"family": "qwen2-text", "seed": seed, "version": BUILDER_VERSION}
+    if for_vllm:
+        spec["family"] = "qwen2-text-vllm"
     if _is_built(out_dir, spec):
         return out_dir
     import torch
@@ -285,7 +292,7 @@ def build_tiny_text_lm(out_dir: Path, seed: int = 0) -> Path:
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in special}
     config = Qwen2Config(
         vocab_size=len(tokenizer),
-        **TINY_DECODER,
+        **(VLLM_DECODER if for_vllm else TINY_DECODER),
         max_position_embeddings=1024,
         bos_token_id=ids["<|endoftext|>"],
         eos_token_id=ids["<|im_end|>"],
