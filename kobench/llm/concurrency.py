@@ -1,12 +1,14 @@
 """How many requests an API client keeps in flight: a fixed number, or a limit that adapts to the server.
 
 The adaptive limit works as TCP's congestion control does, applied to requests in flight: a slow start
-(one more in flight per answer, so doubling each round, until the first sign of overload), then additive
-increase, and a decrease on each sign of overload:
+(doubling each round while it pays, as below), then additive increase, and a decrease on each sign of
+overload:
 
-- every `limit` answers that come back in time add one request in flight (one more per round), while the
-  answers' latency holds: at most `LATENCY_TOLERANCE` times the fastest seen. Past that the server only
-  queues what it is sent (throughput no longer grows), and the limit stays;
+- every round of `limit` answers adds one request in flight while throughput grows or latency holds: the
+  round's answers per second beat the best round's (an engine that batches, such as vLLM, answers more per
+  second with more in flight, each answer a little later), or its last answer took at most
+  `LATENCY_TOLERANCE` times the fastest seen. When neither holds, the server only queues what it is sent,
+  and the limit stays;
 - a request refused for overload (HTTP 429 or 503) with k requests in flight says the server takes fewer
   than k at once: the limit comes down to k - 1 (if it is above). Against a server of fixed capacity that
   refuses what is above it, the limit saws between the capacity and one more;
@@ -27,6 +29,7 @@ from typing import Any, Literal
 
 DECREASE = 0.9
 LATENCY_TOLERANCE = 2.0
+RATE_GROWTH = 0.02  # a round's answers per second above the best so far by this much: it still grows
 DEFAULT_START = 8
 DEFAULT_MAXIMUM = 64
 
@@ -87,7 +90,11 @@ class ConcurrencyLimit:
         self._fastest = math.inf
         self._peak = spec.start
         self._decreases = 0
-        self._slow_start = True  # until the first overload: one more in flight per answer, not per round
+        self._slow_start = (
+            True  # doubling each round, until a round that neither grows nor holds or an overload
+        )
+        self._round_start = clock()
+        self._best_rate = 0.0  # answers per second of the fastest round so far
         self._cond = threading.Condition()
 
     @property
@@ -123,21 +130,38 @@ class ConcurrencyLimit:
             limit = max(self.spec.minimum, limit)
             if limit < self._limit:
                 self._limit = limit
-                self._credit = 0
+                self._credit, self._round_start = 0, self._clock()
                 self._epoch += 1
                 self._decreases += 1
-            self._slow_start = False
+            if self._slow_start:
+                self._slow_start = False
+                self._credit, self._round_start = 0, self._clock()
             return
         if outcome != "ok":
             return  # a request the server refused on its merits says nothing about its load
-        latency = self._clock() - slot.started
+        now = self._clock()
+        latency = now - slot.started
         self._fastest = min(self._fastest, latency)
-        if latency <= LATENCY_TOLERANCE * self._fastest:
-            self._credit += 1
-            if (self._slow_start or self._credit >= self._limit) and self._limit < self.spec.maximum:
-                self._limit += 1
-                self._credit = 0
-                self._peak = max(self._peak, self._limit)
+        holds = latency <= LATENCY_TOLERANCE * self._fastest
+        self._credit += 1
+        if self._credit < self._limit:
+            return
+        # A round: `limit` answers. Its rate may grow although each answer takes longer (an engine that
+        # batches: vLLM): more in flight while either holds; doubled in the slow start, else one more.
+        elapsed = now - self._round_start
+        rate = self._credit / elapsed if elapsed > 0 else math.inf
+        grows = rate > self._best_rate * (1 + RATE_GROWTH)
+        self._best_rate = max(self._best_rate, rate)
+        self._credit, self._round_start = 0, now
+        if holds or grows:
+            self._grow(self._limit if self._slow_start else 1)
+        else:  # the server only queues more: probe one at a time from here
+            self._slow_start = False
+
+    def _grow(self, by: int) -> None:
+        if self._limit < self.spec.maximum:
+            self._limit = min(self.spec.maximum, self._limit + by)
+            self._peak = max(self._peak, self._limit)
 
     def pause(self) -> float:
         """How long a request refused for overload waits before it asks for a slot again, the first time:
