@@ -20,7 +20,7 @@ def evaluate(
     output: str | Path | None = None,
     data_dir: str | Path | None = None,
     limit: int | None = None,
-    batch_size: int = 8,
+    batch_size: int | str = 8,
     task_dirs: Sequence[str | Path] = (),
     data_revision: str | None = None,
     data_paths: Sequence[str] = (),

@@ -88,6 +88,13 @@ def _modalities(value: str) -> str:
     return value
 
 
+def _batch_size(value: str) -> str:
+    """--batch-size is a usage error (exit 2) unless it is auto or a number of requests."""
+    if value.strip() != "auto" and not (value.strip().isdigit() and int(value) >= 1):
+        raise typer.BadParameter(f"{value!r}: expected auto or a number of requests (at least 1)")
+    return value.strip()
+
+
 def _concurrency(value: str) -> str:
     """--concurrency is a usage error (exit 2) unless it is auto or a number of requests."""
     if value.strip() != "auto" and not (value.strip().isdigit() and int(value) >= 1):
@@ -127,8 +134,13 @@ def run(
         int | None, typer.Option(min=1, help="Only the first N rows (questions for circular tasks).")
     ] = None,
     batch_size: Annotated[
-        int, typer.Option(min=1, help="Requests per model batch (the hf adapter's padded batches).")
-    ] = 8,
+        str,
+        typer.Option(
+            callback=_batch_size,
+            help="Requests per model batch (the hf adapter's padded batches), or auto: from 64 on CUDA, "
+            "halved on out-of-memory (the size reached is in the results).",
+        ),
+    ] = "8",
     task_dir: TaskDirs = [],  # noqa: B006 (typer reads the default, never mutates it)
     data_revision: Annotated[str | None, typer.Option(help="Pin a Hub dataset revision.")] = None,
     data_path: DataPaths = [],  # noqa: B006

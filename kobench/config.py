@@ -83,7 +83,7 @@ class ModelOptions(_Options):
     device: str = "auto"
     trust_remote_code: bool = False
     revision: str | None = None
-    batch_size: int = Field(default=8, ge=1)
+    batch_size: int | Literal["auto"] = 8  # auto: halved from 64 on out-of-memory (hf on CUDA)
     extra: dict[str, Any] = {}
     # API adapters: how to reach the server; none of these changes an answer, so none is in the cache key.
     # Requests in flight: "auto" adapts to the server (from 8, at most max_concurrency), a number is fixed.
@@ -94,6 +94,17 @@ class ModelOptions(_Options):
     # API adapters: what the served model takes (a server does not declare it); recorded in the results.
     modalities: tuple[Modality, ...] = ("text", "image")
     vllm: VLLMOptions = VLLMOptions()
+
+    @field_validator("batch_size", mode="before")
+    @classmethod
+    def _batch_size(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value)
+        elif isinstance(value, str) and value.strip() != "auto":
+            raise ValueError("must be auto or a number of requests")
+        if isinstance(value, int) and value < 1:
+            raise ValueError(f"must be at least 1 (or auto), not {value}")
+        return value
 
     @field_validator("concurrency", mode="before")
     @classmethod

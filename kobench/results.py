@@ -141,6 +141,8 @@ class RunInfo(_Model):
     # API adapters: requests in flight, fixed or adaptive (its bounds, and where the limit went); None for
     # other adapters and in results written before it was recorded.
     concurrency: dict[str, Any] | None = None
+    # hf: the batch size, fixed or --batch-size auto (its start, where out-of-memory halvings took it).
+    batch: dict[str, Any] | None = None
     judge_calls: int = 0  # LLM judge calls made (cache hits excluded)
     judge_cache_hits: int = 0
 

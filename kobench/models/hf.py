@@ -32,6 +32,8 @@ DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch
 # config's auto_map names) loads the model. AutoModelForVision2Seq is gone from transformers 5.
 # How much slower generate runs on the CPU while the decoding thread works beside it (see `_overlap_pays`).
 OVERLAP_COST = 0.1
+# --batch-size auto on an accelerator: the first batch size tried (halved on out-of-memory).
+AUTO_BATCH_START = 64
 AUTO_CLASSES = ("AutoModelForImageTextToText", "AutoModelForVision2Seq", "AutoModelForCausalLM")
 
 
@@ -70,18 +72,24 @@ class HFModel:
         dtype: str = "auto",
         device: str = "auto",
         trust_remote_code: bool = False,
-        batch_size: int = 8,
+        batch_size: int | str = 8,
         revision: str | None = None,
     ) -> None:
-        if batch_size < 1:
-            raise BadInputError(f"batch size must be at least 1, got {batch_size}")
+        if batch_size != "auto" and not (isinstance(batch_size, int) and batch_size >= 1):
+            raise BadInputError(f"batch size must be at least 1 (or auto), got {batch_size}")
         if dtype != "auto" and dtype not in DTYPES:
             raise BadInputError(f"unknown dtype {dtype!r}; expected auto, {', '.join(DTYPES)}")
         self.path_or_id = path_or_id
-        self.batch_size = batch_size
         self.name = hf_name(path_or_id)
         self.fingerprint = model_fingerprint(path_or_id, revision)
         self.device = _resolve_device(device)
+        # "auto": start large on an accelerator and halve on out-of-memory (the size reached is reported).
+        self.auto_batch = batch_size == "auto"
+        start = (
+            (AUTO_BATCH_START if self.device.type == "cuda" else 8) if batch_size == "auto" else batch_size
+        )
+        self.batch_size: int = int(start)
+        self._batch_start, self._halvings = self.batch_size, 0
         self.torch_dtype = _resolve_dtype(dtype, self.device)
         self.cpu_threads = _cpu_threads() if self.device.type == "cpu" else None
         if self.cpu_threads:
@@ -138,16 +146,14 @@ class HFModel:
                 continue
             groups.setdefault(request.generation, []).append(_Item(index, request, prompt))
 
-        batches = []
-        for settings, items in groups.items():
+        for items in groups.values():
             # Longest first: similar lengths pad little, and an out-of-memory batch shows up at once.
             items.sort(key=lambda item: len(item.prompt), reverse=True)
-            batches += [
-                (settings, items[i : i + self.batch_size]) for i in range(0, len(items), self.batch_size)
-            ]
-        if not batches:
+        plan = self._batches(groups)
+        current = next(plan, None)
+        if current is None:
             return
-        ids = {item.index: item.request.id for _, batch in batches for item in batch}
+        ids = {item.index: item.request.id for items in groups.values() for item in items}
         # What the background thread does for the next batch while this one generates. On an accelerator,
         # decoding and the processor: the main thread mostly waits on the device meanwhile. On the CPU,
         # decoding only, which releases the GIL, while the processor's Python would take turns with
@@ -156,20 +162,45 @@ class HFModel:
         # JPEGs it took the run to 2.1 s from 3.4 s (nothing in the background) or 2.9 s (both).
         ahead_work = self._decode if self.device.type == "cpu" else self._prepare
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kobench-hf-prep") as pool:
-            ahead: Future[_Prepared] = pool.submit(ahead_work, batches[0][1])
-            for number, (settings, batch) in enumerate(batches):
+            ahead: Future[_Prepared] = pool.submit(ahead_work, current[1])
+            while current is not None:
+                settings, batch = current
                 prepared = self._process(ahead.result())
-                following = batches[number + 1][1] if number + 1 < len(batches) else None
+                following = next(plan, None)
                 overlapped = following is not None and self._overlap_pays()
                 if overlapped:
-                    ahead = pool.submit(ahead_work, following)
+                    ahead = pool.submit(ahead_work, following[1])
                 answers = self._answer(prepared, settings)
                 if following is not None and not overlapped:
                     ahead = Future()
-                    ahead.set_result(ahead_work(following))
+                    ahead.set_result(ahead_work(following[1]))
                 for item in batch:
                     answer = answers.get(item.index) or Response(text=None, error="no response produced")
                     yield answer.answering(ids[item.index])
+                current = following
+
+    def _batches(
+        self, groups: dict[GenerationSettings, list[_Item]]
+    ) -> Iterator[tuple[GenerationSettings, list[_Item]]]:
+        """Each group's items in batches of the batch size as it is when each batch is cut (an
+        out-of-memory halving applies from the next batch on)."""
+        for settings, items in groups.items():
+            at = 0
+            while at < len(items):
+                batch = items[at : at + self.batch_size]
+                at += len(batch)
+                yield settings, batch
+
+    def batch_report(self) -> dict[str, Any]:
+        """What the results record: the batch size, and with auto where out-of-memory halvings took it."""
+        if not self.auto_batch:
+            return {"mode": "fixed", "batch_size": self.batch_size}
+        return {
+            "mode": "auto",
+            "start": self._batch_start,
+            "final": self.batch_size,
+            "halvings": self._halvings,
+        }
 
     def _overlap_pays(self) -> bool:
         """Whether to decode the next batch's images while this one generates. Always on an accelerator. On
@@ -245,6 +276,18 @@ class HFModel:
         except Exception as exc:
             if len(prepared.items) == 1:
                 out[prepared.items[0].index] = Response(text=None, error=_describe(exc))
+            elif self.auto_batch and _out_of_memory(exc):
+                # Half the batch size, the batch re-cut at whatever size it comes to while its parts run;
+                # later batches are cut at it too.
+                smaller = min(self.batch_size, len(prepared.items) // 2)
+                self._halvings += smaller < self.batch_size
+                self.batch_size = smaller
+                _free_accelerator_memory()
+                at = 0
+                while at < len(prepared.items):
+                    part = prepared.items[at : at + self.batch_size]
+                    at += len(part)
+                    out.update(self._answer(self._prepare(part), settings))
             else:
                 for item in prepared.items:
                     out.update(self._answer(self._prepare([item]), settings))
@@ -393,6 +436,18 @@ def _cut(text: str, stop: Sequence[str]) -> str:
     """`text` up to the first occurrence of any stop string."""
     cut = min((i for i in (text.find(s) for s in stop if s) if i >= 0), default=len(text))
     return text[:cut]
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower()
+
+
+def _free_accelerator_memory() -> None:
+    import gc
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def _describe(exc: BaseException) -> str:

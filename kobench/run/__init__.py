@@ -253,6 +253,7 @@ class RunReport:
             generation_seconds=round(seconds, 4),
             tokens_per_second=round(stats.generated_tokens / seconds, 3) if seconds > 0 else None,
             concurrency=stats.concurrency,
+            batch=stats.batch,
         )
         result = RunResult(status="complete" if complete else "incomplete", run=run, tasks=tasks)
         if self.out:

@@ -33,6 +33,8 @@ class RunStats:
     judge_cache_hits: int = 0
     # An API adapter's requests in flight (its concurrency_report(): fixed, or where the adaptive limit went)
     concurrency: dict | None = None
+    # The hf adapter's batch size (its batch_report(): fixed, or where --batch-size auto went)
+    batch: dict | None = None
 
 
 @dataclass
@@ -116,6 +118,9 @@ class Responder:
             report = getattr(self.model, "concurrency_report", None)
             if callable(report):
                 self.stats.concurrency = report()
+            batches = getattr(self.model, "batch_report", None)
+            if callable(batches):
+                self.stats.batch = batches()
         for request in missing:
             if request.id in unanswered:
                 yield _failed(request, f"the {self.adapter} adapter gave no response")
