@@ -9,11 +9,12 @@ from typing import Annotated, get_args
 
 import typer
 
-from kobench.config import BoxConvention, Dtype
+from kobench.config import BoxConvention, DeviceMap, Dtype
 from kobench.errors import EXIT_INCOMPLETE, KobenchError
 
 # The choices the config accepts, spelled once (kobench.config): typer shows and checks them (exit 2).
 DtypeChoice = Enum("DtypeChoice", {v: v for v in get_args(Dtype)}, type=str)
+DeviceMapChoice = Enum("DeviceMapChoice", {v: v for v in get_args(DeviceMap)}, type=str)
 BoxChoice = Enum("BoxChoice", {v: v for v in get_args(BoxConvention)}, type=str)
 
 app = typer.Typer(
@@ -146,6 +147,13 @@ def run(
     data_path: DataPaths = [],  # noqa: B006
     dtype: Annotated[DtypeChoice, typer.Option(help="auto: bf16 on CUDA, fp32 on CPU.")] = "auto",
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1, ...")] = "auto",
+    device_map: Annotated[
+        DeviceMapChoice | None,
+        typer.Option(
+            help="hf: shard the model over every GPU (auto, balanced, balanced_low_0, sequential), for one "
+            "too large for a single GPU."
+        ),
+    ] = None,
     max_new_tokens: Annotated[
         int | None,
         typer.Option(
@@ -251,6 +259,7 @@ def run(
             data_dir=data_dir,
             limit=limit,
             batch_size=batch_size,
+            device_map=DeviceMapChoice(device_map).value if device_map else None,
             task_dirs=task_dir,
             data_revision=data_revision,
             data_paths=data_path,

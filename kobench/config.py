@@ -25,6 +25,7 @@ from kobench.llm.endpoint import Endpoint
 
 Dtype = Literal["auto", "float32", "bfloat16", "float16"]
 BoxConvention = Literal["normalized", "qwen2vl", "pixels"]
+DeviceMap = Literal["auto", "balanced", "balanced_low_0", "sequential"]
 Modality = Literal["text", "image"]
 assert set(BoxConvention.__args__) == set(CONVENTIONS), "the box conventions extract/boxes.py reads"
 
@@ -84,6 +85,8 @@ class ModelOptions(_Options):
     trust_remote_code: bool = False
     revision: str | None = None
     batch_size: int | Literal["auto"] = 8  # auto: halved from 64 on out-of-memory (hf on CUDA)
+    # hf: shard the model over the GPUs (accelerate's device maps); None: all of it on `device`.
+    device_map: DeviceMap | None = None
     extra: dict[str, Any] = {}
     # API adapters: how to reach the server; none of these changes an answer, so none is in the cache key.
     # Requests in flight: "auto" adapts to the server (from 8, at most max_concurrency), a number is fixed.

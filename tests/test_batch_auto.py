@@ -87,3 +87,35 @@ def test_a_run_records_the_batch_size(text_lm: Path, tmp_path: Path) -> None:
     )
     assert result.run.batch == {"mode": "auto", "start": 8, "final": 8, "halvings": 0}  # CPU: no halving
     assert result.run.arguments["batch_size"] == "auto"
+
+
+def test_device_map_loads_the_model_where_accelerate_puts_it(text_lm: Path, tmp_path: Path) -> None:
+    # One CPU here: accelerate puts every layer on it. On GPUs the same option shards the model over them.
+    sharded = HFModel(str(text_lm), device_map="auto")
+    plain = HFModel(str(text_lm), device="cpu")
+    assert sharded.device.type == "cpu"
+    requests = _requests(4)
+    assert [r.text for r in in_request_order(sharded, requests)] == [
+        r.text for r in in_request_order(plain, requests)
+    ]
+    result = kobench.evaluate(
+        f"hf:{text_lm}",
+        "kobalt",
+        data_dir=MIRRORS,
+        limit=2,
+        max_new_tokens=4,
+        device_map="balanced",
+        use_cache=False,
+    )
+    assert result.tasks["kobalt"].n == 2
+
+
+def test_an_unknown_device_map_is_a_usage_error() -> None:
+    from typer.testing import CliRunner
+
+    from kobench.cli import app
+
+    result = CliRunner().invoke(
+        app, ["run", "--model", "hf:x", "--tasks", "kobalt", "--device-map", "diagonal"]
+    )
+    assert result.exit_code == 2 and "--device-map" in result.output

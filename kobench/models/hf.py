@@ -74,6 +74,7 @@ class HFModel:
         trust_remote_code: bool = False,
         batch_size: int | str = 8,
         revision: str | None = None,
+        device_map: str | None = None,
     ) -> None:
         if batch_size != "auto" and not (isinstance(batch_size, int) and batch_size >= 1):
             raise BadInputError(f"batch size must be at least 1 (or auto), got {batch_size}")
@@ -106,9 +107,13 @@ class HFModel:
         }
         # A Hub model loads the very commit its fingerprint names.
         load_revision = self.fingerprint.rsplit("@", 1)[1] if self.fingerprint.startswith("hub:") else None
+        # --device-map: the model sharded over the GPUs by accelerate (one too large for one GPU); inputs go
+        # to its first device.
         self.processor, self.model = _load(
-            path_or_id, load_revision, trust_remote_code, self.torch_dtype, self.device
+            path_or_id, load_revision, trust_remote_code, self.torch_dtype, device_map or str(self.device)
         )
+        if device_map is not None:
+            self.device = self.model.device
         self.tokenizer = getattr(self.processor, "tokenizer", self.processor)
         self.tokenizer.padding_side = "left"  # right padding changes what a batch generates
         if self.tokenizer.pad_token_id is None:
@@ -346,7 +351,7 @@ class HFModel:
 
 
 def _load(
-    path_or_id: str, revision: str | None, trust_remote_code: bool, dtype: torch.dtype, device: torch.device
+    path_or_id: str, revision: str | None, trust_remote_code: bool, dtype: torch.dtype, device_map: str
 ) -> tuple[Any, Any]:
     from transformers import AutoConfig, AutoProcessor, PreTrainedConfig
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING
@@ -374,7 +379,7 @@ def _load(
         auto_class = _auto_class(config, trust_remote_code)
         processor = AutoProcessor.from_pretrained(path_or_id, **common)
         model = auto_class.from_pretrained(
-            path_or_id, config=config, dtype=dtype, device_map=str(device), **common
+            path_or_id, config=config, dtype=dtype, device_map=device_map, **common
         )
     except (OSError, ValueError, KeyError) as exc:
         raise BadInputError(f"cannot load model {path_or_id}: {exc}") from exc

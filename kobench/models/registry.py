@@ -115,6 +115,7 @@ def _hf_load(target: str, options: ModelOptions) -> Model:
         trust_remote_code=options.trust_remote_code,
         batch_size=options.batch_size,
         revision=options.revision,
+        device_map=options.device_map,
     )
 
 
