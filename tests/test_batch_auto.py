@@ -11,6 +11,7 @@ import torch
 
 import kobench
 from kobench.models.base import in_request_order
+from kobench.models.batching import BatchSize
 from kobench.models.hf import HFModel
 from kobench.types import GenerationSettings, Message, Request, TextPart
 
@@ -52,7 +53,7 @@ def test_auto_halves_on_out_of_memory_and_answers_as_batch_size_one(text_lm: Pat
     requests = _requests(20)
     alone = [r.text for r in in_request_order(HFModel(str(text_lm), batch_size=1), requests)]
     model = HFModel(str(text_lm), batch_size="auto")
-    model.batch_size = model._batch_start = 16  # as on an accelerator (the CPU starts at 8)
+    model.batch = BatchSize(16, auto=True)  # as on an accelerator (the CPU starts at 8)
     sizes: list[int] = []
     _small_memory(model, monkeypatch, sizes)
     answers = in_request_order(model, requests)
@@ -63,6 +64,37 @@ def test_auto_halves_on_out_of_memory_and_answers_as_batch_size_one(text_lm: Pat
     # while this one ran, which fails at once and is cut again)
     assert sum(size > 2 for size in sizes[sizes.index(2) :]) <= 1
     assert model.batch_report() == {"mode": "auto", "start": 16, "final": 2, "halvings": 3}
+
+
+def test_log_likelihood_rows_halve_too(text_lm: Path, monkeypatch, tmp_path: Path) -> None:
+    from kobench.config import DataOptions, JudgeOptions, ScoringOptions
+    from kobench.families import load_tasks
+    from kobench.run.prepare import prepare_task
+
+    items = prepare_task(
+        load_tasks()["kobest-copa"],  # multi-token choices: a row per (context, choice)
+        DataOptions(data_dir=MIRRORS),
+        ScoringOptions(prompt_versions=("lm-eval-5shot",)),
+        JudgeOptions(),
+        tmp_path,
+    ).items
+    requests = [item.request for item in items]
+    alone = [r.scores for r in in_request_order(HFModel(str(text_lm), batch_size=1), requests)]
+    model = HFModel(str(text_lm), batch_size="auto")
+    model.batch = BatchSize(8, auto=True)
+    forward, sizes = model.model.forward, []
+
+    def limited(*args, **kwargs):
+        sizes.append(kwargs["input_ids"].shape[0])
+        if kwargs["input_ids"].shape[0] > FITS:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory.")
+        return forward(*args, **kwargs)
+
+    monkeypatch.setattr(model.model, "forward", limited)
+    scored = in_request_order(model, requests)
+    assert all(a.error is None for a in scored)
+    assert [a.scores for a in scored] == pytest.approx(alone, abs=1e-4)
+    assert sizes[:3] == [8, 4, 2] and model.batch_report()["final"] == 2
 
 
 def test_a_fixed_batch_size_still_retries_one_at_a_time(text_lm: Path, monkeypatch) -> None:

@@ -22,6 +22,7 @@ import transformers
 from transformers import StoppingCriteriaList
 
 from kobench.errors import BadInputError
+from kobench.models.batching import BatchSize, out_of_memory
 from kobench.models.fingerprint import hf_name, model_fingerprint
 from kobench.models.loglikelihood import LoglikelihoodScorer
 from kobench.models.stops import StopStrings
@@ -85,12 +86,10 @@ class HFModel:
         self.fingerprint = model_fingerprint(path_or_id, revision)
         self.device = _resolve_device(device)
         # "auto": start large on an accelerator and halve on out-of-memory (the size reached is reported).
-        self.auto_batch = batch_size == "auto"
         start = (
             (AUTO_BATCH_START if self.device.type == "cuda" else 8) if batch_size == "auto" else batch_size
         )
-        self.batch_size: int = int(start)
-        self._batch_start, self._halvings = self.batch_size, 0
+        self.batch = BatchSize(int(start), auto=batch_size == "auto")
         self.torch_dtype = _resolve_dtype(dtype, self.device)
         self.cpu_threads = _cpu_threads() if self.device.type == "cpu" else None
         if self.cpu_threads:
@@ -132,7 +131,7 @@ class HFModel:
         scored = [r for r in requests if r.continuations]
         if scored:
             if self._scorer is None:
-                self._scorer = LoglikelihoodScorer(self.model, self.tokenizer, self.batch_size)
+                self._scorer = LoglikelihoodScorer(self.model, self.tokenizer, self.batch)
             yield from self._scorer.score(scored)
         requests = [r for r in requests if not r.continuations]
         if requests and not self.chat:
@@ -192,20 +191,13 @@ class HFModel:
         for settings, items in groups.items():
             at = 0
             while at < len(items):
-                batch = items[at : at + self.batch_size]
+                batch = items[at : at + self.batch.value]
                 at += len(batch)
                 yield settings, batch
 
     def batch_report(self) -> dict[str, Any]:
         """What the results record: the batch size, and with auto where out-of-memory halvings took it."""
-        if not self.auto_batch:
-            return {"mode": "fixed", "batch_size": self.batch_size}
-        return {
-            "mode": "auto",
-            "start": self._batch_start,
-            "final": self.batch_size,
-            "halvings": self._halvings,
-        }
+        return self.batch.report()
 
     def _overlap_pays(self) -> bool:
         """Whether to decode the next batch's images while this one generates. Always on an accelerator. On
@@ -281,16 +273,14 @@ class HFModel:
         except Exception as exc:
             if len(prepared.items) == 1:
                 out[prepared.items[0].index] = Response(text=None, error=_describe(exc))
-            elif self.auto_batch and _out_of_memory(exc):
+            elif self.batch.auto and out_of_memory(exc):
                 # Half the batch size, the batch re-cut at whatever size it comes to while its parts run;
                 # later batches are cut at it too.
-                smaller = min(self.batch_size, len(prepared.items) // 2)
-                self._halvings += smaller < self.batch_size
-                self.batch_size = smaller
-                _free_accelerator_memory()
+                self.batch.shrink(len(prepared.items))
+                free_accelerator_memory()
                 at = 0
                 while at < len(prepared.items):
-                    part = prepared.items[at : at + self.batch_size]
+                    part = prepared.items[at : at + self.batch.value]
                     at += len(part)
                     out.update(self._answer(self._prepare(part), settings))
             else:
@@ -443,11 +433,7 @@ def _cut(text: str, stop: Sequence[str]) -> str:
     return text[:cut]
 
 
-def _out_of_memory(exc: BaseException) -> bool:
-    return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower()
-
-
-def _free_accelerator_memory() -> None:
+def free_accelerator_memory() -> None:
     import gc
 
     gc.collect()

@@ -26,6 +26,7 @@ from typing import Any
 
 import torch
 
+from kobench.models.batching import BatchSize, out_of_memory
 from kobench.types import Request, Response
 
 
@@ -106,10 +107,11 @@ def _rows(
 
 
 class LoglikelihoodScorer:
-    """Scores log-likelihood requests with a loaded causal LM; `batch_size` rows per forward pass."""
+    """Scores log-likelihood requests with a loaded causal LM; `batch.value` rows per forward pass."""
 
-    def __init__(self, model: Any, tokenizer: Any, batch_size: int) -> None:
-        self.model, self.tokenizer, self.batch_size = model, tokenizer, batch_size
+    def __init__(self, model: Any, tokenizer: Any, batch: BatchSize | int) -> None:
+        self.model, self.tokenizer = model, tokenizer
+        self.batch = batch if isinstance(batch, BatchSize) else BatchSize(batch)
         self.limit = max_length(model, tokenizer)
         self.pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         self.prefix = tokenizer.eos_token_id
@@ -129,8 +131,10 @@ class LoglikelihoodScorer:
         seconds: dict[int, float] = dict.fromkeys(left, 0.0)
         failed: dict[int, str] = {}
         rows.sort(key=lambda r: len(r.tokens), reverse=True)  # similar lengths pad little; OOM shows at once
-        for start in range(0, len(rows), self.batch_size):
-            batch = rows[start : start + self.batch_size]
+        at = 0
+        while at < len(rows):  # cut at the batch size as it is (auto: halved on out-of-memory)
+            batch = rows[at : at + self.batch.value]
+            at += len(batch)
             began = time.perf_counter()
             for row, values in zip(batch, self._batch_or_each(batch), strict=True):
                 if isinstance(values, str):
@@ -188,6 +192,17 @@ class LoglikelihoodScorer:
         except Exception as exc:
             if len(batch) == 1:
                 return [f"{type(exc).__name__}: {exc}"]
+            if self.batch.auto and out_of_memory(exc):  # in parts at the halved size, each part as a batch
+                self.batch.shrink(len(batch))
+                if torch.cuda.is_available():
+                    torch.cuda.empty_cache()
+                out: list[list[float] | str] = []
+                at = 0
+                while at < len(batch):
+                    part = batch[at : at + self.batch.value]
+                    at += len(part)
+                    out += self._batch_or_each(part)
+                return out
             return [self._batch_or_each([row])[0] for row in batch]
 
     @torch.inference_mode()
