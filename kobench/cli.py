@@ -89,15 +89,8 @@ def _modalities(value: str) -> str:
     return value
 
 
-def _batch_size(value: str) -> str:
-    """--batch-size is a usage error (exit 2) unless it is auto or a number of requests."""
-    if value.strip() != "auto" and not (value.strip().isdigit() and int(value) >= 1):
-        raise typer.BadParameter(f"{value!r}: expected auto or a number of requests (at least 1)")
-    return value.strip()
-
-
-def _concurrency(value: str) -> str:
-    """--concurrency is a usage error (exit 2) unless it is auto or a number of requests."""
+def _auto_or_count(value: str) -> str:
+    """--batch-size and --concurrency are usage errors (exit 2) unless auto or a number of requests."""
     if value.strip() != "auto" and not (value.strip().isdigit() and int(value) >= 1):
         raise typer.BadParameter(f"{value!r}: expected auto or a number of requests (at least 1)")
     return value.strip()
@@ -137,7 +130,7 @@ def run(
     batch_size: Annotated[
         str,
         typer.Option(
-            callback=_batch_size,
+            callback=_auto_or_count,
             help="Requests per model batch (the hf adapter's padded batches), or auto: from 64 on CUDA, "
             "halved on out-of-memory (the size reached is in the results).",
         ),
@@ -180,7 +173,7 @@ def run(
     concurrency: Annotated[
         str,
         typer.Option(
-            callback=_concurrency,
+            callback=_auto_or_count,
             help="API models (openai:...): requests in flight at once: auto (adapts to the server: more "
             "while answers keep their speed, fewer on 429/503 or timeouts) or a fixed number.",
         ),

@@ -98,20 +98,9 @@ class ModelOptions(_Options):
     modalities: tuple[Modality, ...] = ("text", "image")
     vllm: VLLMOptions = VLLMOptions()
 
-    @field_validator("batch_size", mode="before")
+    @field_validator("batch_size", "concurrency", mode="before")
     @classmethod
-    def _batch_size(cls, value: Any) -> Any:
-        if isinstance(value, str) and value.strip().isdigit():
-            value = int(value)
-        elif isinstance(value, str) and value.strip() != "auto":
-            raise ValueError("must be auto or a number of requests")
-        if isinstance(value, int) and value < 1:
-            raise ValueError(f"must be at least 1 (or auto), not {value}")
-        return value
-
-    @field_validator("concurrency", mode="before")
-    @classmethod
-    def _concurrency(cls, value: Any) -> Any:
+    def _auto_or_count(cls, value: Any) -> Any:
         # The command line gives a string: "auto", or a number of requests.
         if isinstance(value, str) and value.strip().isdigit():
             value = int(value)

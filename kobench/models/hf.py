@@ -22,7 +22,7 @@ import transformers
 from transformers import StoppingCriteriaList
 
 from kobench.errors import BadInputError
-from kobench.models.batching import BatchSize, out_of_memory
+from kobench.models.batching import BatchSize, free_accelerator_memory, out_of_memory
 from kobench.models.fingerprint import hf_name, model_fingerprint
 from kobench.models.loglikelihood import LoglikelihoodScorer
 from kobench.models.stops import StopStrings
@@ -431,14 +431,6 @@ def _cut(text: str, stop: Sequence[str]) -> str:
     """`text` up to the first occurrence of any stop string."""
     cut = min((i for i in (text.find(s) for s in stop if s) if i >= 0), default=len(text))
     return text[:cut]
-
-
-def free_accelerator_memory() -> None:
-    import gc
-
-    gc.collect()
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
 
 
 def _describe(exc: BaseException) -> str:

@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from kobench.models.batching import BatchSize, out_of_memory
+from kobench.models.batching import BatchSize, free_accelerator_memory, out_of_memory
 from kobench.types import Request, Response
 
 
@@ -194,8 +194,7 @@ class LoglikelihoodScorer:
                 return [f"{type(exc).__name__}: {exc}"]
             if self.batch.auto and out_of_memory(exc):  # in parts at the halved size, each part as a batch
                 self.batch.shrink(len(batch))
-                if torch.cuda.is_available():
-                    torch.cuda.empty_cache()
+                free_accelerator_memory()
                 out: list[list[float] | str] = []
                 at = 0
                 while at < len(batch):

@@ -185,17 +185,23 @@ def _openai_settings(options: ModelOptions) -> dict[str, Any]:
     return {"revision": options.revision, **options.extra}
 
 
-def _openai_load(target: str, options: ModelOptions) -> Model:
+def _concurrency(options: ModelOptions):
+    """The API adapters' requests in flight: --concurrency auto (up to --max-concurrency) or fixed."""
     from kobench.llm.concurrency import Concurrency
+
+    if options.concurrency == "auto":
+        return Concurrency.auto(options.max_concurrency)
+    return Concurrency.fixed(options.concurrency)
+
+
+def _openai_load(target: str, options: ModelOptions) -> Model:
     from kobench.models.openai_api import OpenAIModel
 
-    concurrency = (
-        Concurrency.auto(options.max_concurrency)
-        if options.concurrency == "auto"
-        else Concurrency.fixed(options.concurrency)
-    )
     return OpenAIModel(
-        target, api_key_env=options.api_key_env, concurrency=concurrency, timeout=options.request_timeout
+        target,
+        api_key_env=options.api_key_env,
+        concurrency=_concurrency(options),
+        timeout=options.request_timeout,
     )
 
 
@@ -214,21 +220,15 @@ def _vllm_accepts(target: str, options: ModelOptions) -> frozenset[str]:
 
 
 def _vllm_load(target: str, options: ModelOptions) -> Model:
-    from kobench.llm.concurrency import Concurrency
     from kobench.models.vllm_engine import VLLMModel
 
-    concurrency = (
-        Concurrency.auto(options.max_concurrency)
-        if options.concurrency == "auto"
-        else Concurrency.fixed(options.concurrency)
-    )
     return VLLMModel(
         target,
         options=options.vllm,
         dtype=options.dtype,
         trust_remote_code=options.trust_remote_code,
         fingerprint=_hf_fingerprint(target, options),
-        concurrency=concurrency,
+        concurrency=_concurrency(options),
         timeout=options.request_timeout,
     )
 
