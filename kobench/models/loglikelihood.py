@@ -38,17 +38,6 @@ class _Row:
     choices: list[int]  # which continuation each of `targets` is
 
 
-def encode_pair(tokenizer: Any, context: str, continuation: str) -> tuple[list[int], list[int]]:
-    """(context tokens, continuation tokens) as lm-eval's HFLM._encode_pair makes them."""
-    spaces = len(context) - len(context.rstrip())
-    if spaces:
-        continuation = context[-spaces:] + continuation
-        context = context[:-spaces]
-    whole = tokenizer.encode(context + continuation, add_special_tokens=False)
-    context_tokens = tokenizer.encode(context, add_special_tokens=False)
-    return context_tokens, whole[len(context_tokens) :]
-
-
 def max_length(model: Any, tokenizer: Any) -> int:
     """The longest input, as HFLM.max_length finds it: the config's, else the tokenizer's, else 2048."""
     config = model.config
@@ -70,7 +59,7 @@ ENCODE_CHUNK = 256
 
 def _texts(request: Request) -> list[str]:
     """What encoding a request takes: its context without trailing whitespace (unless empty), then context +
-    continuation for each continuation (encode_pair's, with the whitespace moved back: the prompt itself)."""
+    continuation for each continuation (lm-eval's `_encode_pair`, the whitespace moved back: the prompt)."""
     text = request.prompt_text
     return ([text.rstrip()] if text else []) + [text + c for c in request.continuations]
 
@@ -82,7 +71,7 @@ def _encode_one(tokenizer: Any, request: Request) -> list[list[int]]:
 def _rows(
     index: int, request: Request, encoded: list[list[int]], limit: int, prefix: int | None
 ) -> list[_Row]:
-    """A request's rows from its texts' tokens (see `_texts`), as encode_pair pairs them."""
+    """A request's rows from its texts' tokens (see `_texts`), as lm-eval's `_encode_pair` pairs them."""
     if request.prompt_text:
         context, wholes = encoded[0], encoded[1:]
         continuations = [whole[len(context) :] for whole in wholes]
