@@ -173,32 +173,28 @@ def test_a_run_through_the_adapter_and_a_mid_run_engine_death(
     assert result.status == "complete" and task.n == task.n_rows and task.n_failed == 0
     assert result.run.model.adapter == "vllm" and result.run.model.settings["tensor_parallel_size"] == 1
     assert result.run.concurrency["mode"] == "adaptive"
+
     # an engine that dies after 5 requests: the finished answers are kept, the rest fail at once, exit 5
+    def same_command():
+        return kobench.evaluate(
+            model,
+            "kmmlu",
+            data_dir=ROOT / "tests/fixtures/mirrors",
+            prompt_versions=["kmmlu=lm-eval-direct"],
+            limit=40,
+            cache_dir=tmp_path / "c",
+            output=tmp_path / "died",
+        )
+
     monkeypatch.setenv("FAKE_ENGINE_DIE_AFTER", "5")
     began = time.monotonic()
-    died = kobench.evaluate(
-        model,
-        "kmmlu",
-        data_dir=ROOT / "tests/fixtures/mirrors",
-        prompt_versions=["kmmlu=lm-eval-direct"],
-        limit=40,
-        cache_dir=tmp_path / "c",
-        output=tmp_path / "died",
-    )
+    died = same_command()
     assert time.monotonic() - began < 60  # no request retried a dead port for minutes
     kmmlu = died.tasks["kmmlu"]
     assert died.status == "incomplete" and kmmlu.n_failed > 0 and kmmlu.n == 5
     assert any("the vLLM engine exited with code 7" in reason for reason in kmmlu.failure_reasons)
     # the same command resumes: the finished answers come from the cache, the engine answers the rest
     monkeypatch.delenv("FAKE_ENGINE_DIE_AFTER")
-    again = kobench.evaluate(
-        model,
-        "kmmlu",
-        data_dir=ROOT / "tests/fixtures/mirrors",
-        prompt_versions=["kmmlu=lm-eval-direct"],
-        limit=40,
-        cache_dir=tmp_path / "c",
-        output=tmp_path / "died",
-    )
+    again = same_command()
     assert again.status == "complete" and again.tasks["kmmlu"].n == 40
     assert again.run.model_calls == 40 - kmmlu.n  # only what had failed was asked again
