@@ -97,7 +97,13 @@ def _auto_or_count(value: str) -> str:
 
 
 def _finish(result, output: Path | None) -> None:
+    from kobench.parallel import Ranks
     from kobench.report.summary import incomplete_reasons, markdown_table, run_summary
+
+    if not Ranks.from_env().main:  # torchrun: rank 0 tells; the others only exit as it does
+        if result.status != "complete":
+            raise typer.Exit(EXIT_INCOMPLETE)
+        return
 
     typer.echo(run_summary(result))
     for name, task in result.tasks.items():

@@ -26,6 +26,7 @@ from kobench.models.batching import BatchSize, free_accelerator_memory, out_of_m
 from kobench.models.fingerprint import hf_name, model_fingerprint
 from kobench.models.loglikelihood import LoglikelihoodScorer
 from kobench.models.stops import StopStrings
+from kobench.parallel import Ranks
 from kobench.types import GenerationSettings, ImagePart, Request, Response
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -409,13 +410,23 @@ def _cpu_threads() -> int | None:
 
 def _resolve_device(device: str) -> torch.device:
     if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     try:
         resolved = torch.device(device)
     except RuntimeError as exc:
         raise BadInputError(f"unknown device {device!r}: {exc}") from exc
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise BadInputError(f"device {device!r} asked for, but torch sees no CUDA device")
+    ranks = Ranks.from_env()
+    if resolved.type == "cuda" and resolved.index is None and ranks.parallel:
+        # torchrun: one copy of the model per GPU, the one its LOCAL_RANK names
+        if ranks.local_rank >= torch.cuda.device_count():
+            raise BadInputError(
+                f"torchrun rank {ranks.rank} has LOCAL_RANK {ranks.local_rank}, but torch sees "
+                f"{torch.cuda.device_count()} CUDA devices: start at most that many processes per node"
+            )
+        resolved = torch.device("cuda", ranks.local_rank)
+        torch.cuda.set_device(resolved)
     return resolved
 
 

@@ -8,14 +8,16 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from kobench.config import RunConfig
 from kobench.errors import BadInputError
 from kobench.families import FAMILIES, resolve_tasks
+from kobench.families.items import Item
 from kobench.models.registry import accepted, model_name, parse_model_spec, resolved_settings
+from kobench.parallel import SHARDING, Meetings, Ranks
 from kobench.provenance import VERSION, git_commit, package_versions, portable, portable_arguments
 from kobench.results import ModelInfo, RunInfo, RunResult, TaskResult, save_results
 from kobench.run.aggregate import Aggregated, aggregate
@@ -31,12 +33,26 @@ from kobench.tasks.spec import TaskSpec
 
 
 def run(config: RunConfig) -> RunResult:
+    """The run; under torchrun, this process's share of it (see kobench.parallel), every rank returning
+    the merged results."""
+    ranks = Ranks.from_env()
+    if ranks.parallel:
+        refuse_unshardable(config, ranks)
+    with Meetings(ranks) as meetings:
+        return _run(config, ranks, meetings)
+
+
+def _run(config: RunConfig, ranks: Ranks, meetings: Meetings) -> RunResult:
     started = _now()
     tasks = resolve_tasks(config.tasks, config.data.task_dirs)
     adapter, target, entry = parse_model_spec(config.model)
     refuse_unanswerable(adapter, entry.kinds, tasks)
     cache_dir = config.policy.cache_dir
-    prepared = [prepare_task(t, config.data, config.scoring, config.judge, cache_dir) for t in tasks]
+    # Rank 0 first: what preparing writes to the caches (rendered images, datasets) is written once.
+    prepared = meetings.main_first(
+        lambda: [prepare_task(t, config.data, config.scoring, config.judge, cache_dir) for t in tasks]
+    )
+    assert prepared is not None
     options = config.options
     name = model_name(adapter, target, entry)
     refuse_unaccepted(f"{adapter} model {name}", accepted(entry, target, options), prepared)
@@ -48,10 +64,15 @@ def run(config: RunConfig) -> RunResult:
         settings=resolved_settings(entry, options),
     )
     task_settings = {p.spec.name: p.settings() for p in prepared}
-    out = OutputDir(config.output) if config.output else None
+    out = OutputDir(config.output, rank=ranks.rank if ranks.parallel else None) if config.output else None
     if out:
-        out.claim(model_info.model_dump(), task_settings, config.policy.overwrite)
-    cache = ResponseCache(cache_dir / "responses.sqlite" if config.policy.use_cache else None)
+        claim = out.claim
+        meetings.main_first(
+            lambda: claim(model_info.model_dump(), task_settings, config.policy.overwrite), False
+        )
+    path = cache_dir / "responses.sqlite" if config.policy.use_cache else None
+    cache = meetings.main_first(lambda: ResponseCache(path))  # rank 0 creates its tables
+    assert cache is not None
     responder = Responder(
         lambda: entry.load(target, options), adapter, model_info.fingerprint, model_info.settings, cache
     )
@@ -61,20 +82,31 @@ def run(config: RunConfig) -> RunResult:
         _hash({"model": model_info.model_dump(), "tasks": task_settings}),
         started,
         responder.stats,
-        out,
+        out if ranks.main else None,  # rank 0 alone writes the results
     )
-    judging = Judging(config.judge, config.policy) if any(t.spec.judge for t in prepared) else None
+    main = ranks.main
+    judging = Judging(config.judge, config.policy) if main and any(t.spec.judge for t in prepared) else None
     try:
-        with Progress(config.policy.progress) as progress:
+        with Progress(config.policy.progress and main) as progress:
             for task in prepared:
                 records = with_new_metrics(task, out.finished_samples(task.spec.name)) if out else {}
                 try:
                     if not report.interrupted:
-                        answer_items(task, records, responder, progress, out)
+                        answer_items(
+                            task, records, responder, progress, out, ranks.owns(*_conversations(task))
+                        )
+                        if ranks.parallel and out:  # every rank's answers in, rank 0 takes them all
+                            meetings.wait_for_all()
+                            if main:
+                                records = with_new_metrics(task, out.finished_samples(task.spec.name))
                         if judging and task.spec.judge:  # a separate pass: all answers judged concurrently
                             records = judging.judge(task.spec, records, progress)
                 except KeyboardInterrupt:
                     report.interrupted = True
+                if not main:
+                    continue
+                if report.interrupted and ranks.parallel and out:  # what every rank had finished, told
+                    records = with_new_metrics(task, out.finished_samples(task.spec.name))
                 scored = score_task(task, records, complete=not report.interrupted)
                 report.results[task.spec.name] = scored.result
                 if out and not report.interrupted and all(i.id in records for i in task.items):
@@ -87,7 +119,59 @@ def run(config: RunConfig) -> RunResult:
             judging.close()
     if judging:
         responder.stats.judge_calls, responder.stats.judge_cache_hits = judging.calls, judging.cache_hits
+    if ranks.parallel and not report.interrupted:  # an interrupted rank meets no one: the others may be gone
+        combine_ranks(responder.stats, meetings.gather(responder.stats))
+        return meetings.from_main(report.save() if main else None)
     return report.save()
+
+
+def refuse_unshardable(config: RunConfig, ranks: Ranks) -> None:
+    """What a data parallel run cannot do, said on every rank before any work."""
+    how = f"under torchrun ({ranks.world_size} processes)"
+    if config.output is None:
+        raise BadInputError(f"a run {how} needs --output: the ranks meet in its samples folder")
+    if config.options.device_map is not None:
+        raise BadInputError(
+            f"--device-map {config.options.device_map} {how}: every rank would spread its copy over all "
+            "the GPUs; run one process with --device-map for a model too large for one GPU, or torchrun "
+            "without it for one copy per GPU"
+        )
+    if config.model.startswith("vllm:"):
+        raise BadInputError(
+            f"a vllm: model {how} would start one engine per process on the same GPUs; run one process "
+            "with --data-parallel-size N and vLLM shares the rows among its replicas"
+        )
+
+
+def _conversations(task: PreparedTask) -> tuple[list[Item], Callable[[Item], str], Callable[[Item], tuple]]:
+    """A task's items with what ranks.owns needs to keep each conversation on one rank."""
+    return task.items, lambda item: item.id, lambda item: item.request.depends_on if item.request else ()
+
+
+def combine_ranks(stats: RunStats, every_rank: list[RunStats]) -> None:
+    """Rank 0's counters become the whole run's: the counts summed, the time spent generating the slowest
+    rank's (the ranks work side by side, so tokens per second is the run's throughput), each rank's own
+    counts kept under `data_parallel`."""
+    stats.model_calls = sum(s.model_calls for s in every_rank)
+    stats.cache_hits = sum(s.cache_hits for s in every_rank)
+    stats.generated_tokens = sum(s.generated_tokens for s in every_rank)
+    stats.prompt_tokens = sum(s.prompt_tokens for s in every_rank)
+    stats.generation_seconds = max(s.generation_seconds for s in every_rank)
+    stats.data_parallel = {
+        "world_size": len(every_rank),
+        "sharding": SHARDING,
+        "ranks": [
+            {
+                "rank": rank,
+                "model_calls": s.model_calls,
+                "cache_hits": s.cache_hits,
+                "generated_tokens": s.generated_tokens,
+                "generation_seconds": round(s.generation_seconds, 4),
+                "batch": s.batch,
+            }
+            for rank, s in enumerate(every_rank)
+        ],
+    }
 
 
 def refuse_unaccepted(model: str, accepts: frozenset[str], tasks: Sequence[PreparedTask]) -> None:
@@ -135,13 +219,16 @@ def answer_items(
     responder: Responder,
     progress: Progress,
     out: OutputDir | None,
+    items: Sequence[Item] | None = None,
 ) -> None:
-    """Ask for every item not yet answered, all at once, adding each answer's record to `records` as it
-    comes; checkpoint the samples every CHECKPOINT_EVERY answers (and whatever came back when the stream
-    stops early)."""
-    pending = [i for i in task.items if i.id not in records]
-    handle = progress.add(task.spec.name, total=len(task.items))
-    progress.advance(handle, len(task.items) - len(pending))
+    """Ask for every item (of `items`, this rank's share; default all the task's) not yet answered, all at
+    once, adding each answer's record to `records` as it comes; checkpoint the samples every
+    CHECKPOINT_EVERY answers (and whatever came back when the stream stops early)."""
+    items = task.items if items is None else items
+    pending = [i for i in items if i.id not in records]
+    share = f" (this rank's {len(items)} of {len(task.items)})" if len(items) < len(task.items) else ""
+    handle = progress.add(task.spec.name + share, total=len(items))
+    progress.advance(handle, len(items) - len(pending))
     failed_early = [sample_record(task.spec, i, None, task.scoring) for i in pending if i.request is None]
     records.update((r.id, r) for r in failed_early)
     if out and failed_early:
@@ -254,6 +341,7 @@ class RunReport:
             tokens_per_second=round(stats.generated_tokens / seconds, 3) if seconds > 0 else None,
             concurrency=stats.concurrency,
             batch=stats.batch,
+            data_parallel=stats.data_parallel,
         )
         result = RunResult(status="complete" if complete else "incomplete", run=run, tasks=tasks)
         if self.out:

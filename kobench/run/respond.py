@@ -35,6 +35,8 @@ class RunStats:
     concurrency: dict | None = None
     # The hf adapter's batch size (its batch_report(): fixed, or where --batch-size auto went)
     batch: dict | None = None
+    # A torchrun data parallel run: its number of ranks, how rows were shared out, each rank's counts
+    data_parallel: dict | None = None
 
 
 @dataclass
