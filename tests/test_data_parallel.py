@@ -264,3 +264,16 @@ def test_the_script_is_right_on_even_rows() -> None:
     for i, row in enumerate(rows):
         text = answer(type("R", (), {"id": str(1000 + i)})())
         assert (row["answer"] in text) == (i % 2 == 0)
+
+
+def test_ranks_share_one_response_cache(tmp_path: Path) -> None:
+    mirror = _mirror(tmp_path)
+    kwargs = {**_kwargs(mirror, tmp_path / "dp", tmp_path), "use_cache": True}
+    procs = _ranks(2, kwargs, tmp_path)  # both ranks write the one SQLite cache at once
+    assert [p.exitcode for p in procs] == [0, 0]
+    again = {**kwargs, "output": str(tmp_path / "again")}
+    procs = _ranks(1, again, tmp_path)
+    assert procs[0].exitcode == 0
+    repeat = load_results(tmp_path / "again" / "results.json")
+    assert repeat.run.cache_hits == ROWS and repeat.run.model_calls == 0  # every rank's answers were kept
+    _same_rows(_samples(tmp_path / "again"), _samples(tmp_path / "dp"))
