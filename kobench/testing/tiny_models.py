@@ -304,6 +304,91 @@ def build_tiny_text_lm(out_dir: Path, seed: int = 0, *, for_vllm: bool = False) 
     return _save(out_dir, spec, model, tokenizer)
 
 
+# SmolVLM's chat format (Idefics3): "User:<image>question<end_of_utterance>\nAssistant:".
+IDEFICS3_TEMPLATE = (
+    "<|im_start|>{% for message in messages %}{{ message['role'] | capitalize }}"
+    "{% if message['content'] is not string and message['content'][0]['type'] == 'image' %}{{ ':' }}"
+    "{% else %}{{ ': ' }}{% endif %}"
+    "{% if message['content'] is string %}{{ message['content'] }}{% else %}"
+    "{% for line in message['content'] %}{% if line['type'] == 'text' %}{{ line['text'] }}"
+    "{% elif line['type'] == 'image' %}{{ '<image>' }}{% endif %}{% endfor %}{% endif %}"
+    "<end_of_utterance>\n{% endfor %}{% if add_generation_prompt %}{{ 'Assistant:' }}{% endif %}"
+)
+
+
+def build_tiny_idefics3(out_dir: Path, seed: int = 0) -> Path:
+    """Write a tiny random Idefics3 (SmolVLM's architecture: SigLIP-style tower, pixel shuffle, Llama) to
+    `out_dir` and return it. Heads vLLM's CPU build runs (VLLM_DECODER), and a processor that needs no
+    torchvision: the one vision-language model vLLM's CPU build serves beside its own torch (whose
+    torchvision builds are CUDA ones that do not import there; OFFLINE-NOTES, vLLM)."""
+    out_dir = Path(out_dir)
+    spec = {"family": "idefics3", "seed": seed, "version": BUILDER_VERSION}
+    if _is_built(out_dir, spec):
+        return out_dir
+    import torch
+    from transformers import (
+        Idefics3Config,
+        Idefics3ForConditionalGeneration,
+        Idefics3ImageProcessorPil,
+        Idefics3Processor,
+        Idefics3VisionConfig,
+        LlamaConfig,
+    )
+
+    special = ["<|endoftext|>", "<|im_start|>", "<end_of_utterance>", "<image>", "<fake_token_around_image>"]
+    special.append("<global-img>")
+    tokenizer = _train_tokenizer(
+        special,
+        pad_token="<|endoftext|>",
+        bos_token="<|im_start|>",
+        eos_token="<end_of_utterance>",
+        extra={"image_token": "<image>"},
+        chat_template=IDEFICS3_TEMPLATE,
+    )
+    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in special}
+    image_size, patch, scale = 32, 8, 2
+    vision = Idefics3VisionConfig(
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        image_size=image_size,
+        patch_size=patch,
+    )
+    text = LlamaConfig(
+        vocab_size=len(tokenizer),
+        **VLLM_DECODER,
+        max_position_embeddings=1024,
+        pad_token_id=ids["<|endoftext|>"],
+        bos_token_id=ids["<|im_start|>"],
+        eos_token_id=ids["<end_of_utterance>"],
+    )
+    config = Idefics3Config(
+        vision_config=vision.to_dict(),
+        text_config=text.to_dict(),
+        scale_factor=scale,
+        image_token_id=ids["<image>"],
+        pad_token_id=ids["<|endoftext|>"],
+    )
+    torch.manual_seed(seed)
+    model = Idefics3ForConditionalGeneration(config).eval()
+    _set_generation_defaults(
+        model, pad=ids["<|endoftext|>"], eos=ids["<end_of_utterance>"], bos=ids["<|im_start|>"]
+    )
+    images = Idefics3ImageProcessorPil(
+        do_image_splitting=False,
+        size={"longest_edge": image_size},
+        max_image_size={"longest_edge": image_size},
+    )
+    processor = Idefics3Processor(
+        image_processor=images,
+        tokenizer=tokenizer,
+        image_seq_len=(image_size // patch) ** 2 // scale**2,
+        chat_template=IDEFICS3_TEMPLATE,
+    )
+    return _save(out_dir, spec, model, processor)
+
+
 def _mrope(head_dim: int) -> list[int]:
     half = head_dim // 2
     third = half // 3
