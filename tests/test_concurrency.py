@@ -3,6 +3,8 @@ fewer on 429/503 and timeouts, within bounds; reported in the results; never cap
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 import kobench
@@ -74,6 +76,56 @@ def test_errors_on_their_merits_change_nothing_and_a_fixed_limit_never_moves() -
     for outcome in ("ok", "overload", "timeout"):
         _round(fixed, clock, outcome=lambda k, outcome=outcome: outcome)
     assert fixed.limit == 6 and fixed.report() == {"mode": "fixed", "concurrency": 6}
+
+
+async def _settle() -> None:
+    for _ in range(5):  # let every woken or cancelled task run its step
+        await asyncio.sleep(0)
+
+
+def test_async_waiters_get_exactly_the_room_a_release_makes() -> None:
+    async def main() -> None:
+        limit = ConcurrencyLimit(Concurrency.fixed(2))
+        held = [await limit.acquire_async(), await limit.acquire_async()]
+        waiting = [asyncio.create_task(limit.acquire_async()) for _ in range(4)]
+        await _settle()
+        assert not any(t.done() for t in waiting)
+        limit.release(held.pop(), "ok")
+        await _settle()
+        assert [t.done() for t in waiting] == [True, False, False, False]  # one answer wakes one: the oldest
+        waiting[1].cancel()  # a waiter that gives up keeps no place in the queue
+        await _settle()
+        limit.release(held.pop(), "ok")
+        await _settle()
+        assert [t.done() and not t.cancelled() for t in waiting] == [True, False, True, False]
+        # cancelled after it was handed a slot, before it ran: the slot is not lost
+        limit.release(waiting[0].result(), "ok")
+        waiting[3].cancel()
+        await _settle()
+        assert waiting[3].cancelled()
+        again = await asyncio.wait_for(limit.acquire_async(), 5)
+        assert again.in_flight == 2  # waiting[2]'s and this one: the limit is full again
+        late = asyncio.create_task(limit.acquire_async())
+        await _settle()
+        assert not late.done()
+        late.cancel()
+        await _settle()
+
+    asyncio.run(main())
+
+
+def test_a_release_from_another_thread_hands_the_slot_to_a_task() -> None:
+    async def main() -> None:
+        limit = ConcurrencyLimit(Concurrency.fixed(1))
+        slot = limit.acquire()  # a thread's
+        assert slot is not None
+        waiter = asyncio.create_task(limit.acquire_async())
+        await _settle()
+        assert not waiter.done()
+        await asyncio.to_thread(limit.release, slot, "ok")
+        assert (await asyncio.wait_for(waiter, 5)).in_flight == 1
+
+    asyncio.run(main())
 
 
 @pytest.mark.parametrize("bad", [dict(start=0), dict(start=9, maximum=8), dict(start=2, minimum=3)])

@@ -1,8 +1,10 @@
 """The OpenAI-compatible chat client against a real HTTP server on 127.0.0.1 (kobench.testing.fake_openai):
-answers, every kind of retry, what is not retried, concurrency, and the API key kept out of every text."""
+answers, every kind of retry, what is not retried, concurrency, stopping (close, a consumer that stops),
+and the API key kept out of every text."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import email.utils
 import io
@@ -12,7 +14,7 @@ import socket
 import threading
 import time
 
-import httpx
+import httpx2
 import pytest
 from PIL import Image
 
@@ -36,12 +38,12 @@ HELLO = ChatRequest([{"role": "user", "content": "안녕하세요"}])
 
 
 class Waits:
-    """An injected `sleep` that records the backoff waits instead of waiting."""
+    """An injected (async) `sleep` that records the backoff waits instead of waiting."""
 
     def __init__(self) -> None:
         self.waits: list[float] = []
 
-    def __call__(self, seconds: float) -> None:
+    async def __call__(self, seconds: float) -> None:
         self.waits.append(seconds)
 
 
@@ -106,7 +108,10 @@ def test_extra_fields_are_sent() -> None:
 
 def test_429_retry_after_seconds_is_honoured() -> None:
     waits = Waits()
-    with FakeOpenAIServer(sequence(Reply.rate_limited(2.0))) as server, client_for(server, sleep=waits) as c:
+    with (
+        FakeOpenAIServer(sequence(Reply.rate_limited(2.0))) as server,
+        client_for(server, sleep=waits, backoff_max=60.0) as c,
+    ):
         result = c.chat(HELLO)
     assert result.ok and result.attempts == 2 and server.calls == 2
     assert waits.waits == [2.0]  # the jitter (at most 0.01 s here) never shortens the server's wait
@@ -116,8 +121,8 @@ def test_429_retry_after_http_date_is_honoured() -> None:
     when = email.utils.formatdate(time.time() + 30, usegmt=True)
     waits = Waits()
     replies = (Reply(status=429, text="slow down", headers={"Retry-After": when}),)
-    with FakeOpenAIServer(sequence(*replies)) as server, client_for(server, sleep=waits) as client:
-        assert client.chat(HELLO).ok
+    with FakeOpenAIServer(sequence(*replies)) as server, client_for(server, sleep=waits, backoff_max=60) as c:
+        assert c.chat(HELLO).ok
     assert len(waits.waits) == 1 and 28 <= waits.waits[0] <= 31
 
 
@@ -129,14 +134,29 @@ def test_retry_after_never_below_the_jittered_backoff() -> None:
     assert waits.waits == [pytest.approx(4.0 * random.Random(7).random())]
 
 
+def test_retry_after_is_capped_at_backoff_max(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="kobench.llm.client")
+    waits = Waits()
+    later = email.utils.formatdate(time.time() + 7200, usegmt=True)
+    replies = (Reply.rate_limited(3600), Reply(status=503, text="busy", headers={"Retry-After": later}))
+    with FakeOpenAIServer(sequence(*replies)) as s, client_for(s, sleep=waits, backoff_max=2.5) as c:
+        result = c.chat(HELLO)
+    assert result.ok and result.attempts == 3
+    assert waits.waits == [2.5, 2.5]  # neither the hour asked in seconds nor the two asked by date
+    assert "the server asked for 3600.0 s; capped at backoff_max" in caplog.text
+
+
 def test_429_real_short_wait() -> None:
     waits: list[float] = []
 
-    def sleep(seconds: float) -> None:  # really waits, and records what it was asked to wait
+    async def sleep(seconds: float) -> None:  # really waits, and records what it was asked to wait
         waits.append(seconds)
-        time.sleep(seconds)
+        await asyncio.sleep(seconds)
 
-    with FakeOpenAIServer(sequence(Reply.rate_limited(0.3))) as server, client_for(server, sleep=sleep) as c:
+    with (
+        FakeOpenAIServer(sequence(Reply.rate_limited(0.3))) as server,
+        client_for(server, sleep=sleep, backoff_max=5.0) as c,
+    ):
         result = c.chat(HELLO)
     assert result.ok and result.attempts == 2
     assert len(waits) == 1 and waits[0] >= 0.3  # the server's Retry-After, not the 0.01 s backoff
@@ -301,6 +321,19 @@ def test_key_is_sent_but_never_shown(
         assert SECRET not in text
 
 
+def test_no_authorization_header_without_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The SDK's own variables must not stand in for the endpoint's: OpenAI's key is not the local server's.
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    monkeypatch.setenv("OPENAI_ORG_ID", "org-kobench-test")
+    monkeypatch.setenv("OPENAI_CUSTOM_HEADERS", f"Authorization: Bearer {SECRET}")
+    with FakeOpenAIServer() as server, client_for(server) as client:  # $KOBENCH_TEST_NO_KEY is unset
+        assert client.chat(HELLO).ok
+        headers = server.requests[0][0]
+    assert "Authorization" not in headers and "OpenAI-Organization" not in headers
+    assert SECRET not in repr(dict(headers))
+    assert headers["user-agent"].startswith("kobench/")
+
+
 # --- concurrency ---
 
 
@@ -350,6 +383,84 @@ def test_on_done_exception_propagates() -> None:
         with pytest.raises(RuntimeError, match="progress bar broke"):
             client.chat_many([HELLO] * 20, on_done=on_done)
         assert server.calls < 20  # the requests not yet started were dropped
+
+
+def test_chat_from_many_threads_at_once() -> None:
+    results: dict[int, ChatResult] = {}
+
+    def ask(i: int) -> None:
+        results[i] = client.chat(ChatRequest([{"role": "user", "content": str(i)}]))
+
+    with FakeOpenAIServer(echo) as server, client_for(server, concurrency=4) as client:
+        threads = [threading.Thread(target=ask, args=(i,)) for i in range(12)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        in_flight = server.max_in_flight
+    assert {i: r.text for i, r in results.items()} == {i: f"echo:{i}" for i in range(12)}
+    assert 2 <= in_flight <= 4  # they overlapped, within the one limit all threads share
+
+
+# --- stopping ---
+
+
+def test_close_during_a_long_backoff_returns_promptly_with_the_request_failed() -> None:
+    done: list[ChatResult] = []
+    with FakeOpenAIServer(lambda body, i: Reply.rate_limited(3600)) as server:
+        client = client_for(server, backoff_max=600.0, sleep=asyncio.sleep)  # it would wait 10 minutes
+        asker = threading.Thread(target=lambda: done.append(client.chat(HELLO)))
+        asker.start()
+        deadline = time.monotonic() + 10
+        while server.calls < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)  # into the backoff
+        client.close()
+        asker.join(timeout=5)
+        assert not asker.is_alive(), "close() left the request waiting out its backoff"
+        assert server.calls == 1  # no attempt after the close
+        later = client.chat(HELLO)
+    (result,) = done
+    assert not result.ok and result.attempts == 1 and result.error is not None
+    assert result.error.startswith("HTTP 429") and "gave up: the client was closed" in result.error
+    assert later.error == "not sent: the client was closed" and later.attempts == 0
+
+
+def test_close_cancels_requests_in_flight_and_a_stream_hands_out_every_failure() -> None:
+    with FakeOpenAIServer(lambda body, i: Reply(hang=60)) as server:
+        client = client_for(server, concurrency=3, timeout=120.0)
+        requests = [ChatRequest([{"role": "user", "content": str(i)}]) for i in range(8)]
+        stream = client.chat_stream(requests)
+        closer = threading.Timer(0.5, client.close)
+        closer.start()
+        results = dict(stream)  # would take minutes if the hanging requests were waited for
+        closer.join()
+        assert server.calls == 3  # the three in flight; the rest were never sent
+    assert sorted(results) == list(range(8)) and not any(r.ok for r in results.values())
+    sent = [r for r in results.values() if r.attempts == 1]
+    assert len(sent) == 3 and all("gave up: the client was closed" in (r.error or "") for r in sent)
+
+
+@pytest.mark.parametrize("interrupt", [RuntimeError, KeyboardInterrupt])
+def test_a_consumer_that_stops_cancels_what_is_in_flight(interrupt: type[BaseException]) -> None:
+    def script(body: dict, index: int) -> Reply:
+        return Reply(text="fast") if body["messages"][-1]["content"] == "0" else Reply(hang=60)
+
+    def on_done(i: int, result: ChatResult) -> None:
+        raise interrupt("stop")
+
+    requests = [ChatRequest([{"role": "user", "content": str(i)}]) for i in range(10)]
+    with FakeOpenAIServer(script) as server, client_for(server, concurrency=4, timeout=120.0) as client:
+        began = time.monotonic()
+        with pytest.raises(interrupt):
+            client.chat_many(requests, on_done=on_done)
+        time.sleep(0.3)  # a request sent just before the stop may reach the server just after it
+        calls = server.calls
+        time.sleep(0.3)
+        assert server.calls == calls <= 5  # the four first, perhaps a fifth sent before the stop; no more
+        # The client still works, and at once: the hanging requests gave their slots back when cancelled.
+        assert client.chat(ChatRequest([{"role": "user", "content": "0"}])).text == "fast"
+        assert time.monotonic() - began < 30
 
 
 # --- parsing helpers ---
@@ -408,13 +519,13 @@ def test_endpoint_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_retry_after_parsing() -> None:
     soon = email.utils.formatdate(time.time() + 10, usegmt=True)
-    assert parse_retry_after(httpx.Headers({"Retry-After": "7"})) == 7.0
-    assert parse_retry_after(httpx.Headers({"Retry-After": "1.5"})) == 1.5
-    assert 8 <= (parse_retry_after(httpx.Headers({"Retry-After": soon})) or 0) <= 11
-    assert parse_retry_after(httpx.Headers({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})) == 0.0
-    assert parse_retry_after(httpx.Headers({"retry-after-ms": "250", "Retry-After": "9"})) == 0.25
-    assert parse_retry_after(httpx.Headers({"Retry-After": "soon"})) is None
-    assert parse_retry_after(httpx.Headers({})) is None
+    assert parse_retry_after(httpx2.Headers({"Retry-After": "7"})) == 7.0
+    assert parse_retry_after(httpx2.Headers({"Retry-After": "1.5"})) == 1.5
+    assert 8 <= (parse_retry_after(httpx2.Headers({"Retry-After": soon})) or 0) <= 11
+    assert parse_retry_after(httpx2.Headers({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})) == 0.0
+    assert parse_retry_after(httpx2.Headers({"retry-after-ms": "250", "Retry-After": "9"})) == 0.25
+    assert parse_retry_after(httpx2.Headers({"Retry-After": "soon"})) is None
+    assert parse_retry_after(httpx2.Headers({})) is None
 
 
 def _encoded(fmt: str, mode: str = "RGB") -> bytes:

@@ -87,9 +87,9 @@ def test_start_waits_for_the_server_and_close_stops_it() -> None:
     server = VLLMServer(_fake_command(port), port, start_timeout=30)
     server.start()
     try:
-        import httpx
+        import httpx2
 
-        assert httpx.get(f"{server.base_url}/models", trust_env=False).json()["data"][0]["id"] == "fake"
+        assert httpx2.get(f"{server.base_url}/models", trust_env=False).json()["data"][0]["id"] == "fake"
     finally:
         server.close()
     assert server.exit_code is not None and not _alive(server.process.pid)

@@ -1,42 +1,62 @@
-"""An OpenAI-compatible chat client: POST {base_url}/chat/completions with bounded concurrency and
-retries fully under kobench's control (httpx directly, no SDK with retries of its own).
+"""An OpenAI-compatible chat client: `/chat/completions` through the `openai` package's AsyncOpenAI, with
+kobench's own concurrency limit, retries, failure accounting and key redaction around it.
+
+The SDK sends the requests (body encoding, headers, timeouts, connection pooling, status errors); its own
+retries are off (`max_retries=0`), because retries live here: every 429 and timeout reaches the adaptive
+concurrency limit, a server's `Retry-After` is capped, and every wait can be cancelled.
 
 Retried, with exponential backoff and full jitter (`min(backoff_max, backoff_base * 2**retry) * U(0,1)`):
 429, 408 and every 5xx, timeouts, connection errors (refused, reset, dropped mid-response) and a 200
-whose body is not a chat completion. On 429 and 503 a `Retry-After` (seconds or an HTTP date) is honoured
-in full, never shortened by the jitter. Other 4xx (400, 401, 403, 404, 422) are answered at once: the
-request itself is wrong and asking again cannot help. A request's failure never raises: it comes back as
-a ChatResult with `error` set.
+whose body is not a chat completion. On 429 and 503 a `Retry-After` (seconds or an HTTP date) is honoured,
+never shortened by the jitter, but at most `backoff_max` (a longer wait is logged as capped). Other 4xx
+(400, 401, 403, 404, 422) are answered at once: the request itself is wrong and asking again cannot help.
+A request's failure never raises: it comes back as a ChatResult with `error` set.
+
+The facade is synchronous and thread-safe: each client runs one asyncio event loop on a daemon thread of
+its own (started on first use, stopped by close()), and every request is a task on it. close() makes
+requests waiting for a slot or a backoff give up at once and cancels those in flight; each comes back
+failed. A `chat_stream` consumer that stops early (an exception, Ctrl-C, closing the generator) drops
+the requests not yet started and cancels those in flight.
 
 The API key is read from an environment variable (`Endpoint.api_key_env`) and sent as a Bearer header
 only; it is kept out of every repr, error text and log line (server messages are redacted too, as some
 echo the key they refused). Local servers such as vLLM need no key: with the variable unset no
-Authorization header is sent.
+Authorization header is sent. The SDK's own environment variables (OPENAI_API_KEY, OPENAI_ORG_ID,
+OPENAI_PROJECT_ID, OPENAI_CUSTOM_HEADERS...) decide nothing here: kobench sets the headers that matter on
+every request, so a key meant for one server never reaches another.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import email.utils
 import io
 import json
 import logging
 import math
+import queue
 import random
+import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+import weakref
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
-import httpx
+import anyio
+import httpx2
+import openai
+from openai import AsyncOpenAI, Omit, omit
 
 from kobench.llm.concurrency import Concurrency, ConcurrencyLimit
 from kobench.llm.endpoint import Endpoint
+from kobench.provenance import VERSION
 from kobench.types import ImageRef, Message, TextPart
 
 log = logging.getLogger(__name__)
@@ -45,6 +65,24 @@ _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 _RETRY_STATUSES = {408, 429}
 _RETRY_AFTER_STATUSES = {429, 503}
 _CLIP = 300  # characters of a server's message or body kept in an error text
+_STOP_WAIT = 10.0  # seconds close() or a stopped stream waits for the cancelled requests to wind down
+_POLL = 0.5  # seconds between checks that the loop thread still runs, while a caller waits on it
+# The causes of an APIConnectionError worth asking again: the server refused, reset or dropped the
+# connection (TLS failures included, which the SDK also counts as connection errors). A bad URL or a
+# protocol error on our side (UnsupportedProtocol, LocalProtocolError) would fail the same way again.
+_RETRY_CONNECTION = (
+    httpx2.NetworkError,
+    httpx2.RemoteProtocolError,
+    httpx2.ProxyError,
+    ssl.SSLError,
+    anyio.EndOfStream,
+)
+_USER_AGENT = f"kobench/{VERSION} (openai-python/{openai.__version__})"
+# AsyncOpenAI insists on a key; with none, every request omits the Authorization header instead, so this
+# placeholder is never sent.
+_NO_KEY = "kobench-no-key"
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -83,7 +121,7 @@ class ChatResult:
 
 @dataclass(frozen=True)
 class _Outcome:
-    """One HTTP attempt: a completion, or what went wrong and whether asking again may help."""
+    """One attempt: a completion, or what went wrong and whether asking again may help."""
 
     text: str | None = None
     prompt_tokens: int = 0
@@ -95,14 +133,17 @@ class _Outcome:
     retry_after: float | None = None
     # "overload" (a 429 or 503) or "timeout": the adaptive concurrency comes down
     overload: Literal["overload", "timeout"] | None = None
+    sent: bool = True  # False: the request failed before anything went out (its body cannot be encoded)
 
 
 class ChatClient:
-    """A thread-safe client for one endpoint; one pooled httpx.Client serves every thread.
+    """A thread-safe client for one endpoint: one event loop and one AsyncOpenAI (one connection pool)
+    serve every thread.
 
     `max_retries` counts retries: a request is tried at most `max_retries + 1` times. `timeout` bounds
     each attempt's connect, send and every wait for response bytes (httpx's per-phase timeout), not the
-    total. `sleep` and `rng` are injectable so tests can record the backoff waits without waiting.
+    total; waiting for a free connection is not timed. `sleep` (an async callable) and `rng` are
+    injectable so tests can record the backoff waits without waiting.
     """
 
     def __init__(
@@ -114,7 +155,7 @@ class ChatClient:
         max_retries: int = 5,
         backoff_base: float = 1.0,
         backoff_max: float = 60.0,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
         spec = Concurrency.fixed(concurrency) if isinstance(concurrency, int) else concurrency
@@ -130,22 +171,22 @@ class ChatClient:
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self._sleep = sleep
-        self._rng = rng or random.Random()
-        self._rng_lock = threading.Lock()
-        self._closed = threading.Event()
-        self._url = endpoint.base_url.rstrip("/") + "/chat/completions"
+        self._rng = rng or random.Random()  # used on the loop thread only
         self._key = endpoint.api_key()
-        headers = {"Content-Type": "application/json", "User-Agent": "kobench"}
-        if self._key:
-            headers["Authorization"] = f"Bearer {self._key}"
-        self._http = httpx.Client(
-            headers=headers,
-            # Waiting for a free connection is not a failure: only the request itself is timed.
-            timeout=httpx.Timeout(timeout, pool=None),
-            limits=httpx.Limits(max_connections=spec.most, max_keepalive_connections=spec.most),
-            # A local server (vLLM on this machine) is never reached through an HTTP(S)_PROXY.
-            trust_env=(urlsplit(endpoint.base_url).hostname or "") not in _LOOPBACK,
-        )
+        # Sent with every request, over whatever the SDK took from the environment: the key (or no
+        # Authorization header at all), and no OpenAI organization or project for a server they are not for.
+        self._headers: dict[str, str | Omit] = {
+            "Authorization": f"Bearer {self._key}" if self._key else omit,
+            "OpenAI-Organization": omit,
+            "OpenAI-Project": omit,
+        }
+        self._lock = threading.Lock()  # guards starting, submitting to and closing the loop
+        self._closed = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._api: AsyncOpenAI | None = None
+        self._busy: set[asyncio.Task[Any]] = set()  # tasks inside _chat, which close() cancels (loop only)
+        self._finalizer: weakref.finalize | None = None
 
     def __repr__(self) -> str:
         return f"ChatClient({self.endpoint.identity()!r}, concurrency={self.concurrency.start})"
@@ -159,13 +200,44 @@ class ChatClient:
         self.close()
 
     def close(self) -> None:
-        """Close the connections; requests still retrying give up at their next wait."""
-        self._closed.set()
-        self._http.close()
+        """Stop the client: requests waiting for a slot or a backoff give up at once, those in flight are
+        cancelled (each comes back failed), and the connections close. Later requests fail at once.
+        Safe from any thread, and more than once."""
+        with self._lock:
+            if self._closed.is_set():
+                return
+            self._closed.set()
+            loop, thread = self._loop, self._thread
+            if loop is None or thread is None:
+                return
+            shutdown = asyncio.run_coroutine_threadsafe(self._shutdown(), loop)
+            if self._finalizer is not None:
+                self._finalizer.detach()
+        if threading.current_thread() is thread:
+            return  # from a task on the loop itself, which cannot wait for its own shutdown
+        try:
+            shutdown.result(timeout=_STOP_WAIT)
+        except Exception as exc:  # closing never fails the caller; the loop stops all the same
+            log.debug("%s: closing: %s", self.endpoint.identity(), self._redact(repr(exc)))
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=_STOP_WAIT)
 
     def chat(self, request: ChatRequest) -> ChatResult:
-        """One chat completion, retried as the module docstring says. Never raises for its failure."""
-        return self._chat(request, None)
+        """One chat completion, retried as the module docstring says. Never raises for its failure; an
+        interrupt (Ctrl-C) cancels the request and propagates."""
+        future = self._submit(self._chat, request)
+        if future is None:
+            return _closed_result()
+        try:
+            while True:
+                try:
+                    return future.result(timeout=_POLL)
+                except TimeoutError:
+                    if not self._loop_alive():
+                        return _closed_result()
+        except BaseException:
+            future.cancel()
+            raise
 
     def chat_many(
         self,
@@ -177,126 +249,253 @@ class ChatClient:
 
         `on_done(index, result)` is called as each request finishes, in completion order. If it raises,
         or the caller is interrupted (Ctrl-C), the requests not yet started are dropped, those in flight
-        stop retrying, and the exception propagates.
+        are cancelled, and the exception propagates.
         """
         results: list[ChatResult | None] = [None] * len(requests)
-        for i, result in self.chat_stream(requests):
-            results[i] = result
-            if on_done is not None:
-                on_done(i, result)
+        stream = self.chat_stream(requests)
+        try:
+            for i, result in stream:
+                results[i] = result
+                if on_done is not None:
+                    on_done(i, result)
+        finally:
+            stream.close()  # now, not when a traceback that holds the generator is freed
         return [r for r in results if r is not None]
 
     def chat_stream(self, requests: Sequence[ChatRequest]) -> Iterator[tuple[int, ChatResult]]:
         """(index, result) for every request as each finishes, at most `concurrency` in flight. When the
         consumer stops early (an exception, Ctrl-C, closing the generator), requests not yet started are
-        dropped and those in flight stop retrying."""
+        dropped and those in flight are cancelled before the generator returns."""
         requests = list(requests)
         if not requests:
             return
-        cancel = threading.Event()
-        workers = min(self.concurrency.most, len(requests))  # the limit decides how many of them send
-        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm")
-        futures = {pool.submit(self._chat, request, cancel): i for i, request in enumerate(requests)}
-        finished = False
+        results: queue.SimpleQueue[tuple[int, ChatResult]] = queue.SimpleQueue()
+        ended = threading.Event()
+        batch = self._submit(self._batch, requests, results.put, ended)
+        if batch is None:
+            for i in range(len(requests)):
+                yield i, _closed_result()
+            return
+        seen: set[int] = set()
         try:
-            for future in as_completed(futures):
-                yield futures[future], future.result()
-            finished = True
+            while len(seen) < len(requests):
+                try:
+                    i, result = results.get(timeout=_POLL)
+                except queue.Empty:
+                    if ended.is_set() and results.empty():
+                        batch.result(timeout=0)  # raises what broke the batch, if anything did
+                        break
+                    if not self._loop_alive():
+                        break
+                    continue
+                seen.add(i)
+                yield i, result
+            # Only when the loop went away under a close() that could not wait: the rest failed too.
+            for i in range(len(requests)):
+                if i not in seen:
+                    seen.add(i)
+                    yield i, _closed_result()
         finally:
-            if not finished:
-                cancel.set()
-            pool.shutdown(wait=finished, cancel_futures=not finished)
+            if len(seen) < len(requests):
+                batch.cancel()
+                ended.wait(timeout=_STOP_WAIT)
+
+    # --- the event loop ---
+
+    def _submit(self, coroutine: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> Future[T] | None:
+        """Run `coroutine(*args)` on the client's loop, starting it on first use; None once closed. Under
+        the lock, so that nothing is submitted after close() scheduled the shutdown."""
+        with self._lock:
+            if self._closed.is_set():
+                return None
+            if self._loop is None:
+                self._start()
+            assert self._loop is not None
+            return asyncio.run_coroutine_threadsafe(coroutine(*args), self._loop)
+
+    def _start(self) -> None:
+        most = self.concurrency.most
+        http = httpx2.AsyncClient(
+            limits=httpx2.Limits(max_connections=most, max_keepalive_connections=most),
+            # A local server (vLLM on this machine) is never reached through an HTTP(S)_PROXY.
+            trust_env=(urlsplit(self.endpoint.base_url).hostname or "") not in _LOOPBACK,
+        )
+        self._api = AsyncOpenAI(
+            base_url=self.endpoint.base_url,
+            api_key=self._key or _NO_KEY,
+            max_retries=0,  # retries are kobench's: see the module docstring
+            # Waiting for a free connection is not a failure: only the request itself is timed.
+            timeout=httpx2.Timeout(self.timeout, pool=None),
+            http_client=http,
+            default_headers={"User-Agent": _USER_AGENT},
+        )
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=_run_loop, args=(loop,), name="kobench-llm", daemon=True)
+        thread.start()
+        self._loop, self._thread = loop, thread
+        # A client dropped without close() still closes its connections and stops its thread (neither
+        # the loop nor the SDK client holds a reference to it).
+        self._finalizer = weakref.finalize(self, _abandon, loop, self._api)
+        self._finalizer.atexit = False  # at exit the daemon thread simply ends
+
+    def _loop_alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    async def _shutdown(self) -> None:
+        for task in list(self._busy):
+            task.cancel()
+        others = asyncio.all_tasks() - {asyncio.current_task()}
+        if others:  # the cancelled requests come back failed; batches hand out the rest as failed too
+            await asyncio.wait(others, timeout=_STOP_WAIT)
+        if self._api is not None:
+            await self._api.close()
+
+    async def _batch(
+        self,
+        requests: list[ChatRequest],
+        put: Callable[[tuple[int, ChatResult]], None],
+        ended: threading.Event,
+    ) -> None:
+        """Every request, by as many workers as can ever be in flight; the limit decides how many send."""
+        try:
+            pending = iter(enumerate(requests))
+
+            async def work() -> None:
+                for i, request in pending:
+                    put((i, await self._chat(request)))
+
+            workers = [asyncio.create_task(work()) for _ in range(min(self.concurrency.most, len(requests)))]
+            try:
+                await asyncio.gather(*workers)
+            finally:  # cancelled (the consumer stopped) or broken: no worker outlives the batch
+                for worker in workers:
+                    worker.cancel()
+                await asyncio.gather(*workers, return_exceptions=True)
+        finally:
+            ended.set()
 
     # --- one request ---
 
-    def _chat(self, request: ChatRequest, cancel: threading.Event | None) -> ChatResult:
+    async def _chat(self, request: ChatRequest) -> ChatResult:
         start = time.perf_counter()
-        try:
-            body = json.dumps(_body(self.endpoint.model, request), ensure_ascii=False).encode("utf-8")
-        except (TypeError, ValueError) as exc:
-            return ChatResult(None, self._redact(f"request cannot be encoded as JSON: {exc}"), attempts=0)
+        if self._closed.is_set():
+            return _closed_result()
+        task = asyncio.current_task()
+        assert task is not None
+        self._busy.add(task)
         tries = self.max_retries + 1
         attempt = 0
-        outcome = _Outcome()
-        while attempt < tries:
-            slot = self.limit.acquire(lambda: self._stopping(cancel))
-            if slot is None:
-                break
-            attempt += 1
-            outcome = _Outcome(error="request failed")
-            try:
-                outcome = self._once(body)
-            finally:
-                verdict = "ok" if outcome.error is None else (outcome.overload or "error")
-                self.limit.release(slot, verdict)
-            seconds = time.perf_counter() - start
-            if outcome.error is None:
-                return ChatResult(
-                    text=outcome.text,
-                    error=None,
-                    prompt_tokens=outcome.prompt_tokens,
-                    completion_tokens=outcome.completion_tokens,
-                    attempts=attempt,
-                    seconds=seconds,
-                    model=outcome.model,
-                    finish_reason=outcome.finish_reason,
-                )
-            if not outcome.retry:
-                return ChatResult(None, self._redact(outcome.error), attempts=attempt, seconds=seconds)
-            if attempt == tries or self._stopping(cancel):
-                break
-            base = self.backoff_base
-            if outcome.overload and self.concurrency.adaptive:
-                # The adaptive limit has come down already: back off in units of the server's own answer
-                # time, not in seconds (a slot at the new limit frees up about then).
-                base = min(base, self.limit.pause())
-            wait = self._backoff(attempt - 1, outcome.retry_after, base)
-            log.info(
-                "%s: %s; retry %d of %d in %.2f s",
-                self.endpoint.identity(),
-                self._redact(outcome.error or ""),
-                attempt,
-                self.max_retries,
-                wait,
-            )
-            self._sleep(wait)
-            if self._stopping(cancel):
-                break
-        what = self._redact(outcome.error or "no answer")
-        if attempt < tries:
-            what += " (gave up: interrupted)"
+        outcome = _Outcome(error="no answer")
+        gave_up = ""
+        try:
+            while attempt < tries:
+                if self._closed.is_set():  # closed between two attempts (the backoff did not wait)
+                    gave_up = " (gave up: the client was closed)"
+                    break
+                slot = await self.limit.acquire_async()
+                attempt += 1
+                outcome = _Outcome(error="cancelled")  # what the limit hears if the attempt is cancelled
+                try:
+                    outcome = await self._once(request)
+                finally:
+                    verdict = "ok" if outcome.error is None else (outcome.overload or "error")
+                    self.limit.release(slot, verdict)
+                seconds = time.perf_counter() - start
+                if outcome.error is None:
+                    return ChatResult(
+                        text=outcome.text,
+                        error=None,
+                        prompt_tokens=outcome.prompt_tokens,
+                        completion_tokens=outcome.completion_tokens,
+                        attempts=attempt,
+                        seconds=seconds,
+                        model=outcome.model,
+                        finish_reason=outcome.finish_reason,
+                    )
+                if not outcome.sent:
+                    attempt -= 1
+                if not outcome.retry:
+                    return ChatResult(None, self._redact(outcome.error), attempts=attempt, seconds=seconds)
+                if attempt == tries:
+                    break
+                await self._sleep(self._backoff(attempt, outcome))
+        except asyncio.CancelledError:
+            if not self._closed.is_set():
+                raise  # the consumer stopped: nobody waits for this result
+            task.uncancel()  # cancelled by close(), whose callers still get a result for every request
+            gave_up = " (gave up: the client was closed)"
+        finally:
+            self._busy.discard(task)
+        what = self._redact(outcome.error or "no answer") + gave_up
         return ChatResult(
             None, f"{what} after {attempt} attempts", attempts=attempt, seconds=time.perf_counter() - start
         )
 
-    def _stopping(self, cancel: threading.Event | None) -> bool:
-        return self._closed.is_set() or (cancel is not None and cancel.is_set())
+    def _backoff(self, attempt: int, outcome: _Outcome) -> float:
+        """The wait before the next attempt (`attempt` tries so far), logged."""
+        base = self.backoff_base
+        if outcome.overload and self.concurrency.adaptive:
+            # The adaptive limit has come down already: back off in units of the server's own answer
+            # time, not in seconds (a slot at the new limit frees up about then).
+            base = min(base, self.limit.pause())
+        retry = attempt - 1
+        wait = min(self.backoff_max, base * 2.0 ** min(retry, 64)) * self._rng.random()
+        asked = outcome.retry_after
+        capped = ""
+        if asked is not None:
+            if asked > self.backoff_max:
+                # A server asking for minutes (or a bad date) would stall the run: wait backoff_max.
+                capped = f" (the server asked for {asked:.1f} s; capped at backoff_max)"
+                asked = self.backoff_max
+            wait = max(wait, asked)  # the jitter never shortens the server's wait
+        log.info(
+            "%s: %s; retry %d of %d in %.2f s%s",
+            self.endpoint.identity(),
+            self._redact(outcome.error or ""),
+            attempt,
+            self.max_retries,
+            wait,
+            capped,
+        )
+        return wait
 
-    def _backoff(self, retry: int, retry_after: float | None, base: float | None = None) -> float:
-        with self._rng_lock:  # random.Random is not documented as thread-safe
-            u = self._rng.random()
-        base = self.backoff_base if base is None else base
-        wait = min(self.backoff_max, base * 2.0 ** min(retry, 64)) * u
-        return wait if retry_after is None else max(wait, retry_after)
-
-    def _once(self, body: bytes) -> _Outcome:
+    async def _once(self, request: ChatRequest) -> _Outcome:
+        assert self._api is not None
         try:
-            response = self._http.post(self._url, content=body)
-        except httpx.TimeoutException as exc:
-            what = f"no answer within {self.timeout:g} s ({type(exc).__name__})"
+            raw = await self._api.chat.completions.with_raw_response.create(
+                model=self.endpoint.model,
+                messages=request.messages,  # type: ignore[arg-type]  # already in the API's format
+                temperature=request.temperature,
+                max_tokens=omit if request.max_tokens is None else request.max_tokens,
+                stop=list(request.stop) if request.stop else omit,
+                extra_body=request.extra or None,
+                extra_headers=self._headers,
+            )
+        except openai.APIStatusError as exc:  # 4xx and 5xx; the SDK has read the body
+            return self._refused(exc.response, exc.body)
+        except openai.APITimeoutError as exc:
+            what = f"no answer within {self.timeout:g} s ({type(exc.__cause__).__name__})"
             return _Outcome(error=what, retry=True, overload="timeout")
-        except (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError) as exc:
-            # Refused, reset, or the server closed the connection before (or while) answering.
-            return _Outcome(error=f"connection failed ({type(exc).__name__}: {exc})", retry=True)
-        except Exception as exc:  # a bad URL or protocol: asking again cannot help; never raise
+        except openai.APIConnectionError as exc:
+            cause = exc.__cause__
+            what = f"connection failed ({type(cause).__name__}: {cause})" if cause else "connection failed"
+            return _Outcome(error=what, retry=cause is None or isinstance(cause, _RETRY_CONNECTION))
+        except (TypeError, ValueError) as exc:  # raised while the SDK encodes the body: nothing went out
+            return _Outcome(error=f"request not sent: it cannot be encoded as JSON ({exc})", sent=False)
+        except Exception as exc:  # anything else the SDK refuses: asking again cannot help; never raise
             return _Outcome(error=f"request failed ({type(exc).__name__}: {exc})")
+        response = raw.http_response
+        if not 200 <= response.status_code < 300:  # a 1xx or 3xx (redirects are not followed)
+            return self._refused(response, None)
+        return _completion(response)
+
+    def _refused(self, response: httpx2.Response, body: object) -> _Outcome:
+        """A status other than 2xx: retried or not, as the module docstring says."""
         status = response.status_code
-        if 200 <= status < 300:
-            return _completion(response)
         what = f"HTTP {status}"
         if response.reason_phrase:
             what += f" {response.reason_phrase}"
-        what += f": {_server_message(response)}"
+        what += f": {_server_message(body, response)}"
         if status in _RETRY_STATUSES or 500 <= status <= 599:
             after = retry_after_seconds(response.headers) if status in _RETRY_AFTER_STATUSES else None
             return _Outcome(
@@ -318,19 +517,35 @@ class ChatClient:
         return text.replace(self._key, "***") if self._key else text
 
 
-def _body(model: str, request: ChatRequest) -> dict[str, Any]:
-    body: dict[str, Any] = {"model": model, "messages": request.messages, "temperature": request.temperature}
-    if request.max_tokens is not None:
-        body["max_tokens"] = request.max_tokens
-    if request.stop:
-        body["stop"] = list(request.stop)
-    body.update(request.extra)
-    return body
+def _run_loop(loop: asyncio.AbstractEventLoop) -> None:
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_forever()
+    finally:
+        loop.close()
 
 
-def retry_after_seconds(headers: httpx.Headers) -> float | None:
+def _abandon(loop: asyncio.AbstractEventLoop, api: AsyncOpenAI) -> None:
+    async def stop() -> None:
+        try:
+            await api.close()
+        finally:
+            loop.stop()
+
+    coroutine = stop()
+    try:
+        asyncio.run_coroutine_threadsafe(coroutine, loop)
+    except RuntimeError:  # the loop is closed already (close() ran)
+        coroutine.close()
+
+
+def _closed_result() -> ChatResult:
+    return ChatResult(None, "not sent: the client was closed", attempts=0)
+
+
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     """The wait a server asks for: `retry-after-ms` (OpenAI's), else `Retry-After` as seconds or an HTTP
-    date; None when absent or unreadable."""
+    date; None when absent or unreadable. `headers` looks names up in any case (httpx's Headers)."""
     ms = headers.get("retry-after-ms")
     if ms is not None:
         seconds = _float(ms)
@@ -359,11 +574,12 @@ def _float(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _completion(response: httpx.Response) -> _Outcome:
-    """A 2xx body as a completion; a body that is not one is retried (proxies and overloaded servers
-    sometimes answer 200 with an HTML page or a truncated body)."""
+def _completion(response: httpx2.Response) -> _Outcome:
+    """A 2xx body as a completion, read tolerantly (the SDK's models check nothing, and servers that speak
+    the API differ); a body that is not one is retried (proxies and overloaded servers sometimes answer
+    200 with an HTML page or an error object)."""
     try:
-        data = json.loads(response.content)
+        data = response.json()
     except ValueError:
         return _Outcome(error=f"malformed response: not JSON ({_clip(response.text)!r})", retry=True)
     if not isinstance(data, dict):
@@ -402,13 +618,10 @@ def _count(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
-def _server_message(response: httpx.Response) -> str:
-    try:
-        data = response.json()
-    except ValueError:
-        data = None
-    if isinstance(data, dict):
-        message = _error_message(data)
+def _server_message(body: object, response: httpx2.Response) -> str:
+    """The message in an error body the SDK decoded (JSON, else its text), else the body itself."""
+    if isinstance(body, dict):
+        message = _error_message(body)
         if message:
             return message
     return _clip(response.text) or "(empty body)"

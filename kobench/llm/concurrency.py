@@ -16,13 +16,19 @@ overload:
   per round (timeouts of requests sent before the last decrease say nothing about the new limit).
 
 It starts at `start` and stays within [`minimum`, `maximum`].
+
+Requests wait for room in one of two ways: `acquire` blocks a thread, `acquire_async` awaits on an event
+loop (the chat client's). An async waiter is handed its slot by the `release` that makes room, in arrival
+order, so an answer wakes exactly as many waiters as there is room for.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -78,7 +84,8 @@ class Slot:
 
 
 class ConcurrencyLimit:
-    """Thread-safe: `acquire` waits for room under the limit, `release` reports how the request went."""
+    """Thread-safe: `acquire` (a thread) or `acquire_async` (a task) waits for room under the limit,
+    `release` reports how the request went."""
 
     def __init__(self, spec: Concurrency, clock: Any = time.perf_counter) -> None:
         self.spec = spec
@@ -96,6 +103,10 @@ class ConcurrencyLimit:
         self._round_start = clock()
         self._best_rate = 0.0  # answers per second of the fastest round so far
         self._cond = threading.Condition()
+        # Tasks waiting in acquire_async, oldest first. Each future gets its Slot from the release that
+        # made room (the slot is counted in flight from then on), so a woken task never finds the room
+        # taken and waits again.
+        self._waiters: deque[asyncio.Future[Slot]] = deque()
 
     @property
     def limit(self) -> int:
@@ -108,17 +119,64 @@ class ConcurrencyLimit:
                 if stopping is not None and stopping():
                     return None
                 self._cond.wait(0.25)
-            self._in_flight += 1
-            return Slot(self._epoch, self._clock(), self._in_flight)
+            return self._take()
+
+    async def acquire_async(self) -> Slot:
+        """Wait for room on the running event loop. Cancelling the waiting task gives up its place (or the
+        slot it was just handed) to the next waiter."""
+        with self._cond:
+            if not self._waiters and self._in_flight < self._limit:
+                return self._take()
+            waiter: asyncio.Future[Slot] = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            with self._cond:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+                elif waiter.done() and not waiter.cancelled():
+                    self._in_flight -= 1  # handed a slot it will not use
+                self._hand_over()
+            raise
 
     def release(self, slot: Slot, outcome: Outcome) -> None:
         with self._cond:
             self._in_flight -= 1
             if self.spec.adaptive:
                 self._adapt(slot, outcome)
-            # Wake only as many waiters as there is room for: waking all of them on every answer makes
-            # dozens of threads fight for the GIL, which slows the requests in flight.
-            self._cond.notify(max(0, self._limit - self._in_flight))
+            self._hand_over()
+
+    def _take(self) -> Slot:
+        self._in_flight += 1
+        return Slot(self._epoch, self._clock(), self._in_flight)
+
+    def _hand_over(self) -> None:
+        """Give the room there is to the waiters, async ones first (with the lock held)."""
+        running = _running_loop()
+        while self._waiters and self._in_flight < self._limit:
+            waiter = self._waiters.popleft()
+            if waiter.done():  # cancelled while waiting; its task removes nothing more
+                continue
+            loop = waiter.get_loop()
+            if loop.is_closed():  # its task is gone with its loop
+                continue
+            slot = self._take()
+            if loop is running:
+                waiter.set_result(slot)
+            else:  # released from another thread: the future belongs to its loop
+                loop.call_soon_threadsafe(self._deliver, waiter, slot)
+        # Wake only as many threads as there is room for: waking all of them on every answer makes
+        # dozens of threads fight for the GIL, which slows the requests in flight.
+        self._cond.notify(max(0, self._limit - self._in_flight))
+
+    def _deliver(self, waiter: asyncio.Future[Slot], slot: Slot) -> None:
+        if waiter.cancelled():  # cancelled before the hand-over reached its loop
+            with self._cond:
+                self._in_flight -= 1
+                self._hand_over()
+        else:
+            waiter.set_result(slot)
 
     def _adapt(self, slot: Slot, outcome: Outcome) -> None:
         if outcome in ("overload", "timeout"):
@@ -183,3 +241,10 @@ class ConcurrencyLimit:
                 "peak": self._peak,
                 "decreases": self._decreases,
             }
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None

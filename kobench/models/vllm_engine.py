@@ -32,7 +32,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 
 from kobench.config import VLLMOptions
 from kobench.errors import BadInputError
@@ -145,9 +145,9 @@ class VLLMServer:
                 code = self.process.returncode
                 raise BadInputError(f"the vLLM engine exited with code {code} while starting: {self.tail()}")
             try:
-                if httpx.get(f"{self.base_url}/models", timeout=2.0, trust_env=False).status_code == 200:
+                if httpx2.get(f"{self.base_url}/models", timeout=2.0, trust_env=False).status_code == 200:
                     return
-            except httpx.HTTPError:
+            except httpx2.HTTPError:
                 pass
             time.sleep(0.5)
         self.close()
