@@ -14,5 +14,5 @@ done
 setup_all
 if [ "${KOBENCH_EXTENDED:-}" = "1" ]; then setup_vllm; fi
 cd "$KOBENCH_ROOT"
-"$PY" -m ruff check kobench tests bench scripts
+"$PY" -m ruff check kobench tests bench scripts examples
 "$PY" -m pytest -q ${args[@]+"${args[@]}"}
