@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from kobench.errors import BadInputError
 
@@ -113,10 +113,19 @@ class Meetings:
 
             dist.barrier()
 
-    def main_first(self, work: Callable[[], T], everyone: bool = True) -> T | None:
-        """Rank 0 does `work` first; an error there is raised on every rank (no rank waits for ever on a
-        rank that gave up). Then, with `everyone`, the other ranks do it too (reading what rank 0 left
-        in the caches); without, they get None."""
+    def main_first(self, work: Callable[[], T]) -> T:
+        """Rank 0 does `work` first, then the other ranks do it too (reading what rank 0 left in the
+        caches)."""
+        result = self._on_main(work)
+        return cast(T, result) if self.ranks.main else work()
+
+    def main_alone(self, work: Callable[[], object]) -> None:
+        """Rank 0 alone does `work`."""
+        self._on_main(work)
+
+    def _on_main(self, work: Callable[[], T]) -> T | None:
+        """`work()` on rank 0 (None on the others); an error there is raised on every rank, so no rank
+        waits for ever on one that gave up."""
         if not self.ranks.parallel:
             return work()
         failure: BaseException | None = None
@@ -129,8 +138,6 @@ class Meetings:
         failure = self.from_main(failure)
         if failure is not None:
             raise failure
-        if not self.ranks.main and everyone:
-            result = work()
         return result
 
     def from_main(self, value: Any) -> Any:

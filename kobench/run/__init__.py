@@ -52,7 +52,6 @@ def _run(config: RunConfig, ranks: Ranks, meetings: Meetings) -> RunResult:
     prepared = meetings.main_first(
         lambda: [prepare_task(t, config.data, config.scoring, config.judge, cache_dir) for t in tasks]
     )
-    assert prepared is not None
     options = config.options
     name = model_name(adapter, target, entry)
     refuse_unaccepted(f"{adapter} model {name}", accepted(entry, target, options), prepared)
@@ -67,12 +66,9 @@ def _run(config: RunConfig, ranks: Ranks, meetings: Meetings) -> RunResult:
     out = OutputDir(config.output, rank=ranks.rank if ranks.parallel else None) if config.output else None
     if out:
         claim = out.claim
-        meetings.main_first(
-            lambda: claim(model_info.model_dump(), task_settings, config.policy.overwrite), False
-        )
+        meetings.main_alone(lambda: claim(model_info.model_dump(), task_settings, config.policy.overwrite))
     path = cache_dir / "responses.sqlite" if config.policy.use_cache else None
     cache = meetings.main_first(lambda: ResponseCache(path))  # rank 0 creates its tables
-    assert cache is not None
     responder = Responder(
         lambda: entry.load(target, options), adapter, model_info.fingerprint, model_info.settings, cache
     )
