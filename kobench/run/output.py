@@ -106,8 +106,6 @@ class OutputDir:
         # The ranks' answers are all in it now (only called once every rank is done with the task).
         for rank_file in self._rank_files(task):
             rank_file.unlink(missing_ok=True)
-        if self.ranks_dir.is_dir() and not any(self.ranks_dir.iterdir()):
-            self.ranks_dir.rmdir()  # no rank file of any task left: no empty folder beside the samples
 
     def _rank_files(self, task: str) -> list[Path]:
         """The ranks' files of this task, in rank order (not those of a task named `task.x`)."""
