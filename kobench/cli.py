@@ -98,7 +98,7 @@ def _auto_or_count(value: str) -> str:
 
 def _finish(result, output: Path | None) -> None:
     from kobench.parallel import Ranks
-    from kobench.report.summary import incomplete_reasons, markdown_table, run_summary
+    from kobench.report.summary import incomplete_reasons, loading_notes, markdown_table, run_summary
 
     if not Ranks.from_env().main:  # torchrun: rank 0 tells; the others only exit as it does
         if result.status != "complete":
@@ -106,6 +106,8 @@ def _finish(result, output: Path | None) -> None:
         return
 
     typer.echo(run_summary(result))
+    if notes := loading_notes(result):
+        typer.secho(notes, fg="cyan", err=True)
     for name, task in result.tasks.items():
         if task.n_failed:
             reasons = "; ".join(f"{n} x {why}" for why, n in task.failure_reasons.items())

@@ -143,6 +143,9 @@ class RunInfo(_Model):
     concurrency: dict[str, Any] | None = None
     # hf: the batch size, fixed or --batch-size auto (its start, where out-of-memory halvings took it).
     batch: dict[str, Any] | None = None
+    # hf: how the model was driven: the interface family whose calls kobench made (models/chat_formats.py)
+    # and the compatibility layers it applied (kobench.models.compat); None for other adapters.
+    loading: dict[str, Any] | None = None
     # torchrun data parallel: world_size, the sharding rule, and each rank's own counts (the counts above
     # are the ranks' sums; generation_seconds is the slowest rank's); None for a single process.
     data_parallel: dict[str, Any] | None = None

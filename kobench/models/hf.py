@@ -23,11 +23,12 @@ from transformers import StoppingCriteriaList
 
 from kobench.errors import BadInputError
 from kobench.models.batching import BatchSize, free_accelerator_memory, out_of_memory
+from kobench.models.chat_formats import chat_format
 from kobench.models.fingerprint import hf_name, model_fingerprint
 from kobench.models.loglikelihood import LoglikelihoodScorer
 from kobench.models.stops import StopStrings
 from kobench.parallel import Ranks
-from kobench.types import GenerationSettings, ImagePart, Request, Response
+from kobench.types import GenerationSettings, Request, Response
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 # Tried in order; the first whose mapping knows the config's class (or, with remote code, that the
@@ -109,12 +110,14 @@ class HFModel:
         load_revision = self.fingerprint.rsplit("@", 1)[1] if self.fingerprint.startswith("hub:") else None
         # --device-map: the model sharded over the GPUs by accelerate (one too large for one GPU); inputs go
         # to its first device.
-        self.processor, self.model = _load(
+        self.processor, self.tokenizer, self.model = _load(
             path_or_id, load_revision, trust_remote_code, self.torch_dtype, device_map or str(self.device)
         )
         if device_map is not None:
             self.device = self.model.device
-        self.tokenizer = getattr(self.processor, "tokenizer", self.processor)
+        self.format = chat_format(self.processor, self.tokenizer)
+        if self.format.max_batch is not None and self.batch.value > self.format.max_batch:
+            self.batch = BatchSize(self.format.max_batch)
         self.tokenizer.padding_side = "left"  # right padding changes what a batch generates
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
@@ -197,8 +200,17 @@ class HFModel:
                 yield settings, batch
 
     def batch_report(self) -> dict[str, Any]:
-        """What the results record: the batch size, and with auto where out-of-memory halvings took it."""
-        return self.batch.report()
+        """What the results record: the batch size, and with auto where out-of-memory halvings took it; where
+        the model's interface takes fewer requests per call than asked, that limit and why."""
+        report = self.batch.report()
+        if self.format.max_batch is not None:
+            report.update(interface_limit=self.format.max_batch, why=self.format.why)
+        return report
+
+    def loading_report(self) -> dict[str, Any]:
+        """How the model was driven: the interface family whose calls kobench makes
+        (kobench.models.chat_formats)."""
+        return {"interface": self.format.name}
 
     def _overlap_pays(self) -> bool:
         """Whether to decode the next batch's images while this one generates. Always on an accelerator. On
@@ -211,17 +223,7 @@ class HFModel:
         return self._generate_seconds > 0 and self._decode_seconds > OVERLAP_COST * self._generate_seconds
 
     def _render(self, request: Request) -> str:
-        conversation = [
-            {
-                "role": message.role,
-                "content": [
-                    {"type": "image"} if isinstance(part, ImagePart) else {"type": "text", "text": part.text}
-                    for part in message.content
-                ],
-            }
-            for message in request.messages
-        ]
-        return self.processor.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)
+        return self.format.render(request)
 
     def _prepare(self, items: list[_Item]) -> _Prepared:
         return self._process(self._decode(items))
@@ -250,14 +252,10 @@ class HFModel:
         """The processor's inputs (text and images) for a decoded batch, or the error it raised."""
         if prepared.processed:
             return prepared
+        requests = [item.request for item in prepared.items]
         prompts = [item.prompt for item in prepared.items]
-        bos = self.tokenizer.bos_token
-        # as apply_chat_template(tokenize=True) does: no second BOS after a template's own
-        kwargs: dict[str, Any] = {"add_special_tokens": not (bos and prompts[0].startswith(bos))}
-        if any(prepared.images):  # a text-only model's processor is a bare tokenizer with no `images`
-            kwargs["images"] = prepared.images
         try:
-            inputs = self.processor(text=prompts, padding=True, return_tensors="pt", **kwargs)
+            inputs = self.format.encode(requests, prompts, prepared.images)
         except Exception as exc:
             return replace(prepared, error=exc)
         return replace(prepared, inputs=inputs)
@@ -292,10 +290,7 @@ class HFModel:
     @torch.inference_mode()
     def _run(self, prepared: _Prepared, settings: GenerationSettings) -> dict[int, Response]:
         start = time.perf_counter()
-        inputs = prepared.inputs.to(self.model.device)
-        for key, value in inputs.items():  # pixel values in the model's dtype; ids stay integers
-            if torch.is_floating_point(value):
-                inputs[key] = value.to(self.torch_dtype)
+        inputs = {key: self._on_device(value) for key, value in prepared.inputs.items()}
         sampling = settings.temperature > 0
         kwargs: dict[str, Any] = {
             "max_new_tokens": settings.max_new_tokens,
@@ -307,7 +302,7 @@ class HFModel:
         if any(settings.stop):
             kwargs["stopping_criteria"] = self._stop_criteria(settings.stop)
         output = self.model.generate(**inputs, **kwargs)
-        new_tokens = output[:, inputs["input_ids"].shape[1] :].cpu()
+        new_tokens = _new_tokens(output, inputs["input_ids"]).cpu()
         texts = self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
         self._generate_seconds = time.perf_counter() - start
         seconds = self._generate_seconds / len(prepared.items)
@@ -322,6 +317,16 @@ class HFModel:
                 text=answer, n_tokens=n_tokens, seconds=seconds, finish_reason="stop" if stopped else "length"
             )
         return out
+
+    def _on_device(self, value: Any) -> Any:
+        """A model input on the model's device, pixel values in its dtype (ids stay integers); the nested
+        lists of tensors some remote-code models take (one list per sample) likewise."""
+        if isinstance(value, torch.Tensor):
+            value = value.to(self.model.device)
+            return value.to(self.torch_dtype) if torch.is_floating_point(value) else value
+        if isinstance(value, list | tuple):
+            return type(value)(self._on_device(v) for v in value)
+        return value
 
     def _stop_criteria(self, stop: tuple[str, ...]) -> StoppingCriteriaList:
         """The stop-string checker, built once per stop tuple: given `stop_strings`, generate() builds it anew
@@ -369,12 +374,53 @@ def _load(
         config = AutoConfig.from_pretrained(path_or_id, **common)
         auto_class = _auto_class(config, trust_remote_code)
         processor = AutoProcessor.from_pretrained(path_or_id, **common)
+        tokenizer = _tokenizer(processor, path_or_id, common)
         model = auto_class.from_pretrained(
             path_or_id, config=config, dtype=dtype, device_map=device_map, **common
         )
+    except ImportError as exc:
+        raise BadInputError(_import_failure(path_or_id, raw, exc)) from exc
     except (OSError, ValueError, KeyError) as exc:
         raise BadInputError(f"cannot load model {path_or_id}: {exc}") from exc
-    return processor, model.eval()
+    return processor, tokenizer, model.eval()
+
+
+def _tokenizer(processor: Any, path_or_id: str, common: dict[str, Any]) -> Any:
+    """The processor's tokenizer, the processor itself where it is one (a text model), or, where the
+    processor handles images only (HyperCLOVAX-SEED-Vision's preprocessor), the model's own tokenizer."""
+    from transformers import AutoTokenizer, PreTrainedTokenizerBase
+
+    if isinstance(processor, PreTrainedTokenizerBase):
+        return processor
+    tokenizer = getattr(processor, "tokenizer", None)
+    return tokenizer if tokenizer is not None else AutoTokenizer.from_pretrained(path_or_id, **common)
+
+
+def _new_tokens(output: torch.Tensor, input_ids: torch.Tensor) -> torch.Tensor:
+    """The generated part of generate()'s output. Most models return the prompt and then the new tokens;
+    a remote-code model that generates from embeddings (HyperCLOVAX-SEED-Vision with images) returns only
+    the new ones, which never start with the whole prompt."""
+    n = input_ids.shape[1]
+    if output.shape[1] >= n and torch.equal(output[:, :n].to(input_ids.device), input_ids):
+        return output[:, n:]
+    return output
+
+
+def _import_failure(path_or_id: str, config: dict[str, Any], exc: ImportError) -> str:
+    """What to do when a model's own code fails to import: a name this transformers no longer has (the
+    model was written for an older one, which its config names), or a package the code needs."""
+    saved_with = config.get("transformers_version")
+    name, module = getattr(exc, "name", None), str(exc)
+    missing = re.search(r"cannot import name '([^']+)' from '(transformers[\w.]*)'", module)
+    if missing:
+        older = f"; it was saved with transformers {saved_with}" if saved_with else ""
+        return (
+            f"model {path_or_id}'s own code imports {missing.group(1)} from {missing.group(2)}, which"
+            f" transformers {transformers.__version__} no longer has: the code was written for an older"
+            f" transformers{older}. Run it with that version in an environment of its own, or use a"
+            " revision of the model updated for this one."
+        )
+    return f"model {path_or_id}'s own code failed to import ({name or 'a module'}): {exc}"
 
 
 def _auto_class(config: Any, trust_remote_code: bool) -> Any:

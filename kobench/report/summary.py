@@ -47,6 +47,19 @@ def run_summary(result: RunResult) -> str:
     return tabulate(rows, headers=header, tablefmt="simple", disable_numparse=True) + "\n"
 
 
+def loading_notes(result: RunResult) -> str:
+    """How the hf adapter drove the model, where it was not the common processor interface: the model's
+    own interface family, and each compatibility layer kobench applied (so no one reads those numbers
+    without knowing)."""
+    loading = result.run.loading or {}
+    lines = []
+    if loading.get("interface") not in (None, "processor-chat-template"):
+        lines.append(f"model interface: {loading['interface']} (the model card's own calls)")
+    for layer in loading.get("compat", []):
+        lines.append(f"compatibility layer {layer['name']}: {layer['what']}")
+    return "\n".join(lines)
+
+
 def truncation_cell(task: TaskResult) -> str:
     """Answers cut off at max_new_tokens, "3 (1.5%)", with those ending inside an unclosed think block and
     answers of unknown ending (cached before kobench recorded it); "–" for results that do not say."""

@@ -153,6 +153,8 @@ def combine_ranks(stats: RunStats, every_rank: list[RunStats]) -> None:
     stats.generated_tokens = sum(s.generated_tokens for s in every_rank)
     stats.prompt_tokens = sum(s.prompt_tokens for s in every_rank)
     stats.generation_seconds = max(s.generation_seconds for s in every_rank)
+    # rank 0 may have been answered from the cache alone and never loaded the model
+    stats.loading = stats.loading or next((s.loading for s in every_rank if s.loading), None)
     stats.data_parallel = {
         "world_size": len(every_rank),
         "sharding": SHARDING,
@@ -337,6 +339,7 @@ class RunReport:
             tokens_per_second=round(stats.generated_tokens / seconds, 3) if seconds > 0 else None,
             concurrency=stats.concurrency,
             batch=stats.batch,
+            loading=stats.loading,
             data_parallel=stats.data_parallel,
         )
         result = RunResult(status="complete" if complete else "incomplete", run=run, tasks=tasks)

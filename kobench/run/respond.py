@@ -35,6 +35,8 @@ class RunStats:
     concurrency: dict | None = None
     # The hf adapter's batch size (its batch_report(): fixed, or where --batch-size auto went)
     batch: dict | None = None
+    # How the hf adapter drove the model (its loading_report(): interface family, compatibility layers)
+    loading: dict | None = None
     # A torchrun data parallel run: its number of ranks, how rows were shared out, each rank's counts
     data_parallel: dict | None = None
 
@@ -123,6 +125,9 @@ class Responder:
             batches = getattr(self.model, "batch_report", None)
             if callable(batches):
                 self.stats.batch = batches()
+            loading = getattr(self.model, "loading_report", None)
+            if callable(loading):
+                self.stats.loading = loading()
         for request in missing:
             if request.id in unanswered:
                 yield _failed(request, f"the {self.adapter} adapter gave no response")
