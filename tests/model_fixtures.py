@@ -135,3 +135,104 @@ def _copy_code(family: str, out_dir: Path) -> None:
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+# A.X 4.0 VL Light: the chat template's text was not available; ChatML (it is built on Qwen2.5) with
+# "<image>\n" for each image item, which its processor expands. kobench's.
+AX4VL_CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}"
+    "{% else %}{% for part in message['content'] %}"
+    "{% if part['type'] == 'image' %}<image>\n{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}"
+    "{% endfor %}{% endif %}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+AX4VL_SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>"]
+
+
+def build_ax4vl(out_dir: Path, seed: int = 0) -> Path:
+    """An A.X-4.0-VL-Light look-alike (remote code under AutoModelForCausalLM, model type "a.x-4-vl"), whose
+    processor imports the helper transformers removed in 4.54 and whose modules import each other relatively.
+    Name the folder A.X-4.0-VL-Light to exercise the dotted name."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tokenizer = _train_tokenizer(
+        AX4VL_SPECIAL_TOKENS,
+        pad_token="<|endoftext|>",
+        bos_token=None,
+        eos_token="<|im_end|>",
+        extra={},
+        chat_template=AX4VL_CHAT_TEMPLATE,
+    )
+    tokenizer.model_input_names = ["input_ids", "attention_mask"]
+    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in AX4VL_SPECIAL_TOKENS}
+    text = {
+        "model_type": "qwen2",
+        "vocab_size": len(tokenizer),
+        **TINY_DECODER,
+        "max_position_embeddings": 512,
+        "pad_token_id": ids["<|endoftext|>"],
+        "eos_token_id": ids["<|im_end|>"],
+    }
+    vision = {
+        "model_type": "siglip_vision_model",
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "image_size": 16,
+        "patch_size": 8,
+    }
+    _copy_code("ax4vl", out_dir)
+    _write_json(
+        out_dir / "config.json",
+        {
+            "model_type": "a.x-4-vl",
+            "architectures": ["AX4VLForConditionalGeneration"],
+            "auto_map": {
+                "AutoConfig": "configuration_ax4vl.AX4VLConfig",
+                "AutoModelForCausalLM": "modeling_ax4vl.AX4VLForConditionalGeneration",
+            },
+            "text_config": text,
+            "vision_config": vision,
+            "projector_config": {"hidden_act": "gelu"},
+            "image_token_index": ids["<image>"],
+            "num_tokens_per_tile": 4,
+            "pad_token_id": ids["<|endoftext|>"],
+            "eos_token_id": ids["<|im_end|>"],
+            "transformers_version": "4.49.0",
+        },
+    )
+    image_processor = {
+        "auto_map": {
+            "AutoProcessor": "processing_ax4vl.AX4VLProcessor",
+            "AutoImageProcessor": "image_processing_ax4vl.AX4VLImageProcessor",
+        },
+        "image_processor_type": "AX4VLImageProcessor",
+        "processor_class": "AX4VLProcessor",
+        "size": {"shortest_edge": 16},
+        "image_mean": [0.5, 0.5, 0.5],
+        "image_std": [0.5, 0.5, 0.5],
+    }
+    _write_json(out_dir / "preprocessor_config.json", image_processor)
+    _write_json(
+        out_dir / "processor_config.json",
+        {
+            "auto_map": {"AutoProcessor": "processing_ax4vl.AX4VLProcessor"},
+            "processor_class": "AX4VLProcessor",
+            "num_tokens_per_tile": 4,
+            "image_token": "<image>",
+        },
+    )
+    config = AutoConfig.from_pretrained(out_dir, trust_remote_code=True)
+    torch.manual_seed(seed)
+    model = AutoModelForCausalLM.from_config(config, trust_remote_code=True).eval()
+    for generation in (model.generation_config, model.language_model.generation_config):
+        generation.update(pad_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"], do_sample=False)
+    model.save_pretrained(out_dir)
+    model.language_model.generation_config.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    return out_dir

@@ -9,6 +9,7 @@ as its requests do one at a time (or the family's limit is shown to be needed), 
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from benchmark_copies import k_seed_rows, png, write_parquet
-from model_fixtures import build_hyperclovax_seed_vision
+from model_fixtures import build_ax4vl, build_hyperclovax_seed_vision
 
 from kobench.errors import BadInputError
 from kobench.models.base import in_request_order
@@ -260,3 +261,196 @@ def test_remote_code_importing_a_removed_name_names_the_version(hcx: Path, tmp_p
         HFModel(str(old), device="cpu", trust_remote_code=True)
     message = str(caught.value)
     assert "_kobench_removed_helper" in message and "4.45.0" in message and "older transformers" in message
+
+
+# --- A.X 4.0 VL Light (remote code, a processor importing a removed helper, a dotted name) ---
+
+
+@pytest.fixture(scope="module")
+def ax(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # The dotted folder name is the Hub name's: transformers' module cache must cope with its dots.
+    return build_ax4vl(tmp_path_factory.mktemp("ax") / "A.X-4.0-VL-Light")
+
+
+def test_ax_processor_fails_to_import_without_the_layer(ax: Path) -> None:
+    # The breakage is real in the fixture: in a fresh process, transformers alone cannot load the processor.
+    script = (
+        "import sys; from transformers import AutoProcessor;"
+        " AutoProcessor.from_pretrained(sys.argv[1], trust_remote_code=True)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(ax)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode != 0 and "_validate_images_text_input_order" in done.stderr
+
+
+def ax_card_objects(ax: Path):
+    from transformers import AutoModelForCausalLM, AutoProcessor
+
+    from kobench.models.compat import apply_layers
+
+    apply_layers(
+        "a.x-4-vl"
+    )  # what kobench does before loading; the card's code needs it on transformers >= 4.54
+    model_name = str(ax)
+    model = AutoModelForCausalLM.from_pretrained(model_name, trust_remote_code=True, dtype=torch_float32())
+    processor = AutoProcessor.from_pretrained(model_name, trust_remote_code=True)
+    return model, processor
+
+
+def torch_float32():
+    import torch
+
+    return torch.float32
+
+
+def test_ax_card_snippets_run_against_the_fixture(ax: Path) -> None:
+    # skt/A.X-4.0-VL-Light's model card (huggingface.co/skt/A.X-4.0-VL-Light, README.md), both versions of
+    # its usage example, as written there but for: the model name (the fixture's folder), float32 and no
+    # .to("cuda"), a generated image for the downloaded one, and a short max_new_tokens.
+    from PIL import Image
+
+    model, processor = ax_card_objects(ax)
+    image = Image.new("RGB", (64, 24), (200, 30, 30))  # wide: a 2x1 grid and a thumbnail, 3 tiles
+    messages = [
+        {
+            "role": "user",
+            "content": [
+                {"type": "image"},
+                {"type": "text", "text": "이미지에 대해서 설명해줘."},
+            ],
+        }
+    ]
+    text = processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    inputs = processor(
+        images=[image],
+        text=[text],
+        padding=True,
+        return_tensors="pt",
+    )
+    generation_kwargs = {
+        "max_new_tokens": 8,
+        "top_p": 0.8,
+        "temperature": 0.5,
+        "top_k": 20,
+        "repetition_penalty": 1.05,
+        "do_sample": True,
+    }
+    generated_ids = model.generate(**inputs, **generation_kwargs)
+    generated_ids_trimmed = [
+        out_ids[len(in_ids) :]
+        for in_ids, out_ids in zip(inputs.input_ids, generated_ids)  # noqa: B905 (the card's)
+    ]
+    response = processor.batch_decode(
+        generated_ids_trimmed, skip_special_tokens=True, clean_up_tokenization_spaces=False
+    )
+    assert isinstance(response[0], str)
+    image_token = model.config.image_token_index
+    assert inputs.input_ids[0].tolist().count(image_token) == 3 * 4  # 4 tokens per tile, 3 tiles
+
+    inputs = processor(
+        images=[image],
+        conversations=[messages],
+        padding=True,
+        return_tensors="pt",
+    )
+    generated_ids = model.generate(**inputs, **generation_kwargs)
+    assert generated_ids.shape[1] > inputs.input_ids.shape[1]
+    # This version applies the template without a generation prompt (no assistant header), which is why
+    # kobench renders the prompt itself and passes text=, as the first version does.
+    prompt = processor.batch_decode(inputs.input_ids)[0]
+    assert prompt.endswith("<|im_end|>\n") and not text.endswith("<|im_end|>\n")
+
+
+@pytest.fixture(scope="module")
+def ax_model(ax: Path):
+    from kobench.models.hf import HFModel
+
+    return HFModel(str(ax), device="cpu", dtype="float32", trust_remote_code=True, batch_size=4)
+
+
+def test_ax_answers_equal_the_card_calls_and_a_batch_answers_as_one_at_a_time(ax: Path, ax_model) -> None:
+    import torch
+
+    wide = png((200, 30, 30), size=(64, 24))
+    requests = [
+        request("wide", "이미지에 대해서 설명해줘.", [wide]),
+        request("two", "두 그림의 차이는?", [RED, BLUE], system="간단히 답하세요."),
+        request("text", "안녕하세요", []),
+        request("long", "그림 속 사과의 개수는 몇 개입니까? 보기: A. 1 B. 2 C. 3 D. 4", [BLUE]),
+    ]
+    batched = {r.request_id: r.text for r in ax_model.generate(requests)}
+    assert all(isinstance(t, str) for t in batched.values()), batched
+    alone = {r.id: next(iter(ax_model.generate([r]))).text for r in requests}
+    assert batched == alone
+
+    from PIL import Image
+
+    processor, model = ax_model.processor, ax_model.model
+    for r in requests:  # the card's calls, one conversation each, greedy
+        messages = [
+            {
+                "role": m.role,
+                "content": [
+                    {"type": "image"} if isinstance(p, ImagePart) else {"type": "text", "text": p.text}
+                    for p in m.content
+                ],
+            }
+            for m in r.messages
+        ]
+        images = [Image.open(io.BytesIO(ref.read_bytes())).convert("RGB") for ref in r.images]
+        text = processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        inputs = processor(images=images or None, text=[text], padding=True, return_tensors="pt")
+        with torch.inference_mode():
+            out = model.generate(**inputs, max_new_tokens=6, do_sample=False)
+        trimmed = [o[len(i) :] for i, o in zip(inputs.input_ids, out, strict=True)]
+        card = processor.batch_decode(trimmed, skip_special_tokens=True, clean_up_tokenization_spaces=False)[
+            0
+        ]
+        assert alone[r.id] == card, r.id
+
+
+def test_ax_through_kobench_run_says_and_records_the_layer(ax: Path, mirror: Path, tmp_path: Path) -> None:
+    done = kobench_run(f"hf:{ax}", mirror, tmp_path / "run", "--trust-remote-code", "--batch-size", "4")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "compatibility layer validate-images-text-input-order" in done.stderr
+    results = load_results(tmp_path / "run" / "results.json")
+    assert results.status == "complete" and results.tasks["k-seed"].n_failed == 0
+    assert results.run.model.name == "A.X-4.0-VL-Light"
+    assert results.run.model.fingerprint.endswith("+compat:validate-images-text-input-order@1")
+    loading = results.run.loading
+    assert loading is not None and [layer["name"] for layer in loading["compat"]] == [
+        "validate-images-text-input-order"
+    ]
+    assert loading["interface"] == "processor-chat-template"
+
+
+def test_the_layer_is_only_for_its_model_types_and_stays_out_of_the_way(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import transformers.processing_utils as processing_utils
+
+    from kobench.models import compat
+
+    assert compat.layers_for("hyperclovax_vlm") == [] and compat.layers_for("llava") == []
+    assert compat.fingerprint_suffix("a.x-4-vl") == "+compat:validate-images-text-input-order@1"
+
+    def upstream(images, text):  # a transformers that has the helper (again)
+        return images, text
+
+    monkeypatch.setattr(processing_utils, "_validate_images_text_input_order", upstream, raising=False)
+    assert compat.layers_for("a.x-4-vl") == [] and compat.fingerprint_suffix("a.x-4-vl") == ""
+    assert compat.apply_layers("a.x-4-vl") == []
+    assert processing_utils._validate_images_text_input_order is upstream
+
+
+def test_the_restored_helper_behaves_as_the_old_one() -> None:
+    from PIL import Image
+
+    from kobench.models.compat import _validate_images_text_input_order as validate
+
+    image = Image.new("RGB", (4, 4))
+    assert validate([image], ["text"]) == ([image], ["text"])
+    assert validate(None, ["text"]) == (None, ["text"])
+    with pytest.warns(FutureWarning):
+        assert validate(["text"], [image]) == ([image], ["text"])

@@ -24,8 +24,10 @@ from transformers import StoppingCriteriaList
 from kobench.errors import BadInputError
 from kobench.models.batching import BatchSize, free_accelerator_memory, out_of_memory
 from kobench.models.chat_formats import chat_format
+from kobench.models.compat import apply_layers, fingerprint_suffix
 from kobench.models.fingerprint import hf_name, model_fingerprint
 from kobench.models.loglikelihood import LoglikelihoodScorer
+from kobench.models.modalities import config_model_type
 from kobench.models.stops import StopStrings
 from kobench.parallel import Ranks
 from kobench.types import GenerationSettings, Request, Response
@@ -85,7 +87,10 @@ class HFModel:
             raise BadInputError(f"unknown dtype {dtype!r}; expected auto, {', '.join(DTYPES)}")
         self.path_or_id = path_or_id
         self.name = hf_name(path_or_id)
-        self.fingerprint = model_fingerprint(path_or_id, revision)
+        identity = model_fingerprint(path_or_id, revision)
+        # A compatibility layer applied to the model's own code is part of what made the answers.
+        suffix = fingerprint_suffix(config_model_type(path_or_id, revision)) if trust_remote_code else ""
+        self.fingerprint = identity + suffix
         self.device = _resolve_device(device)
         # "auto": start large on an accelerator and halve on out-of-memory (the size reached is reported).
         start = (
@@ -107,10 +112,10 @@ class HFModel:
             "trust_remote_code": trust_remote_code,
         }
         # A Hub model loads the very commit its fingerprint names.
-        load_revision = self.fingerprint.rsplit("@", 1)[1] if self.fingerprint.startswith("hub:") else None
+        load_revision = identity.rsplit("@", 1)[1] if identity.startswith("hub:") else None
         # --device-map: the model sharded over the GPUs by accelerate (one too large for one GPU); inputs go
         # to its first device.
-        self.processor, self.tokenizer, self.model = _load(
+        self.processor, self.tokenizer, self.model, self.compat = _load(
             path_or_id, load_revision, trust_remote_code, self.torch_dtype, device_map or str(self.device)
         )
         if device_map is not None:
@@ -209,8 +214,11 @@ class HFModel:
 
     def loading_report(self) -> dict[str, Any]:
         """How the model was driven: the interface family whose calls kobench makes
-        (kobench.models.chat_formats)."""
-        return {"interface": self.format.name}
+        (kobench.models.chat_formats), and the compatibility layers applied to its code (models/compat.py)."""
+        report: dict[str, Any] = {"interface": self.format.name}
+        if self.compat:
+            report["compat"] = self.compat
+        return report
 
     def _overlap_pays(self) -> bool:
         """Whether to decode the next batch's images while this one generates. Always on an accelerator. On
@@ -348,7 +356,8 @@ class HFModel:
 
 def _load(
     path_or_id: str, revision: str | None, trust_remote_code: bool, dtype: torch.dtype, device_map: str
-) -> tuple[Any, Any]:
+) -> tuple[Any, Any, Any, list[dict[str, Any]]]:
+    """(processor, tokenizer, model, the compatibility layers applied)."""
     from transformers import AutoConfig, AutoProcessor, PreTrainedConfig
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 
@@ -370,6 +379,7 @@ def _load(
             f" {transformers.__version__} does not know; upgrade transformers"
             " (or pass --trust-remote-code if the model ships its own code)"
         )
+    compat = apply_layers(model_type) if trust_remote_code else []
     try:
         config = AutoConfig.from_pretrained(path_or_id, **common)
         auto_class = _auto_class(config, trust_remote_code)
@@ -382,7 +392,7 @@ def _load(
         raise BadInputError(_import_failure(path_or_id, raw, exc)) from exc
     except (OSError, ValueError, KeyError) as exc:
         raise BadInputError(f"cannot load model {path_or_id}: {exc}") from exc
-    return processor, tokenizer, model.eval()
+    return processor, tokenizer, model.eval(), compat
 
 
 def _tokenizer(processor: Any, path_or_id: str, common: dict[str, Any]) -> Any:

@@ -39,6 +39,13 @@ def hf_accepts(path_or_id: str, revision: str | None = None) -> frozenset[str]:
     return TEXT
 
 
+def config_model_type(path_or_id: str, revision: str | None = None) -> str | None:
+    """The `model_type` its config.json names, None where it cannot be read."""
+    config = _read(path_or_id, "config.json", revision)
+    model_type = config.get("model_type") if config else None
+    return model_type if isinstance(model_type, str) else None
+
+
 def _has_vision_tower(config: dict[str, Any]) -> bool:
     return any(config.get(key) for key in VISION_CONFIG_KEYS)
 

@@ -71,9 +71,14 @@ def _openai_name(target: str) -> str:
 
 
 def _hf_fingerprint(target: str, options: ModelOptions) -> str:
+    from kobench.models.compat import fingerprint_suffix
     from kobench.models.fingerprint import model_fingerprint
+    from kobench.models.modalities import config_model_type
 
-    return model_fingerprint(target, options.revision)
+    # A compatibility layer kobench applies to the model's own code is part of what made the answers.
+    model_type = config_model_type(target, options.revision) if options.trust_remote_code else None
+    suffix = fingerprint_suffix(model_type) if model_type else ""
+    return model_fingerprint(target, options.revision) + suffix
 
 
 def _hf_accepts(target: str, options: ModelOptions) -> frozenset[str]:
