@@ -44,6 +44,11 @@ def evaluate(
     api_key_env: str = "OPENAI_API_KEY",
     request_timeout: float = 120.0,
     modalities: Sequence[str] = ("text", "image"),
+    min_pixels: int | None = None,
+    max_pixels: int | None = None,
+    max_tiles: int | None = None,
+    system_prompt: str | None = None,
+    generation_defaults: str = "greedy",
     cache_dir: str | Path | None = None,
     use_cache: bool = True,
     overwrite: bool = False,
@@ -61,6 +66,8 @@ def evaluate(
     `max_truncated_share` in a task) comes back with status "incomplete". `modalities` says what an API
     model takes; a model that takes no images is refused image tasks before any work. `vllm` holds the
     `vllm:` adapter's engine options (kobench.config.VLLMOptions: python, tensor_parallel_size, ...).
+    `min_pixels`, `max_pixels`, `max_tiles`, `system_prompt` and `generation_defaults` ("greedy", "card",
+    "checkpoint") are the hf adapter's per-family settings (kobench.models.family_settings).
 
     >>> result = evaluate("hf:./my-model", "k-seed,k-dtcbench", data_dir="./mirror", limit=50)
     >>> result.primary("k-seed").value        # accuracy in percent, kobench pipeline
@@ -98,6 +105,11 @@ def evaluate(
             "api_key_env": api_key_env,
             "request_timeout": request_timeout,
             "modalities": tuple(modalities),
+            "min_pixels": min_pixels,
+            "max_pixels": max_pixels,
+            "max_tiles": max_tiles,
+            "system_prompt": system_prompt,
+            "generation_defaults": generation_defaults,
         },
         scoring={
             "prompt_versions": tuple(prompt_versions),

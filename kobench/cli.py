@@ -9,11 +9,14 @@ from typing import Annotated, get_args
 
 import typer
 
-from kobench.config import BoxConvention, DeviceMap, Dtype
+from kobench.config import BoxConvention, DeviceMap, Dtype, GenerationDefaults
 from kobench.errors import EXIT_INCOMPLETE, KobenchError
 
 # The choices the config accepts, spelled once (kobench.config): typer shows and checks them (exit 2).
 DtypeChoice = Enum("DtypeChoice", {v: v for v in get_args(Dtype)}, type=str)
+GenerationDefaultsChoice = Enum(
+    "GenerationDefaultsChoice", {v: v for v in get_args(GenerationDefaults)}, type=str
+)
 DeviceMapChoice = Enum("DeviceMapChoice", {v: v for v in get_args(DeviceMap)}, type=str)
 BoxChoice = Enum("BoxChoice", {v: v for v in get_args(BoxConvention)}, type=str)
 
@@ -228,6 +231,27 @@ def run(
             " a text model is refused image tasks before any work.",
         ),
     ] = "text,image",
+    min_pixels: Annotated[
+        int | None,
+        typer.Option(min=1, help="hf, Qwen2-VL family: the fewest pixels an image is resized to."),
+    ] = None,
+    max_pixels: Annotated[
+        int | None, typer.Option(min=1, help="hf, Qwen2-VL family: the most pixels an image is resized to.")
+    ] = None,
+    max_tiles: Annotated[
+        int | None, typer.Option(min=1, help="hf, tiling families (InternVL, A.X 4.0 VL): tiles per image.")
+    ] = None,
+    system_prompt: Annotated[
+        str | None,
+        typer.Option(help="hf: a system message for every request that has none (recorded with the model)."),
+    ] = None,
+    generation_defaults: Annotated[
+        GenerationDefaultsChoice,
+        typer.Option(
+            help="hf: greedy (kobench's default), card (the model card's sampling settings, where kobench "
+            "knows them) or checkpoint (the checkpoint's generation_config.json)."
+        ),
+    ] = "greedy",
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Neither read nor write the response cache.")
     ] = False,
@@ -293,6 +317,11 @@ def run(
             api_key_env=api_key_env,
             request_timeout=request_timeout,
             modalities=tuple(m.strip() for m in modalities.split(",") if m.strip()),
+            min_pixels=min_pixels,
+            max_pixels=max_pixels,
+            max_tiles=max_tiles,
+            system_prompt=system_prompt,
+            generation_defaults=GenerationDefaultsChoice(generation_defaults).value,
             cache_dir=cache_dir,
             use_cache=not no_cache,
             overwrite=overwrite,

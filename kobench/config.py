@@ -25,6 +25,7 @@ from kobench.llm.endpoint import Endpoint
 
 Dtype = Literal["auto", "float32", "bfloat16", "float16"]
 BoxConvention = Literal["normalized", "qwen2vl", "pixels"]
+GenerationDefaults = Literal["greedy", "card", "checkpoint"]
 DeviceMap = Literal["auto", "balanced", "balanced_low_0", "sequential"]
 Modality = Literal["text", "image"]
 assert set(BoxConvention.__args__) == set(CONVENTIONS), "the box conventions extract/boxes.py reads"
@@ -88,6 +89,14 @@ class ModelOptions(_Options):
     # hf: shard the model over the GPUs (accelerate's device maps); None: all of it on `device`.
     device_map: DeviceMap | None = None
     extra: dict[str, Any] = {}
+    # hf, per model family (kobench.models.family_settings): image resolution, a system prompt for requests
+    # that have none, the model card's generation settings. Unset: the checkpoint's processor as it ships,
+    # no system prompt, kobench's greedy decoding.
+    min_pixels: int | None = Field(default=None, ge=1)
+    max_pixels: int | None = Field(default=None, ge=1)
+    max_tiles: int | None = Field(default=None, ge=1)
+    system_prompt: str | None = None
+    generation_defaults: GenerationDefaults = "greedy"
     # API adapters: how to reach the server; none of these changes an answer, so none is in the cache key.
     # Requests in flight: "auto" adapts to the server (from 8, at most max_concurrency), a number is fixed.
     concurrency: int | Literal["auto"] = "auto"
@@ -123,8 +132,20 @@ class ModelOptions(_Options):
             "device": self.device,
             "revision": self.revision,
             "trust_remote_code": self.trust_remote_code,
+            **self.family_settings(),
             **self.extra,
         }
+
+    def family_settings(self) -> dict[str, Any]:
+        """The per-family settings given (only those: a run without any keeps the cache keys it had)."""
+        given: dict[str, Any] = {
+            name: getattr(self, name)
+            for name in ("min_pixels", "max_pixels", "max_tiles", "system_prompt")
+            if getattr(self, name) is not None
+        }
+        if self.generation_defaults != "greedy":
+            given["generation_defaults"] = self.generation_defaults
+        return given
 
 
 class ScoringOptions(_Options):

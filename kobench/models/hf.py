@@ -25,12 +25,14 @@ from kobench.errors import BadInputError
 from kobench.models.batching import BatchSize, free_accelerator_memory, out_of_memory
 from kobench.models.chat_formats import chat_format
 from kobench.models.compat import apply_layers, fingerprint_suffix
+from kobench.models.family_settings import apply_image_settings, image_kwargs
+from kobench.models.family_settings import generation_defaults as generation_defaults_for
 from kobench.models.fingerprint import hf_name, model_fingerprint
 from kobench.models.loglikelihood import LoglikelihoodScorer
 from kobench.models.modalities import config_model_type
 from kobench.models.stops import StopStrings
 from kobench.parallel import Ranks
-from kobench.types import GenerationSettings, Request, Response
+from kobench.types import GenerationSettings, Message, Request, Response, TextPart
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 # Tried in order; the first whose mapping knows the config's class (or, with remote code, that the
@@ -80,6 +82,11 @@ class HFModel:
         batch_size: int | str = 8,
         revision: str | None = None,
         device_map: str | None = None,
+        min_pixels: int | None = None,
+        max_pixels: int | None = None,
+        max_tiles: int | None = None,
+        system_prompt: str | None = None,
+        generation_defaults: str = "greedy",
     ) -> None:
         if batch_size != "auto" and not (isinstance(batch_size, int) and batch_size >= 1):
             raise BadInputError(f"batch size must be at least 1 (or auto), got {batch_size}")
@@ -111,12 +118,26 @@ class HFModel:
             "revision": revision,
             "trust_remote_code": trust_remote_code,
         }
+        image_options = {"min_pixels": min_pixels, "max_pixels": max_pixels, "max_tiles": max_tiles}
+        self.settings.update({k: v for k, v in image_options.items() if v is not None})
+        if system_prompt is not None:
+            self.settings["system_prompt"] = system_prompt
+        if generation_defaults != "greedy":
+            self.settings["generation_defaults"] = generation_defaults
+        self.system_prompt = system_prompt
+        self.generation_mode = generation_defaults
         # A Hub model loads the very commit its fingerprint names.
         load_revision = identity.rsplit("@", 1)[1] if identity.startswith("hub:") else None
         # --device-map: the model sharded over the GPUs by accelerate (one too large for one GPU); inputs go
         # to its first device.
-        self.processor, self.tokenizer, self.model, self.compat = _load(
-            path_or_id, load_revision, trust_remote_code, self.torch_dtype, device_map or str(self.device)
+        self.processor, self.tokenizer, self.model, self.compat, self.card_generation = _load(
+            path_or_id,
+            load_revision,
+            trust_remote_code,
+            self.torch_dtype,
+            device_map or str(self.device),
+            image_options=image_options,
+            generation_defaults=generation_defaults,
         )
         if device_map is not None:
             self.device = self.model.device
@@ -149,7 +170,7 @@ class HFModel:
                 " only (a base model runs log-likelihood prompt versions)"
             )
         groups: dict[GenerationSettings, list[_Item]] = {}
-        for index, request in enumerate(requests):
+        for index, request in enumerate(map(self._with_system_prompt, requests)):
             try:
                 prompt = self._render(request)
             except Exception as exc:
@@ -230,6 +251,14 @@ class HFModel:
             return True
         return self._generate_seconds > 0 and self._decode_seconds > OVERLAP_COST * self._generate_seconds
 
+    def _with_system_prompt(self, request: Request) -> Request:
+        """--system-prompt: the request with that system message first, where the task's prompt has none
+        (a task's own system message is part of its protocol and stays)."""
+        if self.system_prompt is None or any(m.role == "system" for m in request.messages):
+            return request
+        system = Message("system", (TextPart(self.system_prompt),))
+        return replace(request, messages=(system, *request.messages))
+
     def _render(self, request: Request) -> str:
         return self.format.render(request)
 
@@ -302,11 +331,14 @@ class HFModel:
         sampling = settings.temperature > 0
         kwargs: dict[str, Any] = {
             "max_new_tokens": settings.max_new_tokens,
-            "do_sample": sampling,
             "pad_token_id": self.tokenizer.pad_token_id,
         }
-        if sampling:  # plain temperature sampling, whatever top-k/top-p the checkpoint ships
-            kwargs.update(temperature=settings.temperature, top_k=0, top_p=1.0)
+        if sampling:  # the task's protocol samples: plain temperature, whatever top-k/top-p the model ships
+            kwargs.update(do_sample=True, temperature=settings.temperature, top_k=0, top_p=1.0)
+        elif self.card_generation is not None:  # --generation-defaults card
+            kwargs.update(self.card_generation)
+        elif self.generation_mode != "checkpoint":  # greedy; checkpoint: its generation_config.json decides
+            kwargs["do_sample"] = False
         if any(settings.stop):
             kwargs["stopping_criteria"] = self._stop_criteria(settings.stop)
         output = self.model.generate(**inputs, **kwargs)
@@ -355,9 +387,18 @@ class HFModel:
 
 
 def _load(
-    path_or_id: str, revision: str | None, trust_remote_code: bool, dtype: torch.dtype, device_map: str
-) -> tuple[Any, Any, Any, list[dict[str, Any]]]:
-    """(processor, tokenizer, model, the compatibility layers applied)."""
+    path_or_id: str,
+    revision: str | None,
+    trust_remote_code: bool,
+    dtype: torch.dtype,
+    device_map: str,
+    *,
+    image_options: dict[str, int | None],
+    generation_defaults: str,
+) -> tuple[Any, Any, Any, list[dict[str, Any]], dict[str, Any] | None]:
+    """(processor, tokenizer, model, the compatibility layers applied, the card's generation settings
+    where --generation-defaults card asks for them). The per-family settings are checked against the model
+    type before any weight is read."""
     from transformers import AutoConfig, AutoProcessor, PreTrainedConfig
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 
@@ -379,11 +420,14 @@ def _load(
             f" {transformers.__version__} does not know; upgrade transformers"
             " (or pass --trust-remote-code if the model ships its own code)"
         )
+    processor_kwargs = image_kwargs(model_type, image_options)
+    card_generation = generation_defaults_for(generation_defaults, model_type)
     compat = apply_layers(model_type) if trust_remote_code else []
     try:
         config = AutoConfig.from_pretrained(path_or_id, **common)
         auto_class = _auto_class(config, trust_remote_code)
-        processor = AutoProcessor.from_pretrained(path_or_id, **common)
+        processor = AutoProcessor.from_pretrained(path_or_id, **common, **processor_kwargs)
+        apply_image_settings(model_type, image_options, processor)
         tokenizer = _tokenizer(processor, path_or_id, common)
         model = auto_class.from_pretrained(
             path_or_id, config=config, dtype=dtype, device_map=device_map, **common
@@ -392,7 +436,7 @@ def _load(
         raise BadInputError(_import_failure(path_or_id, raw, exc)) from exc
     except (OSError, ValueError, KeyError) as exc:
         raise BadInputError(f"cannot load model {path_or_id}: {exc}") from exc
-    return processor, tokenizer, model.eval(), compat
+    return processor, tokenizer, model.eval(), compat, card_generation
 
 
 def _tokenizer(processor: Any, path_or_id: str, common: dict[str, Any]) -> Any:

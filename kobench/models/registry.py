@@ -121,6 +121,11 @@ def _hf_load(target: str, options: ModelOptions) -> Model:
         batch_size=options.batch_size,
         revision=options.revision,
         device_map=options.device_map,
+        min_pixels=options.min_pixels,
+        max_pixels=options.max_pixels,
+        max_tiles=options.max_tiles,
+        system_prompt=options.system_prompt,
+        generation_defaults=options.generation_defaults,
     )
 
 

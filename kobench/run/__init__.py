@@ -47,6 +47,9 @@ def _run(config: RunConfig, ranks: Ranks, meetings: Meetings) -> RunResult:
     tasks = resolve_tasks(config.tasks, config.data.task_dirs)
     adapter, target, entry = parse_model_spec(config.model)
     refuse_unanswerable(adapter, entry.kinds, tasks)
+    if adapter != "hf" and (family := config.options.family_settings()):
+        given = ", ".join("--" + name.replace("_", "-") for name in family)
+        raise BadInputError(f"{given}: per-family settings of the hf adapter; the {adapter} adapter has none")
     cache_dir = config.policy.cache_dir
     # Rank 0 first: what preparing writes to the caches (rendered images, datasets) is written once.
     prepared = meetings.main_first(

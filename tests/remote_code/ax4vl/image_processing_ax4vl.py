@@ -1,5 +1,6 @@
 """Fixture: A.X-4.0-VL-Light's image processor: each image cut into tiles (one, or a 2x1 / 1x2 grid plus a
-thumbnail for a wide or tall image; the real one chooses among up to 6), every tile `size` square.
+thumbnail for a wide or tall image where `max_num_tiles` allows 2; the real one chooses grids of up to
+`max_num_tiles`, 6 by default), every tile `size` square.
 `pixel_values` is every tile of the batch in order, `num_tiles` how many each image gave.
 
 kobench's own code, written for its tests; SK Telecom's code is not copied. Like the original it imports
@@ -28,8 +29,19 @@ def _flat(images):
 class AX4VLImageProcessor(BaseImageProcessor):
     model_input_names = ["pixel_values"]  # noqa: RUF012 (transformers reads it as a list)
 
-    def __init__(self, size=None, image_mean=None, image_std=None, use_thumbnail=True, **kwargs):
+    def __init__(
+        self,
+        size=None,
+        image_mean=None,
+        image_std=None,
+        use_thumbnail=True,
+        min_num_tiles=1,
+        max_num_tiles=6,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
+        self.min_num_tiles = min_num_tiles
+        self.max_num_tiles = max_num_tiles
         self.size = size or {"shortest_edge": 16}
         self.image_mean = image_mean or [0.5, 0.5, 0.5]
         self.image_std = image_std or [0.5, 0.5, 0.5]
@@ -39,6 +51,8 @@ class AX4VLImageProcessor(BaseImageProcessor):
         s = self.size["shortest_edge"]
         w, h = image.size
         grid = (2, 1) if w >= 2 * h else (1, 2) if h >= 2 * w else (1, 1)
+        if grid[0] * grid[1] > self.max_num_tiles:
+            grid = (1, 1)
         canvas = image.resize((s * grid[0], s * grid[1]), Image.BICUBIC)
         tiles = [
             canvas.crop((i * s, j * s, (i + 1) * s, (j + 1) * s))
