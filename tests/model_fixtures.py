@@ -236,3 +236,195 @@ def build_ax4vl(out_dir: Path, seed: int = 0) -> Path:
     model.language_model.generation_config.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
     return out_dir
+
+
+# LLaVA-OneVision (VARCO-VISION-2.0's architecture): the llava-onevision-qwen2 -hf checkpoints' template,
+# ChatML with the images of a turn first, each "<image>\n".
+LLAVA_ONEVISION_CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}{% else %}"
+    "{% for part in message['content'] | selectattr('type', 'equalto', 'image') %}<image>\n{% endfor %}"
+    "{% for part in message['content'] | selectattr('type', 'equalto', 'text') %}"
+    "{{ part['text'] }}{% endfor %}"
+    "{% endif %}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+LLAVA_ONEVISION_SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>", "<video>"]
+
+
+def build_llava_onevision(out_dir: Path, seed: int = 0) -> Path:
+    """A tiny LLaVA-OneVision (SigLIP + Qwen2, anyres tiling), transformers' own classes, as
+    VARCO-VISION-2.0 ships."""
+    import torch
+    from transformers import (
+        LlavaOnevisionConfig,
+        LlavaOnevisionForConditionalGeneration,
+        LlavaOnevisionImageProcessorPil,
+        LlavaOnevisionProcessor,
+        LlavaOnevisionVideoProcessor,
+        Qwen2Config,
+        SiglipVisionConfig,
+    )
+
+    out_dir = Path(out_dir)
+    tokenizer = _train_tokenizer(
+        LLAVA_ONEVISION_SPECIAL_TOKENS,
+        pad_token="<|endoftext|>",
+        bos_token=None,
+        eos_token="<|im_end|>",
+        extra={"image_token": "<image>", "video_token": "<video>"},
+        chat_template=LLAVA_ONEVISION_CHAT_TEMPLATE,
+    )
+    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in LLAVA_ONEVISION_SPECIAL_TOKENS}
+    image_size, patch_size = 28, 14
+    pinpoints = [[28, 28], [28, 56], [56, 28], [56, 56]]
+    config = LlavaOnevisionConfig(
+        vision_config=SiglipVisionConfig(
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            image_size=image_size,
+            patch_size=patch_size,
+        ),
+        text_config=Qwen2Config(
+            vocab_size=len(tokenizer),
+            **TINY_DECODER,
+            max_position_embeddings=1024,
+            pad_token_id=ids["<|endoftext|>"],
+            eos_token_id=ids["<|im_end|>"],
+        ),
+        image_token_index=ids["<image>"],
+        video_token_index=ids["<video>"],
+        image_grid_pinpoints=pinpoints,
+        vision_feature_select_strategy="full",
+        vision_feature_layer=-1,
+        vision_aspect_ratio="anyres_max_9",
+    )
+    torch.manual_seed(seed)
+    model = LlavaOnevisionForConditionalGeneration(config).eval()
+    generation = model.generation_config
+    generation.update(pad_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"], do_sample=False)
+    image_processor = LlavaOnevisionImageProcessorPil(
+        size={"height": image_size, "width": image_size},
+        crop_size={"height": image_size, "width": image_size},
+        image_grid_pinpoints=pinpoints,
+        image_mean=[0.5, 0.5, 0.5],
+        image_std=[0.5, 0.5, 0.5],
+    )
+    processor = LlavaOnevisionProcessor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        video_processor=LlavaOnevisionVideoProcessor(),
+        num_image_tokens=(image_size // patch_size) ** 2,
+        vision_feature_select_strategy="full",
+        chat_template=LLAVA_ONEVISION_CHAT_TEMPLATE,
+        vision_aspect_ratio="anyres_max_9",
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out_dir)
+    processor.save_pretrained(out_dir)
+    return out_dir
+
+
+# Gemma 3's template in the form the -it checkpoints render: <bos>, a system turn folded into the first user
+# turn, roles user/model, an image as <start_of_image> (the processor expands it). kobench's own Jinja.
+GEMMA3_CHAT_TEMPLATE = (
+    "{{ bos_token }}{% set first = namespace(system='') %}"
+    "{% if messages[0]['role'] == 'system' %}"
+    "{% set first.system = (messages[0]['content'] if messages[0]['content'] is string else"
+    " messages[0]['content'][0]['text']) + '\n\n' %}{% set messages = messages[1:] %}{% endif %}"
+    "{% for message in messages %}"
+    "{% set role = 'model' if message['role'] == 'assistant' else message['role'] %}"
+    "<start_of_turn>{{ role }}\n{% if loop.first %}{{ first.system }}{% endif %}"
+    "{% if message['content'] is string %}{{ message['content'] | trim }}{% else %}"
+    "{% for part in message['content'] %}{% if part['type'] == 'image' %}<start_of_image>"
+    "{% elif part['type'] == 'text' %}{{ part['text'] | trim }}{% endif %}{% endfor %}{% endif %}"
+    "<end_of_turn>\n{% endfor %}{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}"
+)
+GEMMA3_SPECIAL_TOKENS = [
+    "<pad>",
+    "<bos>",
+    "<eos>",
+    "<start_of_turn>",
+    "<end_of_turn>",
+    "<start_of_image>",
+    "<end_of_image>",
+    "<image_soft_token>",
+]
+
+
+def build_gemma3(out_dir: Path, seed: int = 0) -> Path:
+    """A tiny Gemma 3 (SigLIP + Gemma 3 text, a fixed number of soft tokens per image), transformers' own
+    classes, as google/gemma-3-*-it ship."""
+    import torch
+    from transformers import (
+        Gemma3Config,
+        Gemma3ForConditionalGeneration,
+        Gemma3ImageProcessorPil,
+        Gemma3Processor,
+        Gemma3TextConfig,
+        SiglipVisionConfig,
+    )
+
+    out_dir = Path(out_dir)
+    tokenizer = _train_tokenizer(
+        GEMMA3_SPECIAL_TOKENS,
+        pad_token="<pad>",
+        bos_token="<bos>",
+        eos_token="<eos>",
+        extra={
+            "boi_token": "<start_of_image>",
+            "eoi_token": "<end_of_image>",
+            "image_token": "<image_soft_token>",
+        },
+        chat_template=GEMMA3_CHAT_TEMPLATE,
+    )
+    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in GEMMA3_SPECIAL_TOKENS}
+    image_size, patch_size, tokens = 28, 7, 4  # 4x4 patches pooled to 2x2 soft tokens
+    config = Gemma3Config(
+        text_config=Gemma3TextConfig(
+            vocab_size=len(tokenizer),
+            **TINY_DECODER,
+            head_dim=16,
+            max_position_embeddings=1024,
+            sliding_window=64,
+            pad_token_id=ids["<pad>"],
+            bos_token_id=ids["<bos>"],
+            eos_token_id=[ids["<eos>"], ids["<end_of_turn>"]],
+        ),
+        vision_config=SiglipVisionConfig(
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            image_size=image_size,
+            patch_size=patch_size,
+            vision_use_head=False,
+        ),
+        mm_tokens_per_image=tokens,
+        boi_token_index=ids["<start_of_image>"],
+        eoi_token_index=ids["<end_of_image>"],
+        image_token_index=ids["<image_soft_token>"],
+    )
+    torch.manual_seed(seed)
+    model = Gemma3ForConditionalGeneration(config).eval()
+    model.generation_config.update(
+        pad_token_id=ids["<pad>"],
+        bos_token_id=ids["<bos>"],
+        eos_token_id=[ids["<eos>"], ids["<end_of_turn>"]],
+        do_sample=False,
+    )
+    image_processor = Gemma3ImageProcessorPil(
+        size={"height": image_size, "width": image_size}, image_mean=[0.5] * 3, image_std=[0.5] * 3
+    )
+    processor = Gemma3Processor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        chat_template=GEMMA3_CHAT_TEMPLATE,
+        image_seq_length=tokens,
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out_dir)
+    processor.save_pretrained(out_dir)
+    return out_dir

@@ -14,11 +14,12 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from benchmark_copies import k_seed_rows, png, write_parquet
-from model_fixtures import build_ax4vl, build_hyperclovax_seed_vision
+from model_fixtures import build_ax4vl, build_gemma3, build_hyperclovax_seed_vision, build_llava_onevision
 
 from kobench.errors import BadInputError
 from kobench.models.base import in_request_order
@@ -454,3 +455,59 @@ def test_the_restored_helper_behaves_as_the_old_one() -> None:
     assert validate(None, ["text"]) == (None, ["text"])
     with pytest.warns(FutureWarning):
         assert validate(["text"], [image]) == ([image], ["text"])
+
+
+# --- the families users compare against: Qwen2.5-VL, LLaVA-OneVision (VARCO-VISION-2.0), Gemma 3 ---
+
+NATIVE_FAMILIES = ("qwen2_5_vl", "llava_onevision", "gemma3")
+
+
+@pytest.fixture(scope="module")
+def native(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """Each family's fixture folder, built on first use."""
+    built: dict[str, Path] = {}
+
+    def get(family: str) -> Path:
+        if family not in built:
+            if family == "qwen2_5_vl":
+                built[family] = request.getfixturevalue("tiny_qwen2_5_vl")
+            else:
+                builder = {"llava_onevision": build_llava_onevision, "gemma3": build_gemma3}[family]
+                built[family] = builder(tmp_path_factory.mktemp(family) / family)
+        return built[family]
+
+    return get
+
+
+def mixed_requests() -> list[Request]:
+    """Different lengths, image sizes (tiling families cut a wide image into more tiles), a text-only row
+    and one with two images: what a left-padded batch must answer as each would alone."""
+    wide = png((200, 30, 30), size=(96, 32))
+    return [
+        request("wide", "이미지에 대해서 설명해줘.", [wide]),
+        request("two", "두 그림의 차이는?", [RED, BLUE], system="간단히 답하세요."),
+        request("text", "안녕하세요", []),
+        request("long", "그림 속 사과의 개수는 몇 개입니까? 보기: A. 1 B. 2 C. 3 D. 4", [BLUE]),
+    ]
+
+
+@pytest.mark.parametrize("family", NATIVE_FAMILIES)
+def test_a_batch_answers_as_one_at_a_time(family: str, native) -> None:
+    from kobench.models.hf import HFModel
+
+    model = HFModel(str(native(family)), device="cpu", dtype="float32", batch_size=4)
+    requests = mixed_requests()
+    batched = {r.request_id: (r.text, r.error) for r in model.generate(requests)}
+    assert all(error is None for _, error in batched.values()), batched
+    alone = {r.id: next(iter(model.generate([r]))).text for r in requests}
+    assert {rid: text for rid, (text, _) in batched.items()} == alone
+    assert model.loading_report() == {"interface": "processor-chat-template"}
+
+
+@pytest.mark.parametrize("family", NATIVE_FAMILIES)
+def test_each_family_through_kobench_run(family: str, native, mirror: Path, tmp_path: Path) -> None:
+    done = kobench_run(f"hf:{native(family)}", mirror, tmp_path / "run", "--batch-size", "3")
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = load_results(tmp_path / "run" / "results.json")
+    assert results.status == "complete" and results.tasks["k-seed"].n_failed == 0
+    assert len(predictions(tmp_path / "run")) == 6
