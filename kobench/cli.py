@@ -239,7 +239,8 @@ def run(
         int | None, typer.Option(min=1, help="hf, Qwen2-VL family: the most pixels an image is resized to.")
     ] = None,
     max_tiles: Annotated[
-        int | None, typer.Option(min=1, help="hf, tiling families (InternVL, A.X 4.0 VL): tiles per image.")
+        int | None,
+        typer.Option(min=1, help="hf, tiling families (InternVL, A.X 4.0 VL): tiles per image, at most."),
     ] = None,
     system_prompt: Annotated[
         str | None,

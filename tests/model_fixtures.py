@@ -428,3 +428,76 @@ def build_gemma3(out_dir: Path, seed: int = 0) -> Path:
     model.save_pretrained(out_dir)
     processor.save_pretrained(out_dir)
     return out_dir
+
+
+INTERNVL_SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<img>", "</img>", "<IMG_CONTEXT>"]
+
+
+def build_internvl_chat(out_dir: Path, seed: int = 0) -> Path:
+    """An InternVL3 look-alike with its remote-code interface (model type "internvl_chat", AutoModel,
+    model.chat / model.batch_chat, no image processor: the caller tiles). 28 px tiles of 2x2 patches after
+    the pixel shuffle, so one context token per tile."""
+    import torch
+    from transformers import AutoConfig, AutoModel
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tokenizer = _train_tokenizer(
+        INTERNVL_SPECIAL_TOKENS,
+        pad_token="<|endoftext|>",
+        bos_token=None,
+        eos_token="<|im_end|>",
+        extra={},
+        chat_template=AX4VL_CHAT_TEMPLATE,  # ChatML, as InternVL3 ships; model.chat builds its own prompt
+    )
+    tokenizer.model_input_names = ["input_ids", "attention_mask"]
+    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in INTERNVL_SPECIAL_TOKENS}
+    _copy_code("internvl_chat", out_dir)
+    llm = {
+        "model_type": "qwen2",
+        "vocab_size": len(tokenizer),
+        **TINY_DECODER,
+        "max_position_embeddings": 2048,
+        "pad_token_id": ids["<|endoftext|>"],
+        "eos_token_id": ids["<|im_end|>"],
+    }
+    vision = {
+        "model_type": "siglip_vision_model",
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "image_size": 28,
+        "patch_size": 14,
+    }
+    _write_json(
+        out_dir / "config.json",
+        {
+            "model_type": "internvl_chat",
+            "architectures": ["InternVLChatModel"],
+            "auto_map": {
+                "AutoConfig": "configuration_internvl_chat.InternVLChatConfig",
+                "AutoModel": "modeling_internvl_chat.InternVLChatModel",
+                "AutoModelForCausalLM": "modeling_internvl_chat.InternVLChatModel",
+            },
+            "vision_config": vision,
+            "llm_config": llm,
+            "template": "internvl2_5",
+            "force_image_size": 28,
+            "downsample_ratio": 0.5,
+            "max_dynamic_patch": 12,
+            "min_dynamic_patch": 1,
+            "use_thumbnail": True,
+            "pad_token_id": ids["<|endoftext|>"],
+            "eos_token_id": ids["<|im_end|>"],
+        },
+    )
+    config = AutoConfig.from_pretrained(out_dir, trust_remote_code=True)
+    torch.manual_seed(seed)
+    model = AutoModel.from_config(config, trust_remote_code=True).eval()
+    for generation in (model.generation_config, model.language_model.generation_config):
+        generation.update(pad_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"], do_sample=False)
+    model.save_pretrained(out_dir)
+    model.language_model.generation_config.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    return out_dir

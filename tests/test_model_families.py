@@ -19,7 +19,13 @@ from pathlib import Path
 
 import pytest
 from benchmark_copies import k_seed_rows, png, write_parquet
-from model_fixtures import build_ax4vl, build_gemma3, build_hyperclovax_seed_vision, build_llava_onevision
+from model_fixtures import (
+    build_ax4vl,
+    build_gemma3,
+    build_hyperclovax_seed_vision,
+    build_internvl_chat,
+    build_llava_onevision,
+)
 
 from kobench.errors import BadInputError
 from kobench.models.base import in_request_order
@@ -511,3 +517,349 @@ def test_each_family_through_kobench_run(family: str, native, mirror: Path, tmp_
     results = load_results(tmp_path / "run" / "results.json")
     assert results.status == "complete" and results.tasks["k-seed"].n_failed == 0
     assert len(predictions(tmp_path / "run")) == 6
+
+
+def test_qwen2_5_vl_card_snippet_runs_against_the_fixture(native) -> None:
+    # Qwen2.5-VL's "Using 🤗 Transformers to Chat" (github.com/QwenLM/Qwen2.5-VL README.md, the same text as
+    # huggingface.co/Qwen/Qwen2.5-VL-7B-Instruct), as written there but for: the fixture's folder and its
+    # class, no device_map, a generated image for the URL, the loaded image in place of qwen_vl_utils'
+    # process_vision_info (which loads and resizes it), and a short max_new_tokens.
+    from PIL import Image
+    from transformers import AutoProcessor, Qwen2_5_VLForConditionalGeneration
+
+    path = str(native("qwen2_5_vl"))
+    model = Qwen2_5_VLForConditionalGeneration.from_pretrained(path, torch_dtype="auto")
+    processor = AutoProcessor.from_pretrained(path)
+    image = Image.new("RGB", (64, 48), (30, 120, 200))
+    messages = [
+        {
+            "role": "user",
+            "content": [
+                {
+                    "type": "image",
+                    "image": image,
+                },
+                {"type": "text", "text": "Describe this image."},
+            ],
+        }
+    ]
+
+    # Preparation for inference
+    text = processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    image_inputs, video_inputs = [image], None
+    inputs = processor(
+        text=[text],
+        images=image_inputs,
+        videos=video_inputs,
+        padding=True,
+        return_tensors="pt",
+    )
+    inputs = inputs.to(model.device)
+
+    # Inference: Generation of the output
+    generated_ids = model.generate(**inputs, max_new_tokens=8)
+    generated_ids_trimmed = [
+        out_ids[len(in_ids) :]
+        for in_ids, out_ids in zip(inputs.input_ids, generated_ids)  # noqa: B905 (the card's)
+    ]
+    output_text = processor.batch_decode(
+        generated_ids_trimmed, skip_special_tokens=True, clean_up_tokenization_spaces=False
+    )
+    assert len(output_text) == 1 and isinstance(output_text[0], str)
+    assert "<|vision_start|>" in text  # the template writes the image where the content part is
+
+
+def test_llava_onevision_card_snippet_runs_against_the_fixture(native) -> None:
+    # VARCO-VISION-14B-HF's "Direct Use" (huggingface.co/NCSOFT/VARCO-VISION-14B-HF, README.md; the model
+    # "follows the architecture of LLaVA-OneVision", as VARCO-VISION-2.0 does), as written there but for: the
+    # fixture's folder, float32 and no device_map or flash attention, a generated image for the URL, and a
+    # short max_new_tokens.
+    import torch
+    from PIL import Image
+    from transformers import AutoProcessor, LlavaOnevisionForConditionalGeneration
+
+    model_name = str(native("llava_onevision"))
+    model = LlavaOnevisionForConditionalGeneration.from_pretrained(model_name, torch_dtype="float32")
+    processor = AutoProcessor.from_pretrained(model_name)
+    device = model.device
+
+    conversation = [
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "Describe this image."},
+                {"type": "image"},
+            ],
+        },
+    ]
+
+    prompt = processor.apply_chat_template(conversation, add_generation_prompt=True)
+
+    EOS_TOKEN = "<|im_end|>"
+    raw_image = Image.new("RGB", (80, 40), (200, 120, 30))
+    inputs = processor(images=raw_image, text=prompt, return_tensors="pt").to(device, torch.float32)
+
+    output = model.generate(**inputs, max_new_tokens=8, do_sample=False)
+    output = processor.decode(output[0][inputs.input_ids.shape[1] :])
+    if output.endswith(EOS_TOKEN):
+        output = output[: -len(EOS_TOKEN)]
+
+    output = output.strip()
+    assert isinstance(output, str) and "<image>" in prompt
+
+
+def test_gemma3_card_snippet_runs_against_the_fixture(native) -> None:
+    # google/gemma-3-4b-it's "Running the model on a single/multi GPU" (huggingface.co/google/gemma-3-4b-it,
+    # README.md), as written there but for: the fixture's folder, no device_map, a loaded image for the URL,
+    # float32 inputs and a short max_new_tokens.
+    import torch
+    from PIL import Image
+    from transformers import AutoProcessor, Gemma3ForConditionalGeneration
+
+    model_id = str(native("gemma3"))
+
+    model = Gemma3ForConditionalGeneration.from_pretrained(model_id).eval()
+
+    processor = AutoProcessor.from_pretrained(model_id)
+
+    messages = [
+        {"role": "system", "content": [{"type": "text", "text": "You are a helpful assistant."}]},
+        {
+            "role": "user",
+            "content": [
+                {"type": "image", "image": Image.new("RGB", (64, 64), (240, 200, 20))},
+                {"type": "text", "text": "Describe this image in detail."},
+            ],
+        },
+    ]
+
+    inputs = processor.apply_chat_template(
+        messages, add_generation_prompt=True, tokenize=True, return_dict=True, return_tensors="pt"
+    ).to(model.device, dtype=torch.float32)
+
+    input_len = inputs["input_ids"].shape[-1]
+
+    with torch.inference_mode():
+        generation = model.generate(**inputs, max_new_tokens=8, do_sample=False)
+        generation = generation[0][input_len:]
+
+    decoded = processor.decode(generation, skip_special_tokens=True)
+    assert isinstance(decoded, str)
+    assert (
+        inputs["input_ids"][0].tolist().count(model.config.image_token_index)
+        == model.config.mm_tokens_per_image
+    )
+
+
+# --- InternVL (remote code: model.chat, the caller tiles) ---
+
+# The card's own image helpers, verbatim (huggingface.co/OpenGVLab/InternVL3-1B, README.md "Quick Start";
+# the same code in github.com/OpenGVLab/InternVL README.md): the independent reference for
+# kobench.models.internvl_tiles.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def build_transform(input_size):
+    import torchvision.transforms as T
+    from torchvision.transforms.functional import InterpolationMode
+
+    MEAN, STD = IMAGENET_MEAN, IMAGENET_STD
+    transform = T.Compose(
+        [
+            T.Lambda(lambda img: img.convert("RGB") if img.mode != "RGB" else img),
+            T.Resize((input_size, input_size), interpolation=InterpolationMode.BICUBIC),
+            T.ToTensor(),
+            T.Normalize(mean=MEAN, std=STD),
+        ]
+    )
+    return transform
+
+
+def find_closest_aspect_ratio(aspect_ratio, target_ratios, width, height, image_size):
+    best_ratio_diff = float("inf")
+    best_ratio = (1, 1)
+    area = width * height
+    for ratio in target_ratios:
+        target_aspect_ratio = ratio[0] / ratio[1]
+        ratio_diff = abs(aspect_ratio - target_aspect_ratio)
+        if ratio_diff < best_ratio_diff:
+            best_ratio_diff = ratio_diff
+            best_ratio = ratio
+        elif ratio_diff == best_ratio_diff:  # noqa: SIM102 (the card's)
+            if area > 0.5 * image_size * image_size * ratio[0] * ratio[1]:
+                best_ratio = ratio
+    return best_ratio
+
+
+def dynamic_preprocess(image, min_num=1, max_num=12, image_size=448, use_thumbnail=False):
+    orig_width, orig_height = image.size
+    aspect_ratio = orig_width / orig_height
+
+    # calculate the existing image aspect ratio
+    target_ratios = set(
+        (i, j)
+        for n in range(min_num, max_num + 1)
+        for i in range(1, n + 1)
+        for j in range(1, n + 1)
+        if i * j <= max_num and i * j >= min_num
+    )
+    target_ratios = sorted(target_ratios, key=lambda x: x[0] * x[1])
+
+    # find the closest aspect ratio to the target
+    target_aspect_ratio = find_closest_aspect_ratio(
+        aspect_ratio, target_ratios, orig_width, orig_height, image_size
+    )
+
+    # calculate the target width and height
+    target_width = image_size * target_aspect_ratio[0]
+    target_height = image_size * target_aspect_ratio[1]
+    blocks = target_aspect_ratio[0] * target_aspect_ratio[1]
+
+    # resize the image
+    resized_img = image.resize((target_width, target_height))
+    processed_images = []
+    for i in range(blocks):
+        box = (
+            (i % (target_width // image_size)) * image_size,
+            (i // (target_width // image_size)) * image_size,
+            ((i % (target_width // image_size)) + 1) * image_size,
+            ((i // (target_width // image_size)) + 1) * image_size,
+        )
+        # split the image
+        split_img = resized_img.crop(box)
+        processed_images.append(split_img)
+    assert len(processed_images) == blocks
+    if use_thumbnail and len(processed_images) != 1:
+        thumbnail_img = image.resize((image_size, image_size))
+        processed_images.append(thumbnail_img)
+    return processed_images
+
+
+def load_image(image_file, input_size=448, max_num=12):
+    import torch
+    from PIL import Image
+
+    image = Image.open(image_file).convert("RGB")
+    transform = build_transform(input_size=input_size)
+    images = dynamic_preprocess(image, image_size=input_size, use_thumbnail=True, max_num=max_num)
+    pixel_values = [transform(image) for image in images]
+    pixel_values = torch.stack(pixel_values)
+    return pixel_values
+
+
+@pytest.mark.parametrize("size", [(448, 448), (1000, 300), (300, 1000), (640, 480), (37, 901), (1300, 1300)])
+@pytest.mark.parametrize("max_num", [1, 6, 12])
+def test_internvl_tiles_equal_the_cards_load_image(size: tuple[int, int], max_num: int) -> None:
+    pytest.importorskip("torchvision", reason="the card's transform is torchvision's")
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from kobench.models.internvl_tiles import pixel_values
+
+    rng = np.random.default_rng(size[0] * 7 + size[1])
+    data = io.BytesIO()
+    Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)).save(data, format="PNG")
+    card = load_image(io.BytesIO(data.getvalue()), input_size=448, max_num=max_num)
+    ours = pixel_values(Image.open(io.BytesIO(data.getvalue())), 448, max_num)
+    assert ours.shape == card.shape
+    assert torch.allclose(ours, card, atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def internvl(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_internvl_chat(tmp_path_factory.mktemp("internvl") / "InternVL3-1B")
+
+
+def test_internvl_card_snippet_runs_against_the_fixture(internvl: Path, tmp_path: Path) -> None:
+    # The card's quick start (above), as written there but for: the fixture's folder, float32 on the CPU
+    # (no .cuda(), no flash attention), generated images for ./examples/*.jpg, the fixture's 28 px tiles for
+    # input_size, and a short max_new_tokens.
+    import torch
+    from PIL import Image
+    from transformers import AutoModel, AutoTokenizer
+
+    for name, size in (("image1.jpg", (90, 30)), ("image2.jpg", (40, 40))):
+        Image.new("RGB", size, (20, 160, 90)).save(tmp_path / name)
+    path = str(internvl)
+    model = AutoModel.from_pretrained(
+        path, torch_dtype=torch.float32, low_cpu_mem_usage=True, trust_remote_code=True
+    ).eval()
+    tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=True, use_fast=False)
+
+    # set the max number of tiles in `max_num`
+    pixel_values = load_image(tmp_path / "image1.jpg", input_size=28, max_num=12).to(torch.float32)
+    generation_config = dict(max_new_tokens=8, do_sample=True)
+
+    # single-image single-round conversation (单图单轮对话)
+    question = "<image>\nPlease describe the image shortly."
+    response = model.chat(tokenizer, pixel_values, question, generation_config)
+    assert isinstance(response, str)
+
+    # batch inference, single image per sample (单图批处理)
+    pixel_values1 = load_image(tmp_path / "image1.jpg", input_size=28, max_num=12).to(torch.float32)
+    pixel_values2 = load_image(tmp_path / "image2.jpg", input_size=28, max_num=12).to(torch.float32)
+    num_patches_list = [pixel_values1.size(0), pixel_values2.size(0)]
+    pixel_values = torch.cat((pixel_values1, pixel_values2), dim=0)
+
+    questions = ["<image>\nDescribe the image in detail."] * len(num_patches_list)
+    responses = model.batch_chat(
+        tokenizer,
+        pixel_values,
+        num_patches_list=num_patches_list,
+        questions=questions,
+        generation_config=generation_config,
+    )
+    # 90x30: a 3x1 grid and the thumbnail; 40x40 at 28 px tiles: a 2x2 grid (it has the pixels) and one
+    assert num_patches_list == [4, 5] and len(responses) == 2
+
+
+@pytest.fixture(scope="module")
+def internvl_model(internvl: Path):
+    from kobench.models.hf import HFModel
+
+    return HFModel(str(internvl), device="cpu", dtype="float32", trust_remote_code=True, batch_size=4)
+
+
+def test_internvl_answers_equal_the_card_calls(internvl_model) -> None:
+    import torch
+
+    requests = [*mixed_requests(), request("one", "무엇이 보입니까?", [BLUE])]
+    batched = {r.request_id: r for r in internvl_model.generate(requests)}
+    assert all(r.error is None for r in batched.values()), batched
+    alone = {r.id: next(iter(internvl_model.generate([r]))).text for r in requests}
+    assert {rid: r.text for rid, r in batched.items()} == alone
+    assert internvl_model.loading_report() == {"interface": "internvl-chat"}
+
+    model, tokenizer = internvl_model.model, internvl_model.tokenizer
+    greedy = {"max_new_tokens": 6, "do_sample": False}
+
+    def card_pixels(data: bytes) -> torch.Tensor:
+        return load_image(io.BytesIO(data), input_size=28, max_num=12)
+
+    # one image: the card's single-image chat; two images: its multi-image form; none: pure text
+    wide = requests[0].images[0].read_bytes()
+    assert alone["wide"] == model.chat(
+        tokenizer, card_pixels(wide), "<image>\n이미지에 대해서 설명해줘.", dict(greedy)
+    )
+    two = [card_pixels(RED), card_pixels(BLUE)]
+    question = "Image-1: <image>\nImage-2: <image>\n두 그림의 차이는?"
+    model.system_message, own = "간단히 답하세요.", model.system_message
+    try:
+        expected = model.chat(
+            tokenizer, torch.cat(two), question, dict(greedy), num_patches_list=[len(p) for p in two]
+        )
+    finally:
+        model.system_message = own
+    assert alone["two"] == expected
+    assert alone["text"] == model.chat(tokenizer, None, "안녕하세요", dict(greedy))
+
+
+def test_internvl_through_kobench_run(internvl: Path, mirror: Path, tmp_path: Path) -> None:
+    done = kobench_run(f"hf:{internvl}", mirror, tmp_path / "run", "--trust-remote-code", "--max-tiles", "2")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "model interface: internvl-chat" in done.stderr
+    results = load_results(tmp_path / "run" / "results.json")
+    assert results.status == "complete" and results.tasks["k-seed"].n_failed == 0
+    assert results.run.model.settings["max_tiles"] == 2

@@ -7,6 +7,8 @@ calls exactly:
 - HyperCLOVAX-SEED-Vision v0.1.0 (`HCXImagePreprocessorChat`): an image preprocessor that is not a processor
   with a tokenizer, one content dict per message, `preprocessor.load_images_videos(chat)`, then
   `preprocessor(images, is_video_list=...)`, then `tokenizer.apply_chat_template(...)`.
+- InternVL's remote code (`InternVLChat`): no image processor (the card tiles images in the caller's code,
+  kobench.models.internvl_tiles), and the model's own `chat` / `batch_chat` build the prompt and answer.
 
 `chat_format` picks the family from what the loaded processor offers, not from the model's name, so a
 fine-tune with the same interface under another name is read the same way.
@@ -23,7 +25,9 @@ from kobench.types import ImagePart, Request
 
 class ChatFormat(Protocol):
     """`name` is recorded with the run; `max_batch`, where set, is the most requests one generate() call
-    can take (with `why`: the interface cannot pad a batch the way generate needs)."""
+    can take (with `why`: the interface cannot pad a batch the way generate needs). A format whose model
+    answers through its own chat method has `respond` as well (kobench then calls that, not generate), and
+    `batch_key`, which requests may share a call."""
 
     name: str
     max_batch: int | None
@@ -126,8 +130,121 @@ class HCXImagePreprocessorChat:
         return inputs
 
 
-def chat_format(processor: Any, tokenizer: Any) -> ChatFormat:
-    """The interface family of a loaded model, from what its processor offers."""
+@dataclass
+class InternVLChat:
+    """InternVL's remote-code interface, as its model card calls it:
+
+        pixel_values = load_image(image_file, max_num=12)        # the caller tiles (internvl_tiles)
+        response = model.chat(tokenizer, pixel_values, question, generation_config, history=...)
+        responses = model.batch_chat(tokenizer, pixel_values, num_patches_list=..., questions=...,
+                                     generation_config=...)
+
+    A question is the turn's text after one `<image>\n` per image ("Image-1: <image>\nImage-2: <image>\n"
+    for several, the card's multi-image form); earlier turns are `history`; a task's system message is the
+    model's `system_message` for that call. Requests with one image each and no earlier turn or system
+    message share `batch_chat` calls; the others are one `chat` call each. The model returns text only: the
+    token count is the answer's re-tokenised length, and an answer that long or longer than
+    max_new_tokens has an unknown ending (no end-of-turn token is seen)."""
+
+    model: Any
+    tokenizer: Any
+    max_tiles: int = 12
+    name: str = "internvl-chat"
+    max_batch: int | None = None
+    why: str | None = None
+
+    @property
+    def tile_size(self) -> int:
+        return int(self.model.config.force_image_size)
+
+    def question(self, request: Request) -> tuple[str, list[tuple[str, str]], str | None]:
+        """(the last user turn's question, earlier (question, answer) turns, the system message)."""
+        system = None
+        history: list[tuple[str, str]] = []
+        pending: str | None = None
+        for message in request.messages:
+            if message.role == "system":
+                system = message.text
+            elif message.role == "user":
+                pending = _with_image_marks(message)
+            elif pending is not None:
+                history.append((pending, message.text))
+                pending = None
+        if pending is None:
+            raise ValueError("the conversation does not end with a user turn")
+        return pending, history, system
+
+    def batch_key(self, request: Request) -> Any:
+        _, history, system = self.question(request)
+        return "batch_chat" if len(request.images) == 1 and not history and system is None else request.id
+
+    def render(self, request: Request) -> str:
+        return self.question(request)[0]
+
+    def encode(self, requests: Sequence[Request], prompts: Sequence[str], images: Sequence[list[Any]]) -> Any:
+        import torch
+
+        from kobench.models.internvl_tiles import pixel_values
+
+        thumbnail = bool(getattr(self.model.config, "use_thumbnail", True))
+        per_image = [
+            pixel_values(image, self.tile_size, self.max_tiles, thumbnail)
+            for loaded in images
+            for image in loaded
+        ]
+        return {
+            "pixel_values": torch.cat(per_image) if per_image else None,
+            "num_patches_list": [len(p) for p in per_image],
+            "conversations": [self.question(request) for request in requests],
+        }
+
+    def respond(self, inputs: dict[str, Any], generation_config: dict[str, Any]) -> list[str]:
+        conversations = inputs["conversations"]
+        if len(conversations) > 1:
+            return self.model.batch_chat(
+                self.tokenizer,
+                inputs["pixel_values"],
+                num_patches_list=inputs["num_patches_list"],
+                questions=[question for question, _, _ in conversations],
+                generation_config=dict(generation_config),
+            )
+        question, history, system = conversations[0]
+        own = self.model.system_message
+        if system is not None:
+            self.model.system_message = system
+        try:
+            return [
+                self.model.chat(
+                    self.tokenizer,
+                    inputs["pixel_values"],
+                    question,
+                    dict(generation_config),
+                    history=history or None,
+                    num_patches_list=inputs["num_patches_list"] or None,
+                )
+            ]
+        finally:
+            self.model.system_message = own
+
+
+def _with_image_marks(message: Any) -> str:
+    """A user turn's text after its images' `<image>` marks, as InternVL's card writes questions."""
+    count = sum(isinstance(part, ImagePart) for part in message.content)
+    if count == 1:
+        return "<image>\n" + message.text
+    return "".join(f"Image-{n}: <image>\n" for n in range(1, count + 1)) + message.text
+
+
+def chat_format(
+    processor: Any, tokenizer: Any, model: Any = None, max_tiles: int | None = None
+) -> ChatFormat:
+    """The interface family of a loaded model, from what its processor (or model) offers."""
     if callable(getattr(processor, "load_images_videos", None)):
         return HCXImagePreprocessorChat(processor, tokenizer)
+    if (
+        callable(getattr(model, "batch_chat", None))
+        and getattr(model.config, "model_type", None) == "internvl_chat"
+    ):
+        tiles = max_tiles or int(getattr(model.config, "max_dynamic_patch", 12))
+        return InternVLChat(model, tokenizer, max_tiles=tiles)
     return ProcessorChat(processor, tokenizer)

@@ -24,6 +24,11 @@ class ImageSetting:
     name: str
 
     @property
+    def by_kobench(self) -> bool:
+        """Tiling kobench does itself, as the model card's own code does (InternVL's remote code)."""
+        return self.name == "kobench"
+
+    @property
     def in_size(self) -> str | None:
         return self.name.removeprefix("size.") if self.name.startswith("size.") else None
 
@@ -39,6 +44,8 @@ IMAGE_SETTINGS: dict[str, dict[str, ImageSetting]] = {
     "qwen3_vl": QWEN_PIXELS,
     # InternVL (transformers' own port): up to this many 448 px tiles per image, plus a thumbnail.
     "internvl": {"max_tiles": ImageSetting("max_patches")},
+    # InternVL's remote code: the card's load_image(max_num=...), which kobench does (internvl_tiles).
+    "internvl_chat": {"max_tiles": ImageSetting("kobench")},
     # A.X 4.0 VL Light: its image processor's max_num_tiles (6 by default).
     "a.x-4-vl": {"max_tiles": ImageSetting("max_num_tiles")},
 }
@@ -72,7 +79,11 @@ def image_kwargs(model_type: str | None, options: dict[str, int | None]) -> dict
                 f"--{name.replace('_', '-')}: kobench knows no such setting for model type {model_type!r}"
                 f" (its resolution options: {has})"
             )
-    return {known[name].name: value for name, value in given.items() if known[name].in_size is None}
+    return {
+        known[name].name: value
+        for name, value in given.items()
+        if known[name].in_size is None and not known[name].by_kobench
+    }
 
 
 def apply_image_settings(model_type: str | None, options: dict[str, int | None], processor: Any) -> None:
@@ -84,6 +95,8 @@ def apply_image_settings(model_type: str | None, options: dict[str, int | None],
         if value is None:
             continue
         setting = IMAGE_SETTINGS[model_type or ""][name]
+        if setting.by_kobench:
+            continue
         if (key := setting.in_size) is not None:
             size = getattr(image_processor, "size", None)
             if isinstance(size, dict):

@@ -141,15 +141,17 @@ class HFModel:
         )
         if device_map is not None:
             self.device = self.model.device
-        self.format = chat_format(self.processor, self.tokenizer)
+        self.format = chat_format(self.processor, self.tokenizer, self.model, max_tiles)
         if self.format.max_batch is not None and self.batch.value > self.format.max_batch:
             self.batch = BatchSize(self.format.max_batch)
         self.tokenizer.padding_side = "left"  # right padding changes what a batch generates
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         # A base model without one can still score log-likelihood requests (the raw text, as lm-eval does).
-        self.chat = getattr(self.processor, "chat_template", None) is not None or bool(
-            getattr(self.tokenizer, "chat_template", None)
+        self.chat = (
+            hasattr(self.format, "respond")  # the model's own chat method builds its prompts
+            or getattr(self.processor, "chat_template", None) is not None
+            or bool(getattr(self.tokenizer, "chat_template", None))
         )
         self._scorer: LoglikelihoodScorer | None = None
 
@@ -169,7 +171,9 @@ class HFModel:
                 f"model {self.path_or_id} has no chat template; the hf adapter generates with chat models"
                 " only (a base model runs log-likelihood prompt versions)"
             )
-        groups: dict[GenerationSettings, list[_Item]] = {}
+        # By generation settings and, where the interface says which requests may share a call, that too.
+        groups: dict[tuple[GenerationSettings, Any], list[_Item]] = {}
+        batch_key = getattr(self.format, "batch_key", None)
         for index, request in enumerate(map(self._with_system_prompt, requests)):
             try:
                 prompt = self._render(request)
@@ -178,7 +182,8 @@ class HFModel:
                     text=None, error=f"chat template failed: {_describe(exc)}", request_id=request.id
                 )
                 continue
-            groups.setdefault(request.generation, []).append(_Item(index, request, prompt))
+            key = (request.generation, batch_key(request) if batch_key else None)
+            groups.setdefault(key, []).append(_Item(index, request, prompt))
 
         for items in groups.values():
             # Longest first: similar lengths pad little, and an out-of-memory batch shows up at once.
@@ -214,11 +219,11 @@ class HFModel:
                 current = following
 
     def _batches(
-        self, groups: dict[GenerationSettings, list[_Item]]
+        self, groups: dict[tuple[GenerationSettings, Any], list[_Item]]
     ) -> Iterator[tuple[GenerationSettings, list[_Item]]]:
         """Each group's items in batches of the batch size as it is when each batch is cut (an
         out-of-memory halving applies from the next batch on)."""
-        for settings, items in groups.items():
+        for (settings, _), items in groups.items():
             at = 0
             while at < len(items):
                 batch = items[at : at + self.batch.value]
@@ -341,6 +346,8 @@ class HFModel:
             kwargs["do_sample"] = False
         if any(settings.stop):
             kwargs["stopping_criteria"] = self._stop_criteria(settings.stop)
+        if hasattr(self.format, "respond"):
+            return self._respond(prepared, settings, inputs, kwargs, start)
         output = self.model.generate(**inputs, **kwargs)
         new_tokens = _new_tokens(output, inputs["input_ids"]).cpu()
         texts = self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
@@ -356,6 +363,27 @@ class HFModel:
             out[item.index] = Response(
                 text=answer, n_tokens=n_tokens, seconds=seconds, finish_reason="stop" if stopped else "length"
             )
+        return out
+
+    def _respond(
+        self,
+        prepared: _Prepared,
+        settings: GenerationSettings,
+        inputs: dict[str, Any],
+        kwargs: dict[str, Any],
+        start: float,
+    ) -> dict[int, Response]:
+        """A batch answered by the model's own chat method (InternVL): text only, so the token count is the
+        answer re-tokenised, and one that long or longer than max_new_tokens has an unknown ending."""
+        texts = self.format.respond(inputs, kwargs)  # type: ignore[attr-defined]
+        self._generate_seconds = time.perf_counter() - start
+        seconds = self._generate_seconds / len(prepared.items)
+        out = {}
+        for item, text in zip(prepared.items, texts, strict=True):
+            answer = _cut(text, settings.stop)
+            n_tokens = len(self.tokenizer(answer, add_special_tokens=False)["input_ids"])
+            ended = "stop" if n_tokens < settings.max_new_tokens or len(answer) < len(text) else None
+            out[item.index] = Response(text=answer, n_tokens=n_tokens, seconds=seconds, finish_reason=ended)
         return out
 
     def _on_device(self, value: Any) -> Any:
