@@ -11,7 +11,8 @@ class Conversation:
     system_template: str = "<|im_start|>system\n{system_message}"
     # the internvl2_5 template's (OpenGVLab/InternVL, internvl_chat/internvl/conversation.py)
     system_message: str = (
-        "你是书生·万象，英文名是InternVL，是由上海人工智能实验室、清华大学及多家合作单位联合开发的多模态大语言模型。"
+        "你是书生·万象，英文名是InternVL，是由上海人工智能实验室、清华大学及多家合作单位"
+        "联合开发的多模态大语言模型。"
     )
     roles: tuple = ("<|im_start|>user\n", "<|im_start|>assistant\n")
     sep: str = "<|im_end|>\n"
