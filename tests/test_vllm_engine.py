@@ -4,6 +4,7 @@ stop, no orphan when kobench dies, and an engine that dies mid-run. The real eng
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -198,3 +199,42 @@ def test_a_run_through_the_adapter_and_a_mid_run_engine_death(
     again = same_command()
     assert again.status == "complete" and again.tasks["kmmlu"].n == 40
     assert again.run.model_calls == 40 - kmmlu.n  # only what had failed was asked again
+
+
+def _fake_vllm(root: Path, version: str, supported: list[str], dropped: dict[str, str]) -> Path:
+    """A `vllm` package with the registry names the architecture check reads (as vLLM 0.32 has them)."""
+    package = root / "vllm"
+    (package / "model_executor" / "models").mkdir(parents=True)
+    (package / "__init__.py").write_text(f"__version__ = {version!r}\n")
+    (package / "model_executor" / "__init__.py").write_text("")
+    (package / "model_executor" / "models" / "__init__.py").write_text("")
+    (package / "model_executor" / "models" / "registry.py").write_text(
+        "class ModelRegistry:\n"
+        f"    @staticmethod\n    def get_supported_archs():\n        return {supported!r}\n"
+        f"_PREVIOUSLY_SUPPORTED_MODELS = {dropped!r}\n"
+    )
+    return root
+
+
+def test_an_architecture_vllm_dropped_is_refused_before_the_engine_starts(
+    tmp_path: Path, monkeypatch
+) -> None:
+    model = tmp_path / "hcx"
+    model.mkdir()
+    (model / "config.json").write_text(json.dumps({"architectures": ["HCXVisionForCausalLM"]}))
+    fake = _fake_vllm(
+        tmp_path / "site", "0.32.0", ["LlavaForConditionalGeneration"], {"HCXVisionForCausalLM": "0.28.0"}
+    )
+    monkeypatch.setenv("PYTHONPATH", str(fake))
+    with pytest.raises(
+        BadInputError, match=r"vLLM 0.32.0 no longer implements HCXVisionForCausalLM.*v0.28.0.*hf:"
+    ):
+        vllm_engine.refuse_dropped_architecture(sys.executable, str(model))
+    # Implemented, unknown to the table, or a vLLM the check cannot read: the engine is let try.
+    (model / "config.json").write_text(json.dumps({"architectures": ["LlavaForConditionalGeneration"]}))
+    vllm_engine.refuse_dropped_architecture(sys.executable, str(model))
+    (model / "config.json").write_text(json.dumps({"architectures": ["MyOwnForCausalLM"]}))
+    vllm_engine.refuse_dropped_architecture(sys.executable, str(model))
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "nothing"))
+    (model / "config.json").write_text(json.dumps({"architectures": ["HCXVisionForCausalLM"]}))
+    vllm_engine.refuse_dropped_architecture(sys.executable, str(model))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,27 @@ def test_an_image_task_through_the_real_engine_agrees_with_hf(tmp_path: Path, mo
     agree = sum(a == b for a, b in pairs) / len(pairs)
     print(f"vllm: and hf: greedy answers to image rows agree on {agree:.0%} of {len(pairs)}")
     assert agree >= 0.75, pairs
+
+
+def test_hyperclovax_seed_vision_is_refused_by_a_vllm_that_dropped_it(tmp_path: Path) -> None:
+    # vLLM implemented HCXVisionForCausalLM (HyperCLOVAX-SEED-Vision-Instruct-3B) up to 0.28; the CPU build
+    # here is newer. Without the check, --trust-remote-code sends it to vLLM's Transformers backend, which
+    # fails deep in the engine's start-up. The check reads the engine's own registry, so a vLLM that has the
+    # class again passes it.
+    from model_fixtures import build_hyperclovax_seed_vision
+    from packaging.version import Version
+
+    from kobench.errors import BadInputError
+    from kobench.models.vllm_engine import refuse_dropped_architecture
+
+    folder = build_hyperclovax_seed_vision(tmp_path / "hcx")
+    python = _vllm_python()
+    asked = subprocess.run(
+        [python, "-c", "import vllm; print(vllm.__version__)"], capture_output=True, text=True
+    )
+    version = asked.stdout.strip().splitlines()[-1]
+    if Version(version) <= Version("0.28.0"):
+        refuse_dropped_architecture(python, str(folder))  # that vLLM has it: the engine is let start
+        return
+    with pytest.raises(BadInputError, match=rf"vLLM {version} no longer implements HCXVisionForCausalLM"):
+        refuse_dropped_architecture(python, str(folder))

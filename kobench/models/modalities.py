@@ -46,6 +46,13 @@ def config_model_type(path_or_id: str, revision: str | None = None) -> str | Non
     return model_type if isinstance(model_type, str) else None
 
 
+def config_architectures(path_or_id: str, revision: str | None = None) -> list[str]:
+    """The `architectures` its config.json names ([] where it cannot be read)."""
+    config = _read(path_or_id, "config.json", revision)
+    names = config.get("architectures") if config else None
+    return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
+
+
 def _has_vision_tower(config: dict[str, Any]) -> bool:
     return any(config.get(key) for key in VISION_CONFIG_KEYS)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import ctypes
+import json
 import os
 import shutil
 import signal
@@ -63,6 +64,47 @@ def vllm_python(explicit: str | None) -> str:
             "a machine without a GPU), then --vllm-python ~/vllm/bin/python (or $KOBENCH_VLLM_PYTHON)"
         )
     return path
+
+
+# Asks the engine's vLLM which of the model's architectures it implements and which it dropped (its
+# registry's _PREVIOUSLY_SUPPORTED_MODELS, "the last version that had it"); prints JSON, or nothing when that
+# vLLM has no such table.
+_ARCHITECTURE_CHECK = """
+import json, sys
+import vllm
+from vllm.model_executor.models import registry
+wanted = sys.argv[1:]
+supported = set(registry.ModelRegistry.get_supported_archs())
+dropped = getattr(registry, "_PREVIOUSLY_SUPPORTED_MODELS", {})
+print(json.dumps({"version": vllm.__version__, "supported": [a for a in wanted if a in supported],
+                  "dropped": {a: dropped[a] for a in wanted if a in dropped}}))
+"""
+
+
+def refuse_dropped_architecture(python: str, target: str, revision: str | None = None) -> None:
+    """A model whose architecture this vLLM implemented once and no longer does (HyperCLOVAX-SEED-Vision-
+    Instruct-3B's HCXVisionForCausalLM, last in vLLM 0.28) is refused before the engine starts: with
+    --trust-remote-code vLLM would otherwise fall back to its Transformers backend and fail deep in its
+    start-up log. Anything the check cannot tell (an older vLLM, no config) lets the engine try."""
+    from kobench.models.modalities import config_architectures
+
+    architectures = config_architectures(target, revision)
+    if not architectures:
+        return
+    try:
+        done = subprocess.run(
+            [python, "-c", _ARCHITECTURE_CHECK, *architectures], capture_output=True, text=True, timeout=300
+        )
+        found = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else None
+    except (OSError, ValueError, IndexError, subprocess.TimeoutExpired):
+        found = None
+    if not found or found["supported"] or not found["dropped"]:
+        return
+    arch, last = next(iter(found["dropped"].items()))
+    raise BadInputError(
+        f"vLLM {found['version']} no longer implements {arch}, the architecture of {target} (vLLM had it up"
+        f" to v{last}): run it with the hf: adapter, or point --vllm-python at a vLLM {last} or older"
+    )
 
 
 def engine_settings(options: VLLMOptions, dtype: str, trust_remote_code: bool) -> dict[str, Any]:
@@ -206,6 +248,7 @@ class VLLMModel:
         self.fingerprint = fingerprint
         self.settings = engine_settings(options, dtype, trust_remote_code)
         python = vllm_python(options.python)
+        refuse_dropped_architecture(python, target)
         port = _free_port()
         command = engine_command(python, target, port, self.name, options, dtype, trust_remote_code)
         self.server = VLLMServer(command, port, options.start_timeout)
