@@ -501,3 +501,93 @@ def build_internvl_chat(out_dir: Path, seed: int = 0) -> Path:
     model.language_model.generation_config.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
     return out_dir
+
+
+# HyperCLOVAX-SEED-Vision's current revision renders list content (one block per content item; the same
+# blocks as v0.1.0's). kobench's own Jinja, as for v0.1.0.
+HCX_MAIN_CHAT_TEMPLATE = (
+    "{% for message in messages %}{% set role = message['role'] %}"
+    "{% set items = message['content'] if message['content'] is not string"
+    " else [{'type': 'text', 'text': message['content']}] %}"
+    "{% for c in items %}"
+    "{% if c['type'] == 'image' %}"
+    "<|im_start|>{{ role }} (mime) \n"
+    '{"type": "image/jpeg", "filename": "{{ c.get(\'filename\', \'\') }}"}<|im_end|>\n'
+    "<|im_start|>{{ role }} (vector)\n<|dummy3|><|im_end|>\n"
+    "{% else %}<|im_start|>{{ role }}\n{{ c['text'] }}<|im_end|>"
+    "{% if role == 'assistant' %}<|endofturn|>{% endif %}{{ '\\n' }}{% endif %}"
+    "{% endfor %}{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def build_hyperclovax_seed_vision_main(out_dir: Path, seed: int = 0) -> Path:
+    """HyperCLOVAX-SEED-Vision-Instruct-3B as its current main revision ships: a processor (`HCXProcessor`)
+    whose apply_chat_template loads the images and tokenizes, and `text_config` in config.json."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tokenizer = _train_tokenizer(
+        HCX_SPECIAL_TOKENS,
+        pad_token="<|endoftext|>",
+        bos_token=None,
+        eos_token="<|endofturn|>",
+        extra={},
+        chat_template=HCX_MAIN_CHAT_TEMPLATE,
+    )
+    tokenizer.model_input_names = ["input_ids", "attention_mask"]
+    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in HCX_SPECIAL_TOKENS}
+    ends = [ids["<|endofturn|>"], ids["<|stop|>"]]
+    _copy_code("hcx_main", out_dir)
+    _write_json(
+        out_dir / "config.json",
+        {
+            "model_type": "hyperclovax_vlm",
+            "architectures": ["HCXVisionForCausalLM"],
+            "auto_map": {
+                "AutoConfig": "configuration_hyperclovax.HCXVisionConfig",
+                "AutoModelForCausalLM": "modeling_hyperclovax.HCXVisionForCausalLM",
+            },
+            "text_config": {
+                "model_type": "llama",
+                "vocab_size": len(tokenizer),
+                **TINY_DECODER,
+                "max_position_embeddings": 512,
+                "pad_token_id": ids["<|endoftext|>"],
+                "eos_token_id": ends,
+            },
+            "vision_config": {
+                "model_type": "siglip_vision_model",
+                "hidden_size": 32,
+                "intermediate_size": 64,
+                "num_hidden_layers": 2,
+                "num_attention_heads": 2,
+                "image_size": 28,
+                "patch_size": 14,
+            },
+            "image_token_id": ids["<|dummy3|>"],
+            "video_token_id": ids["<|_unuse_missing_100270|>"],
+            "num_queries_vis_abstractor_image": 4,
+            "pad_token_id": ids["<|endoftext|>"],
+            "eos_token_id": ends,
+        },
+    )
+    _write_json(
+        out_dir / "processor_config.json",
+        {
+            "auto_map": {"AutoProcessor": "processing_hyperclovax.HCXProcessor"},
+            "processor_class": "HCXProcessor",
+            "image_size": 28,
+            "num_queries": 4,
+        },
+    )
+    config = AutoConfig.from_pretrained(out_dir, trust_remote_code=True)
+    torch.manual_seed(seed)
+    model = AutoModelForCausalLM.from_config(config, trust_remote_code=True).eval()
+    for generation in (model.generation_config, model.language_model.generation_config):
+        generation.update(pad_token_id=ids["<|endoftext|>"], eos_token_id=ends, do_sample=False)
+    model.save_pretrained(out_dir)
+    model.language_model.generation_config.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    return out_dir

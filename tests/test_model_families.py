@@ -23,6 +23,7 @@ from model_fixtures import (
     build_ax4vl,
     build_gemma3,
     build_hyperclovax_seed_vision,
+    build_hyperclovax_seed_vision_main,
     build_internvl_chat,
     build_llava_onevision,
 )
@@ -863,3 +864,128 @@ def test_internvl_through_kobench_run(internvl: Path, mirror: Path, tmp_path: Pa
     results = load_results(tmp_path / "run" / "results.json")
     assert results.status == "complete" and results.tasks["k-seed"].n_failed == 0
     assert results.run.model.settings["max_tiles"] == 2
+
+
+# --- HyperCLOVAX-SEED-Vision-Instruct-3B, current main revision (HCXProcessor) ---
+
+
+@pytest.fixture(scope="module")
+def hcx_main(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_hyperclovax_seed_vision_main(
+        tmp_path_factory.mktemp("hcx-main") / "HyperCLOVAX-SEED-Vision-Instruct-3B"
+    )
+
+
+def test_hcx_main_card_snippet_runs_against_the_fixture(hcx_main: Path) -> None:
+    # The "Example" of naver-hyperclovax/HyperCLOVAX-SEED-Vision-Instruct-3B's model card (README.md, the main
+    # revision's), as written there but for: the fixture's folder, no .to("cuda"), generated images (PIL)
+    # for the URLs, a short max_new_tokens, and no video item (the fixture reads none).
+    from PIL import Image
+    from transformers import AutoModelForCausalLM, AutoProcessor, AutoTokenizer
+
+    model_name = str(hcx_main)
+    model = AutoModelForCausalLM.from_pretrained(model_name, trust_remote_code=True)
+    processor = AutoProcessor.from_pretrained(model_name, trust_remote_code=True)
+    tokenizer = AutoTokenizer.from_pretrained(model_name, trust_remote_code=True)
+
+    llm_chat = [
+        {"role": "system", "content": [{"type": "text", "text": "you are helpful assistant!"}]},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "Hello, how are you?"},
+                {"type": "text", "text": "I said. Hello, how are you today?"},
+            ],
+        },
+        {
+            "role": "assistant",
+            "content": [{"type": "text", "text": "I'm doing great. How can I help you today?"}],
+        },
+        {
+            "role": "user",
+            "content": [{"type": "text", "text": "I'd like to show off how chat templating works!"}],
+        },
+    ]
+    model_inputs = processor.apply_chat_template(
+        llm_chat, tokenize=True, return_dict=True, return_tensors="pt", add_generation_prompt=True
+    )
+    output_ids = model.generate(
+        **model_inputs, max_new_tokens=8, do_sample=True, top_p=0.6, temperature=0.5, repetition_penalty=1.0
+    )
+    assert isinstance(processor.batch_decode(output_ids)[0], str)
+
+    vlm_chat = [
+        {"role": "system", "content": [{"text": "System Prompt", "type": "text"}]},
+        {"role": "user", "content": [{"text": "User Text Prompt 1", "type": "text"}]},
+        {
+            "role": "user",
+            "content": [
+                {
+                    "filename": "tradeoff_sota.png",
+                    "image": Image.new("RGB", (60, 40), (10, 200, 10)),
+                    "lens_keywords": "Gucci Ophidia, cross bag, Ophidia small, GG, Supreme shoulder bag",
+                    "lens_local_keywords": "[0.07, 0.21, 0.92, 0.90] Gucci Ophidia",
+                    "ocr": "List the words in the image in raster order.",
+                    "type": "image",
+                }
+            ],
+        },
+        {
+            "role": "user",
+            "content": [{"filename": "tradeoff.png", "image": Image.new("RGB", (30, 30)), "type": "image"}],
+        },
+        {"role": "assistant", "content": [{"text": "Assistant Text Prompt 1", "type": "text"}]},
+        {"role": "user", "content": [{"text": "User Text Prompt 2", "type": "text"}]},
+    ]
+    model_inputs = processor.apply_chat_template(
+        vlm_chat, tokenize=True, return_dict=True, return_tensors="pt", add_generation_prompt=True
+    )
+    output_ids = model.generate(
+        **model_inputs, max_new_tokens=8, do_sample=True, top_p=0.6, temperature=0.5, repetition_penalty=1.0
+    )
+    assert isinstance(processor.batch_decode(output_ids)[0], str)
+    assert model_inputs["vision_query_lengths_images"] == [[4, 4]]
+    assert model_inputs["input_ids"][0].tolist().count(model.config.image_token_id) == 8
+    assert tokenizer.chat_template is not None
+
+
+def test_hcx_main_answers_equal_the_card_calls(hcx_main: Path) -> None:
+    import torch
+
+    from kobench.models.hf import HFModel
+
+    model = HFModel(str(hcx_main), device="cpu", dtype="float32", trust_remote_code=True, batch_size=4)
+    assert model.loading_report() == {"interface": "hyperclovax-seed-vision"}
+    assert model.batch_report()["interface_limit"] == 1
+    requests = [
+        request("one", "무엇이 보입니까?", [RED]),
+        request("two", "차이는?", [RED, BLUE], system="짧게"),
+    ]
+    answers = {r.request_id: r.text for r in model.generate(requests)}
+    chats = {
+        "one": [
+            {"role": "user", "content": [{"type": "image", "image": RED}]},
+            {"role": "user", "content": [{"type": "text", "text": "무엇이 보입니까?"}]},
+        ],
+        "two": [
+            {"role": "system", "content": [{"type": "text", "text": "짧게"}]},
+            {"role": "user", "content": [{"type": "image", "image": RED}]},
+            {"role": "user", "content": [{"type": "image", "image": BLUE}]},
+            {"role": "user", "content": [{"type": "text", "text": "차이는?"}]},
+        ],
+    }
+    for rid, chat in chats.items():
+        inputs = model.processor.apply_chat_template(
+            chat, tokenize=True, return_dict=True, return_tensors="pt", add_generation_prompt=True
+        )
+        with torch.inference_mode():
+            out = model.model.generate(**inputs, max_new_tokens=6, do_sample=False)
+        assert answers[rid] == model.tokenizer.batch_decode(out, skip_special_tokens=True)[0], rid
+
+
+def test_hcx_main_through_kobench_run(hcx_main: Path, mirror: Path, tmp_path: Path) -> None:
+    done = kobench_run(f"hf:{hcx_main}", mirror, tmp_path / "run", "--trust-remote-code")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "model interface: hyperclovax-seed-vision " in done.stderr
+    results = load_results(tmp_path / "run" / "results.json")
+    assert results.status == "complete" and results.tasks["k-seed"].n_failed == 0

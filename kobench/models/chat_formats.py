@@ -7,6 +7,8 @@ calls exactly:
 - HyperCLOVAX-SEED-Vision v0.1.0 (`HCXImagePreprocessorChat`): an image preprocessor that is not a processor
   with a tokenizer, one content dict per message, `preprocessor.load_images_videos(chat)`, then
   `preprocessor(images, is_video_list=...)`, then `tokenizer.apply_chat_template(...)`.
+- HyperCLOVAX-SEED-Vision's current revision (`HCXProcessorChat`): its processor's apply_chat_template
+  loads the images from the content items and tokenizes, one conversation per call.
 - InternVL's remote code (`InternVLChat`): no image processor (the card tiles images in the caller's code,
   kobench.models.internvl_tiles), and the model's own `chat` / `batch_chat` build the prompt and answer.
 
@@ -131,6 +133,55 @@ class HCXImagePreprocessorChat:
 
 
 @dataclass
+class HCXProcessorChat:
+    """HyperCLOVAX-SEED-Vision-Instruct-3B's current interface (main revision), as its model card calls it:
+
+        model_inputs = processor.apply_chat_template(
+            vlm_chat, tokenize=True, return_dict=True, return_tensors="pt", add_generation_prompt=True)
+        output_ids = model.generate(**model_inputs, ...)
+
+    Content is a list of items; as in the card, each image is a user message of its own (`{"type": "image",
+    "image": <bytes>}`, a source the card lists) and each text part another. One conversation per call, as
+    the card makes it: whether the model takes a padded batch of its per-sample inputs is not documented,
+    so kobench does not guess (a speed cost, never a different answer)."""
+
+    processor: Any
+    tokenizer: Any
+    name: str = "hyperclovax-seed-vision"
+    max_batch: int | None = 1
+    why: str | None = "the model card calls the processor one conversation at a time"
+
+    def chat(self, request: Request, *, with_images: bool) -> list[dict[str, Any]]:
+        chat = []
+        for message in request.messages:
+            for part in message.content:
+                if isinstance(part, ImagePart):
+                    item: dict[str, Any] = {"type": "image"}
+                    if with_images:
+                        item["image"] = part.image.read_bytes()
+                else:
+                    item = {"type": "text", "text": part.text}
+                chat.append({"role": message.role, "content": [item]})
+        return chat
+
+    def render(self, request: Request) -> str:
+        # The tokenizer's template: the processor's own would load the images.
+        chat = self.chat(request, with_images=False)
+        return self.tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
+
+    def encode(self, requests: Sequence[Request], prompts: Sequence[str], images: Sequence[list[Any]]) -> Any:
+        if len(requests) != 1:
+            raise ValueError(f"{self.name} takes one conversation per call, got {len(requests)}")
+        return self.processor.apply_chat_template(
+            self.chat(requests[0], with_images=True),
+            tokenize=True,
+            return_dict=True,
+            return_tensors="pt",
+            add_generation_prompt=True,
+        )
+
+
+@dataclass
 class InternVLChat:
     """InternVL's remote-code interface, as its model card calls it:
 
@@ -241,6 +292,8 @@ def chat_format(
     """The interface family of a loaded model, from what its processor (or model) offers."""
     if callable(getattr(processor, "load_images_videos", None)):
         return HCXImagePreprocessorChat(processor, tokenizer)
+    if getattr(getattr(model, "config", None), "model_type", None) == "hyperclovax_vlm":
+        return HCXProcessorChat(processor, tokenizer)
     if (
         callable(getattr(model, "batch_chat", None))
         and getattr(model.config, "model_type", None) == "internvl_chat"
