@@ -4,7 +4,7 @@ given as a local folder (a lent GPU machine reaches no Hub), 20 K-SEED-style row
 
     python bench/families_gpu.py [--hcx DIR] [--ax DIR] [--device cuda] [--rows 20]
 
---hcx: a copy of naver-hyperclovax/HyperCLOVAX-SEED-Vision-Instruct-3B at revision v0.1.0; --ax: of
+--hcx: a copy of naver-hyperclovax/HyperCLOVAX-SEED-Vision-Instruct-3B (either revision); --ax: of
 skt/A.X-4.0-VL-Light. Nothing is asserted: it prints, per fixture, the share of requests whose batched
 answer equals the one alone (bfloat16 kernels may break near-ties differently in a batch), and each real
 model's answers, for a person to read.
@@ -55,12 +55,24 @@ def _requests(n: int):
 
 
 def _fixtures(root: Path) -> dict[str, tuple[Path, bool]]:
-    from model_fixtures import build_ax4vl, build_gemma3, build_hyperclovax_seed_vision, build_llava_onevision
+    from model_fixtures import (
+        build_ax4vl,
+        build_gemma3,
+        build_hyperclovax_seed_vision,
+        build_hyperclovax_seed_vision_main,
+        build_internvl_chat,
+        build_llava_onevision,
+    )
 
     from kobench.testing.tiny_models import build_tiny_llava, build_tiny_qwen2_vl
 
     return {
-        "hyperclovax-seed-vision (fixture)": (build_hyperclovax_seed_vision(root / "hcx"), True),
+        "hyperclovax-seed-vision v0.1.0 (fixture)": (build_hyperclovax_seed_vision(root / "hcx"), True),
+        "hyperclovax-seed-vision main (fixture)": (
+            build_hyperclovax_seed_vision_main(root / "hcx-main"),
+            True,
+        ),
+        "internvl3 remote code (fixture)": (build_internvl_chat(root / "InternVL3"), True),
         "a.x-4.0-vl-light (fixture)": (build_ax4vl(root / "A.X-4.0-VL-Light"), True),
         "llava-onevision (fixture)": (build_llava_onevision(root / "llava-onevision"), False),
         "gemma3 (fixture)": (build_gemma3(root / "gemma3"), False),
@@ -72,7 +84,7 @@ def _fixtures(root: Path) -> dict[str, tuple[Path, bool]]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument(
-        "--hcx", type=Path, default=None, help="HyperCLOVAX-SEED-Vision-Instruct-3B v0.1.0 folder"
+        "--hcx", type=Path, default=None, help="HyperCLOVAX-SEED-Vision-Instruct-3B folder (either revision)"
     )
     parser.add_argument("--ax", type=Path, default=None, help="A.X-4.0-VL-Light folder")
     parser.add_argument("--device", default="cuda")
