@@ -190,3 +190,18 @@ def test_settings_from_the_command_line_are_recorded(ax: Path, tmp_path: Path) -
     settings = load_results(out / "results.json").run.model.settings
     assert settings["max_tiles"] == 1 and settings["system_prompt"] == "짧게 답하세요."
     assert "generation_defaults" not in settings  # greedy, kobench's default, is not written
+
+
+def test_the_kv_cache_is_on_whatever_the_checkpoint_ships(
+    tmp_path: Path, tiny_llava: Path, monkeypatch
+) -> None:
+    import shutil
+
+    slow = tmp_path / "slow"
+    shutil.copytree(tiny_llava, slow)
+    config = json.loads((slow / "generation_config.json").read_text(encoding="utf-8"))
+    (slow / "generation_config.json").write_text(json.dumps({**config, "use_cache": False}), encoding="utf-8")
+    for mode in ("greedy", "checkpoint"):
+        model = HFModel(str(slow), device="cpu", generation_defaults=mode)
+        assert model.model.generation_config.use_cache is False
+        assert generate_kwargs(model, monkeypatch, request("질문", []))["use_cache"] is True

@@ -337,6 +337,9 @@ class HFModel:
         kwargs: dict[str, Any] = {
             "max_new_tokens": settings.max_new_tokens,
             "pad_token_id": self.tokenizer.pad_token_id,
+            # The KV cache changes no answer, only the time: some checkpoints ship use_cache=false (A.X 4.0
+            # VL Light's generation_config, reported to take minutes per image that way).
+            "use_cache": True,
         }
         if sampling:  # the task's protocol samples: plain temperature, whatever top-k/top-p the model ships
             kwargs.update(do_sample=True, temperature=settings.temperature, top_k=0, top_p=1.0)
