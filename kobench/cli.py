@@ -493,6 +493,38 @@ def table(
 
 
 @app.command()
+def tokens(
+    model: Annotated[
+        list[str],
+        typer.Option("--model", "-m", help="hf:PATH_OR_ID whose tokenizer to measure (repeatable)."),
+    ],
+    corpus: Annotated[
+        list[Path], typer.Option(help="A UTF-8 text file, one text per line (repeatable).", exists=True)
+    ],
+    reference: Annotated[
+        str | None, typer.Option(help="A model's name: every row also shows its tokens against this one's.")
+    ] = None,
+    trust_remote_code: Annotated[
+        bool, typer.Option(help="Allow a tokenizer's own Python code to run.")
+    ] = False,
+    fmt: Annotated[
+        str, typer.Option("--format", help="A tabulate format: github, simple, latex, ...")
+    ] = "github",
+) -> None:
+    """Tokenizer efficiency on the same Korean text: tokens per 1,000 characters and morphemes, side by
+    side, and against a reference model. Loads tokenizers only: no weights, no model call."""
+    from kobench.report.token_efficiency import token_efficiency
+
+    try:
+        text = token_efficiency(
+            model, corpus, reference=reference, trust_remote_code=trust_remote_code, fmt=fmt
+        )
+    except KobenchError as exc:
+        _fail(exc)
+    typer.echo(text)
+
+
+@app.command()
 def readme(
     readme_path: Annotated[Path, typer.Argument(metavar="README", help="The file to update.")],
     results: ResultsArgs,
