@@ -132,3 +132,48 @@ def evaluate(
         },
     )
     return run(config)
+
+
+def token_efficiency(
+    models: Sequence[str],
+    *,
+    corpora: Sequence[str | Path] = (),
+    tasks: Sequence[str] = (),
+    data_dir: str | Path | None = None,
+    task_dirs: Sequence[str | Path] = (),
+    limit: int | None = None,
+    reference: str | None = None,
+    trust_remote_code: bool = False,
+    fmt: str = "github",
+    cache_dir: str | Path | None = None,
+) -> str:
+    """The `kobench tokens` table: each model's tokenizer on each corpus file (one text per line) and on
+    the rendered prompts of each task (its default prompt version, images left out), tokenizers only.
+
+    >>> print(token_efficiency(["hf:./a", "hf:./b"], corpora=["ko.txt"], tasks=["k-seed"], reference="a"))
+    """
+    from kobench.report.token_efficiency import Corpus, read_corpus
+    from kobench.report.token_efficiency import token_efficiency as render
+    from kobench.run.prepare import prepare_task
+    from kobench.tasks.registry import resolve_tasks
+
+    found = [read_corpus(Path(p)) for p in corpora]
+    if tasks:
+        env_data = os.environ.get("KOBENCH_DATA_DIR")
+        config = build_config(
+            model="hf:tokenizers",
+            tasks=tuple(tasks),
+            data={
+                "task_dirs": tuple(Path(p) for p in task_dirs),
+                "data_dir": Path(data_dir) if data_dir else (Path(env_data) if env_data else None),
+                "limit": limit,
+            },
+        )
+        cache = Path(cache_dir) if cache_dir else default_cache_dir()
+        for spec in resolve_tasks(config.tasks, config.data.task_dirs):
+            prepared = prepare_task(spec, config.data, config.scoring, config.judge, cache, for_scoring=False)
+            prompts = tuple(item.prompt for item in prepared.items if item.prompt and item.prompt.strip())
+            if not prompts:
+                raise BadInputError(f"--tasks {spec.name}: no prompt text in its rows")
+            found.append(Corpus(f"{spec.name} prompts", prompts))
+    return render(models, found, reference=reference, trust_remote_code=trust_remote_code, fmt=fmt)

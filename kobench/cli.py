@@ -500,7 +500,13 @@ def tokens(
     ],
     corpus: Annotated[
         list[Path], typer.Option(help="A UTF-8 text file, one text per line (repeatable).", exists=True)
-    ],
+    ] = [],  # noqa: B006 (typer reads the default, never mutates it)
+    tasks: Annotated[
+        str | None, typer.Option("--tasks", "-t", help="Also the rendered prompts of these tasks (a,b).")
+    ] = None,
+    data_dir: DataDir = None,
+    task_dir: TaskDirs = [],  # noqa: B006
+    limit: Annotated[int | None, typer.Option(min=1, help="Only each task's first N rows.")] = None,
     reference: Annotated[
         str | None, typer.Option(help="A model's name: every row also shows its tokens against this one's.")
     ] = None,
@@ -513,11 +519,19 @@ def tokens(
 ) -> None:
     """Tokenizer efficiency on the same Korean text: tokens per 1,000 characters and morphemes, side by
     side, and against a reference model. Loads tokenizers only: no weights, no model call."""
-    from kobench.report.token_efficiency import token_efficiency
+    from kobench.api import token_efficiency
 
     try:
         text = token_efficiency(
-            model, corpus, reference=reference, trust_remote_code=trust_remote_code, fmt=fmt
+            model,
+            corpora=corpus,
+            tasks=[t for t in (tasks or "").split(",") if t.strip()],
+            data_dir=data_dir,
+            task_dirs=task_dir,
+            limit=limit,
+            reference=reference,
+            trust_remote_code=trust_remote_code,
+            fmt=fmt,
         )
     except KobenchError as exc:
         _fail(exc)

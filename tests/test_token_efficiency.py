@@ -96,3 +96,17 @@ def test_kobench_tokens_on_the_command_line(bytes_tokenizer: Path, tiny_llava: P
         [*command[:5], "hf:/no/such/tokenizer", "--corpus", str(corpus)], capture_output=True, text=True
     )
     assert missing.returncode == 4 and "cannot load its tokenizer" in missing.stderr
+
+
+def test_task_prompts_are_a_corpus_and_a_judged_task_needs_no_judge(tiny_llava: Path, tmp_path: Path) -> None:
+    from benchmark_copies import write_all
+
+    from kobench.api import token_efficiency
+
+    mirror = write_all(tmp_path / "mirror")
+    common = {"data_dir": mirror, "cache_dir": tmp_path / "cache", "fmt": "tsv"}
+    text = token_efficiency([f"hf:{tiny_llava}"], tasks=["k-seed", "k-llava-w"], **common)
+    rows = [line.split("\t") for line in text.splitlines()[1:]]
+    assert [row[0].strip() for row in rows] == ["k-seed prompts", "k-llava-w prompts"]
+    fewer = token_efficiency([f"hf:{tiny_llava}"], tasks=["k-seed"], limit=2, **common)
+    assert int(fewer.splitlines()[1].split("\t")[2]) < int(rows[0][2])

@@ -129,7 +129,7 @@ def table(counts: Sequence[TokenCount], reference: str | None = None, fmt: str =
 
 def token_efficiency(
     models: Sequence[str],
-    corpora: Sequence[Path],
+    corpora: Sequence[Corpus],
     *,
     reference: str | None = None,
     trust_remote_code: bool = False,
@@ -139,8 +139,8 @@ def token_efficiency(
     if not models:
         raise BadInputError("--model: give at least one hf:PATH_OR_ID")
     if not corpora:
-        raise BadInputError("--corpus: give at least one UTF-8 text file (one text per line)")
+        raise BadInputError("give a --corpus FILE or --tasks whose prompts to count")
     tokenizers = dict(load_tokenizer(spec, trust_remote_code) for spec in models)
     if len(tokenizers) < len(models):
         raise BadInputError("--model: two models have the same name; give each once")
-    return table(measure(tokenizers, [read_corpus(p) for p in corpora]), reference, fmt)
+    return table(measure(tokenizers, corpora), reference, fmt)

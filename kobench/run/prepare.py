@@ -234,9 +234,17 @@ def _limited(task: TaskSpec, rows: list[dict], cols: Columns, limit: int | None)
 
 
 def prepare_task(
-    task: TaskSpec, data: DataOptions, scoring: ScoringOptions, judge: JudgeOptions, cache_dir: Path
+    task: TaskSpec,
+    data: DataOptions,
+    scoring: ScoringOptions,
+    judge: JudgeOptions,
+    cache_dir: Path,
+    *,
+    for_scoring: bool = True,
 ) -> PreparedTask:
-    """The task's rows as Items, ready to ask: data found, columns checked, prompts rendered."""
+    """The task's rows as Items, ready to ask: data found, columns checked, prompts rendered. Without
+    `for_scoring` (`kobench tokens` reads the prompts only), what scoring needs (Java, an embedder, a
+    judge) is not checked."""
     version = choose_version(task, scoring.prompt_versions)
     task = task.for_prompt_version(version)  # a prompt version may name its own protocol parser
     generation, overridden = generation_for(task, version, scoring.max_new_tokens)
@@ -247,7 +255,8 @@ def prepare_task(
         judge_model=judge.model if task.family == "judged" else None,
         judge_max_failed_share=judge.max_failed_share,
     )
-    family.check_ready(task, settings)  # the judge, Java, the embedder: before data or a model is touched
+    if for_scoring:
+        family.check_ready(task, settings)  # the judge, Java, the embedder: before data or a model is touched
     data_path = data_path_for(task, data.data_paths)
     found = find_table(task, data.data_dir, data.data_revision, cache_dir, data_path)
     table = with_derived(task, with_subtasks(task, found))
