@@ -13,7 +13,6 @@ model's answers, for a person to read.
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 import tempfile
 import time
@@ -24,16 +23,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 
-def _png(colour: tuple[int, int, int], size: tuple[int, int]) -> bytes:
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("RGB", size, colour).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 def _requests(n: int):
     """K-SEED-style rows: an image, a Korean question with four options, the task's answer instruction."""
+    from benchmark_copies import png
+
     from kobench.types import GenerationSettings, ImagePart, ImageRef, Message, Request, TextPart
 
     questions = ["이미지에 보이는 것은 무엇입니까?", "사진 속 물체의 색깔은?", "그림에 있는 사물의 개수는?"]
@@ -41,7 +34,7 @@ def _requests(n: int):
     rows = []
     for i in range(n):
         size = (96 + 32 * (i % 4), 64 + 16 * (i % 3))
-        image = ImageRef(data=_png((40 * i % 256, 120, 200 - 7 * i % 200), size))
+        image = ImageRef(data=png((40 * i % 256, 120, 200 - 7 * i % 200), size))
         text = (
             f"{questions[i % 3]}\n"
             + "\n".join(options)

@@ -12,6 +12,9 @@ from typing import Any
 
 from kobench.testing.tiny_models import TINY_DECODER, _train_tokenizer
 
+# Every fixture's vision tower (SigLIP): two layers, 32 wide; each builder gives its image and patch size.
+TINY_VISION = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2}
+
 REMOTE_CODE = Path(__file__).parent / "remote_code"
 
 # HyperCLOVAX-SEED-Vision-Instruct-3B v0.1.0's chat template, in the rendered form TensorRT-LLM's and vLLM's
@@ -48,8 +51,6 @@ HCX_SPECIAL_TOKENS = [
 def build_hyperclovax_seed_vision(out_dir: Path, seed: int = 0) -> Path:
     """A HyperCLOVAX-SEED-Vision-Instruct-3B v0.1.0 look-alike: remote code (config, model, and an image
     preprocessor that is not a processor with a tokenizer), plus a separate tokenizer."""
-    import torch
-    from transformers import AutoConfig, AutoModelForCausalLM
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -74,10 +75,7 @@ def build_hyperclovax_seed_vision(out_dir: Path, seed: int = 0) -> Path:
     }
     vision = {
         "model_type": "siglip_vision_model",
-        "hidden_size": 32,
-        "intermediate_size": 64,
-        "num_hidden_layers": 2,
-        "num_attention_heads": 2,
+        **TINY_VISION,
         "image_size": 28,
         "patch_size": 14,
     }
@@ -115,13 +113,31 @@ def build_hyperclovax_seed_vision(out_dir: Path, seed: int = 0) -> Path:
             "crop_size": {"height": 28, "width": 28},
         },
     )
-    config = AutoConfig.from_pretrained(out_dir, trust_remote_code=True)
+    return _save_remote_code_model(
+        out_dir,
+        tokenizer,
+        seed,
+        "AutoModelForCausalLM",
+        pad_token_id=ids["<|endoftext|>"],
+        eos_token_id=ends,
+        bos_token_id=None,
+    )
+
+
+def _save_remote_code_model(
+    out_dir: Path, tokenizer: Any, seed: int, auto_class: str, **generation: Any
+) -> Path:
+    """The random model its own code (already in `out_dir`, with config.json) builds, saved beside the
+    tokenizer; `generation` (greedy added) in its generation config and its language model's, which its
+    generate() hands the work to."""
+    import torch
+    import transformers
+
+    config = transformers.AutoConfig.from_pretrained(out_dir, trust_remote_code=True)
     torch.manual_seed(seed)
-    model = AutoModelForCausalLM.from_config(config, trust_remote_code=True).eval()
-    for generation in (model.generation_config, model.language_model.generation_config):
-        generation.update(
-            pad_token_id=ids["<|endoftext|>"], eos_token_id=ends, bos_token_id=None, do_sample=False
-        )
+    model = getattr(transformers, auto_class).from_config(config, trust_remote_code=True).eval()
+    for generation_config in (model.generation_config, model.language_model.generation_config):
+        generation_config.update(**generation, do_sample=False)
     model.save_pretrained(out_dir)
     model.language_model.generation_config.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
@@ -154,8 +170,6 @@ def build_ax4vl(out_dir: Path, seed: int = 0) -> Path:
     """An A.X-4.0-VL-Light look-alike (remote code under AutoModelForCausalLM, model type "a.x-4-vl"), whose
     processor imports the helper transformers removed in 4.54 and whose modules import each other relatively.
     Name the folder A.X-4.0-VL-Light to exercise the dotted name."""
-    import torch
-    from transformers import AutoConfig, AutoModelForCausalLM
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -179,10 +193,7 @@ def build_ax4vl(out_dir: Path, seed: int = 0) -> Path:
     }
     vision = {
         "model_type": "siglip_vision_model",
-        "hidden_size": 32,
-        "intermediate_size": 64,
-        "num_hidden_layers": 2,
-        "num_attention_heads": 2,
+        **TINY_VISION,
         "image_size": 16,
         "patch_size": 8,
     }
@@ -227,15 +238,14 @@ def build_ax4vl(out_dir: Path, seed: int = 0) -> Path:
             "image_token": "<image>",
         },
     )
-    config = AutoConfig.from_pretrained(out_dir, trust_remote_code=True)
-    torch.manual_seed(seed)
-    model = AutoModelForCausalLM.from_config(config, trust_remote_code=True).eval()
-    for generation in (model.generation_config, model.language_model.generation_config):
-        generation.update(pad_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"], do_sample=False)
-    model.save_pretrained(out_dir)
-    model.language_model.generation_config.save_pretrained(out_dir)
-    tokenizer.save_pretrained(out_dir)
-    return out_dir
+    return _save_remote_code_model(
+        out_dir,
+        tokenizer,
+        seed,
+        "AutoModelForCausalLM",
+        pad_token_id=ids["<|endoftext|>"],
+        eos_token_id=ids["<|im_end|>"],
+    )
 
 
 # LLaVA-OneVision (VARCO-VISION-2.0's architecture): the llava-onevision-qwen2 -hf checkpoints' template,
@@ -280,10 +290,7 @@ def build_llava_onevision(out_dir: Path, seed: int = 0) -> Path:
     pinpoints = [[28, 28], [28, 56], [56, 28], [56, 56]]
     config = LlavaOnevisionConfig(
         vision_config=SiglipVisionConfig(
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=2,
+            **TINY_VISION,
             image_size=image_size,
             patch_size=patch_size,
         ),
@@ -394,10 +401,7 @@ def build_gemma3(out_dir: Path, seed: int = 0) -> Path:
             eos_token_id=[ids["<eos>"], ids["<end_of_turn>"]],
         ),
         vision_config=SiglipVisionConfig(
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=2,
+            **TINY_VISION,
             image_size=image_size,
             patch_size=patch_size,
             vision_use_head=False,
@@ -437,8 +441,6 @@ def build_internvl_chat(out_dir: Path, seed: int = 0) -> Path:
     """An InternVL3 look-alike with its remote-code interface (model type "internvl_chat", AutoModel,
     model.chat / model.batch_chat, no image processor: the caller tiles). 28 px tiles of 2x2 patches after
     the pixel shuffle, so one context token per tile."""
-    import torch
-    from transformers import AutoConfig, AutoModel
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -463,10 +465,7 @@ def build_internvl_chat(out_dir: Path, seed: int = 0) -> Path:
     }
     vision = {
         "model_type": "siglip_vision_model",
-        "hidden_size": 32,
-        "intermediate_size": 64,
-        "num_hidden_layers": 2,
-        "num_attention_heads": 2,
+        **TINY_VISION,
         "image_size": 28,
         "patch_size": 14,
     }
@@ -492,15 +491,14 @@ def build_internvl_chat(out_dir: Path, seed: int = 0) -> Path:
             "eos_token_id": ids["<|im_end|>"],
         },
     )
-    config = AutoConfig.from_pretrained(out_dir, trust_remote_code=True)
-    torch.manual_seed(seed)
-    model = AutoModel.from_config(config, trust_remote_code=True).eval()
-    for generation in (model.generation_config, model.language_model.generation_config):
-        generation.update(pad_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"], do_sample=False)
-    model.save_pretrained(out_dir)
-    model.language_model.generation_config.save_pretrained(out_dir)
-    tokenizer.save_pretrained(out_dir)
-    return out_dir
+    return _save_remote_code_model(
+        out_dir,
+        tokenizer,
+        seed,
+        "AutoModel",
+        pad_token_id=ids["<|endoftext|>"],
+        eos_token_id=ids["<|im_end|>"],
+    )
 
 
 # HyperCLOVAX-SEED-Vision's current revision renders list content (one block per content item; the same
@@ -523,8 +521,6 @@ HCX_MAIN_CHAT_TEMPLATE = (
 def build_hyperclovax_seed_vision_main(out_dir: Path, seed: int = 0) -> Path:
     """HyperCLOVAX-SEED-Vision-Instruct-3B as its current main revision ships: a processor (`HCXProcessor`)
     whose apply_chat_template loads the images and tokenizes, and `text_config` in config.json."""
-    import torch
-    from transformers import AutoConfig, AutoModelForCausalLM
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -559,10 +555,7 @@ def build_hyperclovax_seed_vision_main(out_dir: Path, seed: int = 0) -> Path:
             },
             "vision_config": {
                 "model_type": "siglip_vision_model",
-                "hidden_size": 32,
-                "intermediate_size": 64,
-                "num_hidden_layers": 2,
-                "num_attention_heads": 2,
+                **TINY_VISION,
                 "image_size": 28,
                 "patch_size": 14,
             },
@@ -582,12 +575,6 @@ def build_hyperclovax_seed_vision_main(out_dir: Path, seed: int = 0) -> Path:
             "num_queries": 4,
         },
     )
-    config = AutoConfig.from_pretrained(out_dir, trust_remote_code=True)
-    torch.manual_seed(seed)
-    model = AutoModelForCausalLM.from_config(config, trust_remote_code=True).eval()
-    for generation in (model.generation_config, model.language_model.generation_config):
-        generation.update(pad_token_id=ids["<|endoftext|>"], eos_token_id=ends, do_sample=False)
-    model.save_pretrained(out_dir)
-    model.language_model.generation_config.save_pretrained(out_dir)
-    tokenizer.save_pretrained(out_dir)
-    return out_dir
+    return _save_remote_code_model(
+        out_dir, tokenizer, seed, "AutoModelForCausalLM", pad_token_id=ids["<|endoftext|>"], eos_token_id=ends
+    )

@@ -100,17 +100,7 @@ class HCXImagePreprocessorChat:
     why: str | None = "the model reads each prompt up to its first pad token (one conversation per call)"
 
     def chat(self, request: Request, *, with_images: bool) -> list[dict[str, Any]]:
-        chat: list[dict[str, Any]] = []
-        for message in request.messages:
-            for part in message.content:
-                if isinstance(part, ImagePart):
-                    content: dict[str, Any] = {"type": "image"}
-                    if with_images:
-                        content["image"] = part.image.read_bytes()
-                else:
-                    content = {"type": "text", "text": part.text}
-                chat.append({"role": message.role, "content": content})
-        return chat
+        return [{"role": role, "content": item} for role, item in _hcx_items(request, with_images)]
 
     def render(self, request: Request) -> str:
         chat = self.chat(request, with_images=False)
@@ -152,17 +142,7 @@ class HCXProcessorChat:
     why: str | None = "the model card calls the processor one conversation at a time"
 
     def chat(self, request: Request, *, with_images: bool) -> list[dict[str, Any]]:
-        chat = []
-        for message in request.messages:
-            for part in message.content:
-                if isinstance(part, ImagePart):
-                    item: dict[str, Any] = {"type": "image"}
-                    if with_images:
-                        item["image"] = part.image.read_bytes()
-                else:
-                    item = {"type": "text", "text": part.text}
-                chat.append({"role": message.role, "content": [item]})
-        return chat
+        return [{"role": role, "content": [item]} for role, item in _hcx_items(request, with_images)]
 
     def render(self, request: Request) -> str:
         # The tokenizer's template: the processor's own would load the images.
@@ -276,6 +256,22 @@ class InternVLChat:
             ]
         finally:
             self.model.system_message = own
+
+
+def _hcx_items(request: Request, with_images: bool) -> list[tuple[str, dict[str, Any]]]:
+    """HyperCLOVAX-SEED-Vision's cards give every content part a message of its own: (role, item) per part,
+    an image as `{"type": "image"}`, with its bytes (a source the cards list) where `with_images`."""
+    items = []
+    for message in request.messages:
+        for part in message.content:
+            if isinstance(part, ImagePart):
+                item: dict[str, Any] = {"type": "image"}
+                if with_images:
+                    item["image"] = part.image.read_bytes()
+            else:
+                item = {"type": "text", "text": part.text}
+            items.append((message.role, item))
+    return items
 
 
 def _with_image_marks(message: Any) -> str:
