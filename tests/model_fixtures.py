@@ -124,6 +124,16 @@ def build_hyperclovax_seed_vision(out_dir: Path, seed: int = 0) -> Path:
     )
 
 
+def _chatml_tokenizer(special: list[str], eos: str, template: str) -> tuple[Any, dict[str, int]]:
+    """A ChatML fixture's tokenizer (<|endoftext|> pads, no BOS, no token type ids) and its special tokens'
+    ids."""
+    tokenizer = _train_tokenizer(
+        special, pad_token="<|endoftext|>", bos_token=None, eos_token=eos, extra={}, chat_template=template
+    )
+    tokenizer.model_input_names = ["input_ids", "attention_mask"]
+    return tokenizer, {t: tokenizer.convert_tokens_to_ids(t) for t in special}
+
+
 def _save_remote_code_model(
     out_dir: Path, tokenizer: Any, seed: int, auto_class: str, **generation: Any
 ) -> Path:
@@ -173,16 +183,7 @@ def build_ax4vl(out_dir: Path, seed: int = 0) -> Path:
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    tokenizer = _train_tokenizer(
-        AX4VL_SPECIAL_TOKENS,
-        pad_token="<|endoftext|>",
-        bos_token=None,
-        eos_token="<|im_end|>",
-        extra={},
-        chat_template=AX4VL_CHAT_TEMPLATE,
-    )
-    tokenizer.model_input_names = ["input_ids", "attention_mask"]
-    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in AX4VL_SPECIAL_TOKENS}
+    tokenizer, ids = _chatml_tokenizer(AX4VL_SPECIAL_TOKENS, "<|im_end|>", AX4VL_CHAT_TEMPLATE)
     text = {
         "model_type": "qwen2",
         "vocab_size": len(tokenizer),
@@ -444,16 +445,8 @@ def build_internvl_chat(out_dir: Path, seed: int = 0) -> Path:
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    tokenizer = _train_tokenizer(
-        INTERNVL_SPECIAL_TOKENS,
-        pad_token="<|endoftext|>",
-        bos_token=None,
-        eos_token="<|im_end|>",
-        extra={},
-        chat_template=AX4VL_CHAT_TEMPLATE,  # ChatML, as InternVL3 ships; model.chat builds its own prompt
-    )
-    tokenizer.model_input_names = ["input_ids", "attention_mask"]
-    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in INTERNVL_SPECIAL_TOKENS}
+    # ChatML, as InternVL3 ships; model.chat builds its own prompt
+    tokenizer, ids = _chatml_tokenizer(INTERNVL_SPECIAL_TOKENS, "<|im_end|>", AX4VL_CHAT_TEMPLATE)
     _copy_code("internvl_chat", out_dir)
     llm = {
         "model_type": "qwen2",
@@ -524,16 +517,7 @@ def build_hyperclovax_seed_vision_main(out_dir: Path, seed: int = 0) -> Path:
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    tokenizer = _train_tokenizer(
-        HCX_SPECIAL_TOKENS,
-        pad_token="<|endoftext|>",
-        bos_token=None,
-        eos_token="<|endofturn|>",
-        extra={},
-        chat_template=HCX_MAIN_CHAT_TEMPLATE,
-    )
-    tokenizer.model_input_names = ["input_ids", "attention_mask"]
-    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in HCX_SPECIAL_TOKENS}
+    tokenizer, ids = _chatml_tokenizer(HCX_SPECIAL_TOKENS, "<|endofturn|>", HCX_MAIN_CHAT_TEMPLATE)
     ends = [ids["<|endofturn|>"], ids["<|stop|>"]]
     _copy_code("hcx_main", out_dir)
     _write_json(
