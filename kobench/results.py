@@ -14,10 +14,11 @@ from kobench.errors import BadInputError
 
 # 2: a task records why its answers ended (`truncation`) and samples their `finish_reason`.
 # 3: a task records its modality (image or text; earlier files had image tasks only), and log-likelihood
-# rows their `loglikelihoods`. Files of every version listed in READABLE_VERSIONS load (fields they lack
-# take their defaults).
-SCHEMA_VERSION = "3"
-READABLE_VERSIONS = ("1", "2", "3")
+# rows their `loglikelihoods`.
+# 4: a task records its token accounting (`tokens`), samples their image tokens (`n_image_tokens`).
+# Files of every version listed in READABLE_VERSIONS load (fields they lack take their defaults).
+SCHEMA_VERSION = "4"
+READABLE_VERSIONS = ("1", "2", "3", "4")
 
 Pipeline = Literal["protocol", "kobench"]
 PIPELINES: tuple[Pipeline, ...] = ("protocol", "kobench")
@@ -91,6 +92,26 @@ class Truncation(_Model):
     n_unclosed_thinking: int  # answers ending inside an unclosed <think> block, whatever the reason
 
 
+class TokenUsage(_Model):
+    """A task's tokens over its answered rows, as the adapter counted them (a cached answer keeps its call's
+    counts): prompt tokens (images' included), of them the image (visual) tokens, and generated tokens.
+    An adapter that does not say (an API's usage block splits no image tokens; an older cache kept no
+    prompt tokens) leaves rows out of a mean, counted in `n_*_known`, never filled in with a guess."""
+
+    n: int  # answered rows
+    generated_tokens: int
+    mean_generated_tokens: float | None
+    n_prompt_known: int  # rows whose prompt tokens the adapter reported
+    prompt_tokens: int  # over those rows
+    mean_prompt_tokens: float | None
+    n_image_known: int  # rows whose image tokens the adapter reported
+    image_tokens: int  # over those rows
+    images: int  # images in those rows
+    mean_image_tokens: float | None  # per row
+    image_tokens_per_image: float | None
+    mean_text_tokens: float | None  # prompt minus image tokens, over rows where both are known
+
+
 class TaskResult(_Model):
     task: str
     family: str
@@ -113,6 +134,7 @@ class TaskResult(_Model):
     complete: bool  # every row was answered or failed (not interrupted), judged tasks judged enough
     judge: JudgeInfo | None = None
     truncation: Truncation | None = None  # None in results written before schema 2
+    tokens: TokenUsage | None = None  # None in results written before schema 4
 
 
 class ModelInfo(_Model):

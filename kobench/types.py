@@ -155,11 +155,14 @@ class Response:
     n_tokens: int = 0  # generated tokens (an API's completion_tokens)
     seconds: float = 0.0  # wall time of the call (a batch's time, for a batched adapter)
     cached: bool = False
-    prompt_tokens: int = 0  # input tokens where the adapter knows them (an API's prompt_tokens)
+    prompt_tokens: int = 0  # input tokens where the adapter knows them (an API's prompt_tokens), images' too
     request_id: str = ""
     scores: tuple[float, ...] | None = None
     finish_reason: FinishReason | None = None  # why generation ended, where the adapter knows
     first_token_seconds: float | None = None  # time to the first token, where the adapter measures it
+    # Of the prompt tokens, the image (visual) tokens, where the adapter can tell (hf: the model's image
+    # token in its inputs); None where it cannot (an API's usage block does not split them).
+    image_tokens: int | None = None
 
     @property
     def ok(self) -> bool:

@@ -989,3 +989,51 @@ def test_hcx_main_through_kobench_run(hcx_main: Path, mirror: Path, tmp_path: Pa
     assert "model interface: hyperclovax-seed-vision " in done.stderr
     results = load_results(tmp_path / "run" / "results.json")
     assert results.status == "complete" and results.tasks["k-seed"].n_failed == 0
+
+
+# --- Token accounting per family (issue 16 point 1): image tokens where the interface can tell ---
+
+
+def test_internvl_image_tokens_are_its_tiles_times_the_context_tokens(internvl_model) -> None:
+    # 90x30 at 28 px tiles: a 3x1 grid and the thumbnail (4 tiles, as the card snippet's test counts);
+    # 40x40: a 2x2 grid and the thumbnail (5). Per tile the card's chat writes num_image_token
+    # <IMG_CONTEXT> marks: (tile / patch)² · downsample_ratio², from the config.
+    config = internvl_model.model.config
+    per_tile = (
+        config.force_image_size // config.vision_config["patch_size"]
+    ) ** 2 * config.downsample_ratio**2
+    wide, square = png((20, 160, 90), size=(90, 30)), png((20, 160, 90), size=(40, 40))
+    requests = [
+        request("a", "무엇?", [wide]),
+        request("b", "무엇?", [square]),
+        request("two", "차이?", [wide, square]),
+    ]
+    answers = {r.request_id: r for r in internvl_model.generate(requests)}
+    assert answers["a"].image_tokens == 4 * per_tile and answers["b"].image_tokens == 5 * per_tile
+    assert answers["two"].image_tokens == 9 * per_tile
+    assert all(r.prompt_tokens == 0 for r in answers.values())  # its chat builds the prompt: not known
+
+
+def test_hcx_v0_1_image_tokens_are_unknown_and_text_rows_have_none(hcx_model) -> None:
+    # v0.1.0 writes one mark per image and expands it inside the model: its config names no image token
+    answers = {
+        r.request_id: r for r in hcx_model.generate([request("i", "무엇?", [RED]), request("t", "안녕", [])])
+    }
+    assert answers["i"].image_tokens is None and answers["t"].image_tokens == 0
+    assert answers["i"].prompt_tokens > answers["t"].prompt_tokens > 0
+
+
+def test_hcx_main_image_tokens_are_the_processors_repeated_marks(hcx_main: Path) -> None:
+    from kobench.models.hf import HFModel
+
+    model = HFModel(str(hcx_main), device="cpu", dtype="float32", trust_remote_code=True)
+    (answer,) = model.generate([request("one", "무엇이 보입니까?", [RED])])
+    chat = [
+        {"role": "user", "content": [{"type": "image", "image": RED}]},
+        {"role": "user", "content": [{"type": "text", "text": "무엇이 보입니까?"}]},
+    ]
+    ids = model.processor.apply_chat_template(
+        chat, tokenize=True, return_dict=True, return_tensors="pt", add_generation_prompt=True
+    )["input_ids"][0].tolist()
+    assert answer.prompt_tokens == len(ids)
+    assert answer.image_tokens == ids.count(model.model.config.image_token_id) > 1

@@ -229,6 +229,14 @@ class InternVLChat:
             "conversations": [self.question(request) for request in requests],
         }
 
+    def image_tokens(self, inputs: dict[str, Any]) -> list[int]:
+        """Each conversation's image tokens: the model writes `num_image_token` context tokens per tile."""
+        per_tile = int(self.model.num_image_token)
+        patches = inputs["num_patches_list"]
+        if len(inputs["conversations"]) > 1:  # batch_chat: one image each
+            return [per_tile * n for n in patches]
+        return [per_tile * sum(patches)]
+
     def respond(self, inputs: dict[str, Any], generation_config: dict[str, Any]) -> list[str]:
         conversations = inputs["conversations"]
         if len(conversations) > 1:

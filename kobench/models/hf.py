@@ -31,6 +31,7 @@ from kobench.models.fingerprint import hf_name, model_fingerprint
 from kobench.models.loglikelihood import LoglikelihoodScorer
 from kobench.models.modalities import config_model_type
 from kobench.models.stops import StopStrings
+from kobench.models.token_counts import image_token_id, prompt_token_counts
 from kobench.parallel import Ranks
 from kobench.types import GenerationSettings, Message, Request, Response, TextPart
 
@@ -142,6 +143,7 @@ class HFModel:
         if device_map is not None:
             self.device = self.model.device
         self.format = chat_format(self.processor, self.tokenizer, self.model, max_tiles)
+        self.image_token = image_token_id(self.model.config)
         if self.format.max_batch is not None and self.batch.value > self.format.max_batch:
             self.batch = BatchSize(self.format.max_batch)
         self.tokenizer.padding_side = "left"  # right padding changes what a batch generates
@@ -358,13 +360,21 @@ class HFModel:
         seconds = self._generate_seconds / len(prepared.items)
         ends = self._end_ids()
         out = {}
-        for item, row, text in zip(prepared.items, new_tokens.tolist(), texts, strict=True):
+        counts = prompt_token_counts(prepared.inputs, self.image_token)
+        for item, row, text, (prompt_tokens, image_tokens) in zip(
+            prepared.items, new_tokens.tolist(), texts, counts, strict=True
+        ):
             n_tokens = next((i for i, token in enumerate(row) if token in ends), len(row))
             answer = _cut(text, settings.stop)
             # Cut off only when it ran to the limit without an end token or a stop string.
             stopped = n_tokens < len(row) or len(answer) < len(text) or n_tokens < settings.max_new_tokens
             out[item.index] = Response(
-                text=answer, n_tokens=n_tokens, seconds=seconds, finish_reason="stop" if stopped else "length"
+                text=answer,
+                n_tokens=n_tokens,
+                seconds=seconds,
+                finish_reason="stop" if stopped else "length",
+                prompt_tokens=prompt_tokens,
+                image_tokens=image_tokens if item.request.images else 0,
             )
         return out
 
@@ -377,16 +387,21 @@ class HFModel:
         start: float,
     ) -> dict[int, Response]:
         """A batch answered by the model's own chat method (InternVL): text only, so the token count is the
-        answer re-tokenised, and one that long or longer than max_new_tokens has an unknown ending."""
+        answer re-tokenised, and one that long or longer than max_new_tokens has an unknown ending. The
+        method builds its prompt itself: its prompt tokens are not known (0), its image tokens are (the
+        format counts them from the tiles)."""
         texts = self.format.respond(inputs, kwargs)  # type: ignore[attr-defined]
         self._generate_seconds = time.perf_counter() - start
         seconds = self._generate_seconds / len(prepared.items)
+        image_tokens = self.format.image_tokens(inputs)  # type: ignore[attr-defined]
         out = {}
-        for item, text in zip(prepared.items, texts, strict=True):
+        for item, text, visual in zip(prepared.items, texts, image_tokens, strict=True):
             answer = _cut(text, settings.stop)
             n_tokens = len(self.tokenizer(answer, add_special_tokens=False)["input_ids"])
             ended = "stop" if n_tokens < settings.max_new_tokens or len(answer) < len(text) else None
-            out[item.index] = Response(text=answer, n_tokens=n_tokens, seconds=seconds, finish_reason=ended)
+            out[item.index] = Response(
+                text=answer, n_tokens=n_tokens, seconds=seconds, finish_reason=ended, image_tokens=visual
+            )
         return out
 
     def _on_device(self, value: Any) -> Any:

@@ -23,6 +23,7 @@ def run_summary(result: RunResult) -> str:
         arrow = " ↓" if task.direction == "lower" else ""
         cells = [name, f"{task.primary_metric}{arrow}", f"{task.n}/{task.n_rows}", task.n_failed]
         cells.append(truncation_cell(task))
+        cells.append(tokens_cell(task))
         for pipeline in ("kobench", "protocol"):
             piped = task.pipelines[pipeline]
             metric = piped.metrics[task.primary_metric]
@@ -39,6 +40,7 @@ def run_summary(result: RunResult) -> str:
         "scored",
         "failed",
         "cut off",
+        "tokens in (img) / out",
         "kobench [95% CI]",
         "unparsed",
         "protocol [95% CI]",
@@ -72,6 +74,22 @@ def truncation_cell(task: TaskResult) -> str:
     if unknown := cut.finish_reasons.get("unknown"):
         text += f", {unknown} unknown"
     return text
+
+
+def tokens_cell(task: TaskResult) -> str:
+    """Mean tokens per answered row: prompt (of them image) / generated, "?" where the adapter did not say
+    (an API's usage block splits no image tokens); "–" for results written before kobench counted them."""
+    usage = task.tokens
+    if usage is None or usage.n == 0:
+        return "–"
+
+    def mean(value: float | None) -> str:
+        return "?" if value is None else f"{value:.0f}" if value >= 10 else f"{value:.1f}"
+
+    return (
+        f"{mean(usage.mean_prompt_tokens)} ({mean(usage.mean_image_tokens)})"
+        f" / {mean(usage.mean_generated_tokens)}"
+    )
 
 
 def incomplete_reasons(result: RunResult) -> list[str]:

@@ -23,6 +23,7 @@ from kobench.results import (
     Units,
 )
 from kobench.run.records import SampleRecord
+from kobench.run.token_usage import token_usage
 from kobench.run.truncation import truncation
 from kobench.tasks.prompt import prompt_hash
 from kobench.tasks.spec import TaskSpec
@@ -274,5 +275,8 @@ def aggregate(
         complete=complete,
         judge=judge,
         truncation=truncation(records.get(item.id) for item in items),
+        tokens=token_usage(
+            (records.get(item.id), len(item.request.images) if item.request else 0) for item in items
+        ),
     )
     return Aggregated(result, {**records, **{rec.id: rec for _, rec in scored}})

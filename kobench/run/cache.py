@@ -7,7 +7,8 @@ question: an OCR baseline answers the same image differently for another region 
 Batch size, timeouts and concurrency are not in it.
 A log-likelihood request's key also has its continuations, and its answer is stored as its scores (JSON).
 Failed responses are never stored. Responses stored before kobench recorded why an answer ended (and
-its prompt tokens) come back with `finish_reason` None: counted as unknown, never guessed.
+its prompt and image tokens) come back with `finish_reason` and `image_tokens` None and 0 prompt tokens:
+counted as unknown, never guessed. A cached answer keeps the token counts its call had.
 """
 
 from __future__ import annotations
@@ -24,7 +25,12 @@ from kobench.types import ImagePart, Request, Response
 # 2: the request's hints (kind, options, region, question) are part of the key.
 CACHE_KEY_VERSION = "2"
 # (name, SQL type) of the columns added to the table since its first version.
-_ADDED_COLUMNS = (("finish_reason", "TEXT"), ("prompt_tokens", "INTEGER"), ("scores", "TEXT"))
+_ADDED_COLUMNS = (
+    ("finish_reason", "TEXT"),
+    ("prompt_tokens", "INTEGER"),
+    ("scores", "TEXT"),
+    ("image_tokens", "INTEGER"),
+)
 
 
 def request_key(adapter: str, fingerprint: str, settings: dict[str, Any], request: Request) -> str:
@@ -84,9 +90,9 @@ class ResponseCache:
         for start in range(0, len(keys), 500):  # SQLite's bound-parameter limit
             chunk = list(keys[start : start + 500])
             marks = ",".join("?" * len(chunk))
-            for key, text, n_tokens, seconds, finish, prompt_tokens, scores in self._db.execute(
-                "SELECT key, text, n_tokens, seconds, finish_reason, prompt_tokens, scores FROM responses"
-                f" WHERE key IN ({marks})",
+            for key, text, n_tokens, seconds, finish, prompt_tokens, scores, image_tokens in self._db.execute(
+                "SELECT key, text, n_tokens, seconds, finish_reason, prompt_tokens, scores, image_tokens"
+                f" FROM responses WHERE key IN ({marks})",
                 chunk,
             ):
                 found[key] = Response(
@@ -97,6 +103,7 @@ class ResponseCache:
                     cached=True,
                     finish_reason=finish,
                     prompt_tokens=prompt_tokens or 0,
+                    image_tokens=image_tokens,
                 )
         return found
 
@@ -112,6 +119,7 @@ class ResponseCache:
                 r.finish_reason,
                 r.prompt_tokens,
                 json.dumps(list(r.scores)) if r.scores is not None else None,
+                r.image_tokens,
             )
             for k, r in entries
             if r.ok
@@ -119,8 +127,8 @@ class ResponseCache:
         if rows:
             self._db.executemany(
                 "INSERT OR REPLACE INTO responses"
-                " (key, text, n_tokens, seconds, finish_reason, prompt_tokens, scores)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " (key, text, n_tokens, seconds, finish_reason, prompt_tokens, scores, image_tokens)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
             self._db.commit()

@@ -42,7 +42,10 @@ class SampleRecord(BaseModel):
     protocol: dict[str, Any] | None  # parser, parsed and one value per metric field (judged: the judgement)
     kobench: dict[str, Any] | None
     n_tokens: int = 0
-    n_prompt_tokens: int = 0
+    n_prompt_tokens: int = 0  # 0: the adapter did not say
+    # Of the prompt tokens, the image (visual) ones; None where the adapter cannot tell (APIs) and in samples
+    # written before kobench counted them.
+    n_image_tokens: int | None = None
     cached: bool = False
     # Why the answer ended: stop, length, error, filtered; None in samples written before kobench recorded
     # it and for answers cached before then (both counted as unknown).
@@ -129,6 +132,7 @@ def sample_record(
         kobench={"parser": parsers["kobench"], **verdicts["kobench"]},
         n_tokens=response.n_tokens,
         n_prompt_tokens=response.prompt_tokens,
+        n_image_tokens=response.image_tokens,
         cached=response.cached,
         finish_reason=response.finish_reason,
         **({"loglikelihoods": [float(x) for x in response.scores]} if response.scores is not None else {}),
