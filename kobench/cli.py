@@ -445,13 +445,19 @@ AllRuns = Annotated[
     ),
 ]
 NoAverage = Annotated[bool, typer.Option("--no-average", help="Leave out the average row.")]
-ResultsArgs = Annotated[list[Path], typer.Argument(help="results.json files (or folders holding one).")]
+ResultsArgs = Annotated[
+    list[Path],
+    typer.Argument(
+        help="results.json files, tokens.json / speed.json (kobench tokens / speed --output), or folders"
+        " holding them."
+    ),
+]
 
 
-def _load_all(paths: list[Path]) -> list:
-    from kobench.results import load_results
+def _load_all(paths: list[Path]) -> tuple[list, list]:
+    from kobench.report.inputs import load_inputs
 
-    return [load_results(p / "results.json" if p.is_dir() else p) for p in paths]
+    return load_inputs(paths)
 
 
 def _table_text(paths, fmt, pipeline, group_by, ci, all_runs, no_average) -> str:
@@ -463,8 +469,10 @@ def _table_text(paths, fmt, pipeline, group_by, ci, all_runs, no_average) -> str
         raise typer.BadParameter("--format must be markdown, csv, html or latex")
     if group_by not in ("category", "none"):
         raise typer.BadParameter("--group-by must be category or none")
+    results, efficiency = _load_all(paths)
     return render_table(
-        _load_all(paths),
+        results,
+        efficiency=efficiency,
         fmt=fmt,
         pipeline=pipeline,
         group_by=group_by,
@@ -587,13 +595,24 @@ def gate(
             "to stderr).",
         ),
     ] = None,
+    max_efficiency_loss: Annotated[
+        float | None,
+        typer.Option(
+            help="Also compare the folders' tokens.json / speed.json: exit 1 when a value is worse by more"
+            " than this many percent (default: efficiency is not gated)."
+        ),
+    ] = None,
 ) -> None:
     """CI regression gate: paired bootstrap of each task's primary metric, baseline vs candidate.
 
     Exit 1 on a significant drop beyond --max-drop, 3 when a task is not comparable."""
+    from kobench.report.efficiency_gate import load_folder
     from kobench.report.gate import compare, format_report, load_run, report_json, write_report
 
     try:
+        measured = None
+        if max_efficiency_loss is not None:
+            measured = (load_folder(baseline), load_folder(candidate))
         report = compare(
             load_run(baseline),
             load_run(candidate),
@@ -601,6 +620,8 @@ def gate(
             alpha=alpha,
             tasks=[t.strip() for t in (tasks or "").split(",") if t.strip()] or None,
             pipeline=pipeline,
+            efficiency=measured,
+            max_efficiency_loss=max_efficiency_loss,
         )
         if json_out and json_out != "-":
             write_report(report, Path(json_out))
@@ -682,7 +703,8 @@ def plot(
     if pipeline not in ("kobench", "protocol"):
         raise typer.BadParameter("--pipeline must be kobench or protocol")
     try:
-        written = plot_results(_load_all(results), out, pipeline=pipeline, radar=radar, title=title)
+        runs, efficiency = _load_all(results)
+        written = plot_results(runs, out, pipeline=pipeline, radar=radar, title=title, efficiency=efficiency)
     except KobenchError as exc:
         _fail(exc)
     for path in written:

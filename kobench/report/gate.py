@@ -32,6 +32,7 @@ from typing import Any
 
 from tabulate import tabulate
 
+from kobench.efficiency import EfficiencyResult
 from kobench.errors import (
     EXIT_NOT_COMPARABLE,
     EXIT_OK,
@@ -42,6 +43,9 @@ from kobench.errors import (
     NotComparableError,
 )
 from kobench.metrics.paired import PAIRED_BOOTSTRAP_VERSION, paired_bootstrap
+from kobench.report.efficiency_gate import INCOMPATIBLE as EFFICIENCY_INCOMPATIBLE
+from kobench.report.efficiency_gate import REGRESSION as EFFICIENCY_REGRESSION
+from kobench.report.efficiency_gate import EfficiencyComparison, compare_efficiency
 from kobench.report.signatures import signature_differences, signature_unknowns
 from kobench.results import PIPELINES, RunResult, TaskResult, load_results, write_json_atomic
 
@@ -115,6 +119,10 @@ class GateReport:
     baseline_model: str = ""
     candidate_model: str = ""
     skipped: dict[str, str] = field(default_factory=dict)  # task -> why it was not compared
+    # --max-efficiency-loss: the efficiency values both runs measured (kobench.report.efficiency_gate)
+    max_efficiency_loss: float | None = None
+    efficiency: list[EfficiencyComparison] = field(default_factory=list)
+    efficiency_notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         rows = [{**asdict(r), "verdict_text": r.verdict_text} for r in self.rows]
@@ -135,6 +143,15 @@ class GateReport:
                 "verdicts": dict(Counter(r.verdict for r in self.rows)),
                 "tasks": rows,
                 "skipped": self.skipped,
+                **(
+                    {
+                        "max_efficiency_loss_pct": self.max_efficiency_loss,
+                        "efficiency": [asdict(e) for e in self.efficiency],
+                        "efficiency_notes": self.efficiency_notes,
+                    }
+                    if self.max_efficiency_loss is not None
+                    else {}
+                ),
             }
         )
 
@@ -287,8 +304,11 @@ def compare(
     pipeline: str = "kobench",
     n_resamples: int = 1000,
     seed: int = 0,
+    efficiency: tuple[Sequence[EfficiencyResult], Sequence[EfficiencyResult]] | None = None,
+    max_efficiency_loss: float | None = None,
 ) -> GateReport:
-    """Compare every task in both runs (or `tasks`: each must be in both, else GateUsageError)."""
+    """Compare every task in both runs (or `tasks`: each must be in both, else GateUsageError); with
+    `max_efficiency_loss` (percent), also the (baseline, candidate) `efficiency` measurements."""
     if pipeline not in PIPELINES:
         raise GateUsageError(f"pipeline must be one of {', '.join(PIPELINES)}, not {pipeline!r}")
     if not 0.0 < alpha < 1.0:
@@ -331,6 +351,22 @@ def compare(
         for name in names
     ]
     verdicts = {r.verdict for r in rows}
+    measured: list[EfficiencyComparison] = []
+    measured_notes: list[str] = []
+    if max_efficiency_loss is not None:
+        if not max_efficiency_loss >= 0.0:
+            raise GateUsageError(f"max efficiency loss must be 0 or more percent, not {max_efficiency_loss}")
+        if efficiency is None or not efficiency[0] or not efficiency[1]:
+            raise GateUsageError(
+                "--max-efficiency-loss: the baseline and the candidate folders both need a tokens.json or"
+                " speed.json (kobench tokens / speed --output)"
+            )
+        measured, measured_notes = compare_efficiency(efficiency[0], efficiency[1], max_efficiency_loss)
+        verdicts |= {
+            INCOMPATIBLE if e.verdict == EFFICIENCY_INCOMPATIBLE else REGRESSION
+            for e in measured
+            if e.verdict in (EFFICIENCY_INCOMPATIBLE, EFFICIENCY_REGRESSION)
+        }
     exit_code = (
         EXIT_NOT_COMPARABLE
         if INCOMPATIBLE in verdicts
@@ -349,6 +385,9 @@ def compare(
         baseline_model=baseline.run.model.name,
         candidate_model=candidate.run.model.name,
         skipped=skipped,
+        max_efficiency_loss=max_efficiency_loss,
+        efficiency=measured,
+        efficiency_notes=measured_notes,
     )
 
 
@@ -388,6 +427,9 @@ def format_report(report: GateReport) -> str:
     lines = [tabulate(table, headers=headers, tablefmt="simple", disable_numparse=True), ""]
     lines += [f"note: {r.task}: {note}" for r in report.rows for note in r.notes]
     lines += [f"note: {task} not compared ({why})" for task, why in report.skipped.items()]
+    if report.max_efficiency_loss is not None:
+        lines += ["", _efficiency_table(report), ""]
+        lines += [f"note: efficiency: {note}" for note in report.efficiency_notes]
     counts = Counter(r.verdict for r in report.rows)
     found = ", ".join(f"{counts[v]} {v}" for v in VERDICTS if counts[v])
     lines.append(
@@ -397,6 +439,22 @@ def format_report(report: GateReport) -> str:
         f"seed {report.seed}) -> exit {report.exit_code}"
     )
     return "\n".join(lines)
+
+
+def _efficiency_table(report: GateReport) -> str:
+    table = [
+        [
+            e.benchmark + (" ↓" if e.direction == "lower" else ""),
+            _num(e.baseline),
+            _num(e.candidate),
+            "-" if e.change_pct is None else f"{e.change_pct:+.1f}%",
+            e.verdict + (f": {'; '.join(e.differences)}" if e.differences else ""),
+        ]
+        for e in report.efficiency
+    ]
+    headers = ["efficiency", "baseline", "candidate", "better by", "verdict"]
+    title = f"efficiency (tolerated loss {report.max_efficiency_loss:g}%)"
+    return title + "\n" + tabulate(table, headers=headers, tablefmt="simple", disable_numparse=True)
 
 
 def report_json(report: GateReport) -> str:

@@ -15,6 +15,7 @@ from typing import Literal
 
 from tabulate import tabulate
 
+from kobench.efficiency import EfficiencyResult, EfficiencyValue
 from kobench.report.signatures import signatures_agree
 from kobench.results import RunResult, TaskResult
 
@@ -32,8 +33,31 @@ CATEGORY_ORDER = (
     "Demo",
 )
 # Model cards give an image table and a text table; each has its own categories and its own Average.
-MODALITY_ORDER = ("image", "text")
-MODALITY_TITLES = {"image": "Image benchmarks", "text": "Text benchmarks"}
+# Efficiency (kobench tokens / speed) is a table of its own after them: other units, no Average.
+EFFICIENCY = "efficiency"
+MODALITY_ORDER = ("image", "text", EFFICIENCY)
+MODALITY_TITLES = {"image": "Image benchmarks", "text": "Text benchmarks", EFFICIENCY: "Efficiency"}
+# The order of efficiency rows: tokenizer cost, then visual tokens, then speed.
+EFFICIENCY_METRICS = (
+    "tokens_per_1k_characters",
+    "tokens_per_1k_morphemes",
+    "visual_tokens_per_image",
+    "ttft_ms",
+    "decode_tokens_per_second",
+    "latency_p50_ms",
+    "latency_p90_ms",
+    "latency_p99_ms",
+    "requests_per_second",
+    "peak_memory_mb",
+)
+EFFICIENCY_DIFFERENT = (
+    "† measured under other conditions than the first value in its row (device, dtype, corpus, image"
+    " size or batch)"
+)
+EFFICIENCY_CAPTION = (
+    "Efficiency as `kobench tokens` and `kobench speed` measured it, in each row's unit (↓: lower is better);"
+    " never part of an Average."
+)
 Format = Literal["markdown", "csv", "html", "latex"]
 DIFFERENT = "†"
 INCOMPLETE = "*"
@@ -138,13 +162,53 @@ def build_rows(columns: Sequence[Column], pipeline: str = "kobench") -> tuple[li
                     cell.marks += INCOMPLETE
                 notes.update(cell.marks)
             row.cells.append(cell)
-        values = [c.value for c in row.cells if c.value is not None]
-        if len(values) > 1:
-            best = min(values) if row.direction == "lower" else max(values)
-            for cell in row.cells:
-                cell.best = cell.value == best
+        _mark_best(row)
         rows.append(row)
     return rows, [NOTES[m] for m in (DIFFERENT, INCOMPLETE) if m in notes]
+
+
+def efficiency_rows(
+    names: Sequence[str], efficiency: Sequence[EfficiencyResult]
+) -> tuple[list[Row], list[str]]:
+    """The Efficiency rows for the columns `names`: one per measured benchmark ("Tokens / 1k chars
+    (constitution)", "TTFT ms (batch 1)"), each model's newest value of it; bold the best in the row's own
+    direction; † a value measured under other conditions than the row's first (device, dtype, corpus)."""
+    newest: dict[str, dict[str, EfficiencyValue]] = {}
+    for result in sorted(efficiency, key=lambda r: r.created_at):
+        for value in result.values:
+            newest.setdefault(result.model, {})[value.benchmark] = value
+    found: dict[str, EfficiencyValue] = {}
+    for name in names:
+        for benchmark, value in newest.get(name, {}).items():
+            found.setdefault(benchmark, value)
+    order = {m: i for i, m in enumerate(EFFICIENCY_METRICS)}
+    rows, notes = [], set()
+    for benchmark in sorted(found, key=lambda b: (order.get(found[b].metric, len(order)), b)):
+        first = found[benchmark]
+        label = benchmark + (" ↓" if first.direction == "lower" else "")
+        row = Row("Efficiency", benchmark, label, first.direction, modality=EFFICIENCY)
+        reference = None
+        for name in names:
+            value = newest.get(name, {}).get(benchmark)
+            cell = Cell()
+            if value is not None:
+                cell.value = value.value
+                reference = reference if reference is not None else value.conditions
+                if value.conditions != reference:
+                    cell.marks += DIFFERENT
+                notes.update(cell.marks)
+            row.cells.append(cell)
+        _mark_best(row)
+        rows.append(row)
+    return rows, [EFFICIENCY_DIFFERENT] if DIFFERENT in notes else []
+
+
+def _mark_best(row: Row) -> None:
+    values = [c.value for c in row.cells if c.value is not None]
+    if len(values) > 1:
+        best = min(values) if row.direction == "lower" else max(values)
+        for cell in row.cells:
+            cell.best = cell.value == best
 
 
 def average_row(rows: Sequence[Row], n_columns: int) -> tuple[list[float | None], int]:
@@ -172,17 +236,36 @@ def render_table(
     with_ci: bool = False,
     merge: bool = True,
     average: bool = True,
+    efficiency: Sequence[EfficiencyResult] = (),
 ) -> str:
-    columns = columns_of(results, merge)
+    """The leaderboard; with `efficiency` (tokens.json / speed.json), an Efficiency table after the
+    benchmarks, its models matched to the columns by name (a model measured only there gets a column)."""
+    columns = with_efficiency_columns(columns_of(results, merge), efficiency)
     all_rows, notes = build_rows(columns, pipeline)
+    measured, efficiency_notes = efficiency_rows([c.name for c in columns], efficiency)
+    all_rows += measured
     sections = [[r for r in all_rows if r.modality == m] for m in dict.fromkeys(r.modality for r in all_rows)]
+
+    def section(rows: list[Row], modality: str | None = None) -> str:
+        if rows and rows[0].modality == EFFICIENCY:
+            return _render_section(
+                rows,
+                columns,
+                efficiency_notes,
+                fmt,
+                pipeline,
+                group_by,
+                False,
+                False,
+                modality,
+                caption=EFFICIENCY_CAPTION,
+            )
+        return _render_section(rows, columns, notes, fmt, pipeline, group_by, with_ci, average, modality)
+
     if len(sections) <= 1:
-        return _render_section(all_rows, columns, notes, fmt, pipeline, group_by, with_ci, average)
+        return section(all_rows)
     if fmt == "csv":  # one sheet: each row says its modality
-        parts = [
-            _render_section(rows, columns, notes, fmt, pipeline, group_by, with_ci, average, rows[0].modality)
-            for rows in sections
-        ]
+        parts = [section(rows, rows[0].modality) for rows in sections]
         return parts[0] + "".join(part.split("\n", 1)[1] for part in parts[1:])
     out = []
     for rows in sections:
@@ -192,9 +275,15 @@ def render_table(
             "html": f"<h3>{html.escape(title)}</h3>",
             "latex": f"% {title}",
         }
-        table = _render_section(rows, columns, notes, fmt, pipeline, group_by, with_ci, average)
-        out.append(f"{heading[fmt]}\n\n{table}")
+        out.append(f"{heading[fmt]}\n\n{section(rows)}")
     return "\n".join(out)
+
+
+def with_efficiency_columns(columns: list[Column], efficiency: Sequence[EfficiencyResult]) -> list[Column]:
+    """The columns, and one more for each model measured for efficiency only."""
+    known = {c.name for c in columns}
+    extra = [name for name in dict.fromkeys(r.model for r in efficiency) if name not in known]
+    return [*columns, *(Column(name, {}) for name in extra)]
 
 
 def _render_section(
@@ -207,6 +296,7 @@ def _render_section(
     with_ci: bool,
     average: bool,
     modality: str | None = None,
+    caption: str | None = None,
 ) -> str:
     """One table: `rows` by category, their Average; with `modality`, a leading Modality column (CSV)."""
     grouped = group_by == "category"
@@ -244,10 +334,11 @@ def _render_section(
             )
     if n_avg:
         notes = [*notes, f"Average: mean over the {n_avg} benchmarks every model has where higher is better."]
-    label = "kobench Korean-aware extraction" if pipeline == "kobench" else "published protocol parsers"
-    caption = f"Each task's primary metric ×100 (accuracies and rates in %), {label}."
-    if with_ci:
-        caption += " ± half the 95% bootstrap interval."
+    if caption is None:
+        label = "kobench Korean-aware extraction" if pipeline == "kobench" else "published protocol parsers"
+        caption = f"Each task's primary metric ×100 (accuracies and rates in %), {label}."
+        if with_ci:
+            caption += " ± half the 95% bootstrap interval."
     marks = ["".join(sorted({m for c in r.cells for m in c.marks})) for r in rows]
     return _format(fmt, header, body, [caption, *notes], marks, n_lead=2 if grouped else 1)
 

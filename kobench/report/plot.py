@@ -20,8 +20,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kobench.efficiency import EfficiencyResult
 from kobench.errors import BadInputError
-from kobench.report.leaderboard import DIFFERENT, INCOMPLETE, Cell, Row, build_rows, columns_of
+from kobench.report.leaderboard import (
+    DIFFERENT,
+    EFFICIENCY,
+    INCOMPLETE,
+    Cell,
+    Row,
+    build_rows,
+    columns_of,
+    efficiency_rows,
+    with_efficiency_columns,
+)
 from kobench.results import PIPELINES, RunResult
 
 if TYPE_CHECKING:
@@ -58,26 +69,32 @@ class Table:
     notes: tuple[str, ...]  # the leaderboard's footnotes for the marks present
 
     def categories(self) -> list[tuple[str, list[Row]]]:
-        groups: dict[str, list[Row]] = {}
+        """Panels: one per category; one per efficiency row (each has a unit and a scale of its own)."""
+        groups: dict[tuple[str, str], list[Row]] = {}
         for row in self.rows:
-            groups.setdefault(row.category, []).append(row)
-        return list(groups.items())
+            key = (row.category, row.task if row.modality == EFFICIENCY else "")
+            groups.setdefault(key, []).append(row)
+        return [(category, rows) for (category, _), rows in groups.items()]
 
 
-def collect(results: Sequence[RunResult], pipeline: str = "kobench") -> Table:
+def collect(
+    results: Sequence[RunResult], pipeline: str = "kobench", efficiency: Sequence[EfficiencyResult] = ()
+) -> Table:
     """The numbers behind the chart: the leaderboard's rows, one series per model (several runs of a
-    model merged, each task from the newest, as `kobench table` does)."""
+    model merged, each task from the newest, as `kobench table` does), and the efficiency rows."""
     if pipeline not in PIPELINES:
         raise BadInputError(f"pipeline must be one of {', '.join(PIPELINES)}, not {pipeline!r}")
-    columns = columns_of(results, merge=True)
+    columns = with_efficiency_columns(columns_of(results, merge=True), efficiency)
     rows, notes = build_rows(columns, pipeline)
-    if not rows:
+    measured, measured_notes = efficiency_rows([c.name for c in columns], efficiency)
+    if not rows and not measured:
         raise BadInputError("nothing to plot: the results hold no tasks")
-    metrics: dict[str, str] = {}
+    metrics: dict[str, str] = {row.task: "" for row in measured}
     for column in columns:
         for name, task in column.tasks.items():
             metrics.setdefault(name, task.primary_metric)
-    return Table(tuple(c.name for c in columns), tuple(rows), metrics, tuple(notes))
+    notes = list(dict.fromkeys([*notes, *measured_notes]))
+    return Table(tuple(c.name for c in columns), tuple(rows + measured), metrics, tuple(notes))
 
 
 # --- fonts -------------------------------------------------------------------------------------
@@ -151,6 +168,8 @@ def _wrap(name: str, width: int = 11) -> str:
 
 def _tick_label(row: Row, metric: str) -> str:
     # As in the table: accuracy is the default reading, any other metric is named, ↓ when lower wins.
+    if row.modality == EFFICIENCY:  # the row's label says what and in which unit
+        return textwrap.fill(row.label, 16)
     if metric == "accuracy":
         return _wrap(row.task)
     return f"{_wrap(row.task)}\n({metric}{' ↓' if row.direction == 'lower' else ''})"
@@ -201,7 +220,11 @@ def _bands(
 
 
 def build_figure(
-    results: Sequence[RunResult], *, pipeline: str = "kobench", title: str | None = None
+    results: Sequence[RunResult],
+    *,
+    pipeline: str = "kobench",
+    title: str | None = None,
+    efficiency: Sequence[EfficiencyResult] = (),
 ) -> Figure:
     """The grouped bar chart: one panel per category, one group per benchmark, one bar per series.
 
@@ -209,10 +232,11 @@ def build_figure(
     value draws no bar, only "n/a" on the baseline, so a gap never reads as zero."""
     from matplotlib.patches import Patch
 
-    table = collect(results, pipeline)
+    table = collect(results, pipeline, efficiency)
     groups = table.categories()
     capacity, layout = _pack([len(rows) for _, rows in groups])
-    values = [c.value for row in table.rows for c in row.cells if c.value is not None]
+    scores = [row for row in table.rows if row.modality != EFFICIENCY]
+    values = [c.value for row in scores for c in row.cells if c.value is not None]
     top = max([100.0, *values])
     n_series = len(table.names)
     group_width = 0.8
@@ -228,6 +252,8 @@ def build_figure(
         f"Each benchmark's primary metric ×100, {PIPELINE_LABELS[pipeline]}; bold: best; n/a: no value.",
         *table.notes,
     ]
+    if len(scores) < len(table.rows):
+        footer.insert(1, "Efficiency: each panel in its own unit and scale (↓: lower is better).")
     with _style():
         fig, lines = _bands(title, handles, labels, [ROW_HEIGHT_IN] * len(layout), footer)
         value_labels: list[tuple[Text, Axes]] = []
@@ -239,9 +265,10 @@ def build_figure(
             for position, index in enumerate(members):
                 category, rows = groups[index]
                 ax = subfig.add_subplot(grid[0, position + (1 if pad else 0)])
-                if position == 0:
+                measured = rows[0].modality == EFFICIENCY
+                if position == 0 and not measured:
                     ax.set_ylabel("score (×100)")
-                _draw_panel(ax, category, rows, table, bar_width, top, value_labels)
+                _draw_panel(ax, category, rows, table, bar_width, None if measured else top, value_labels)
         _fit_value_labels(fig, value_labels)
     return fig
 
@@ -269,9 +296,10 @@ def _draw_panel(
     rows: list[Row],
     table: Table,
     bar_width: float,
-    top: float,
+    top: float | None,
     value_labels: list[tuple[Text, Axes]],
 ) -> None:
+    """`top`: the scores' shared scale; None: the panel's own (an efficiency row, in its own unit)."""
     import matplotlib
 
     bold = matplotlib.rcParams["axes.titleweight"]  # _style's weight of the Korean font's bold face
@@ -311,8 +339,12 @@ def _draw_panel(
     ax.set_title(category)
     ax.set_xticks(range(len(rows)), [_tick_label(r, table.metrics[r.task]) for r in rows])
     ax.set_xlim(-0.5, len(rows) - 0.5)
-    ax.set_ylim(0, top * 1.12)
-    ax.set_yticks(range(0, math.ceil(top / 25) * 25 + 1, 25))  # no tick above the scale's top
+    if top is None:
+        own = [c.value for row in rows for c in row.cells if c.value is not None]
+        ax.set_ylim(0, (max([*own, 0.0]) or 1.0) * 1.12)
+    else:
+        ax.set_ylim(0, top * 1.12)
+        ax.set_yticks(range(0, math.ceil(top / 25) * 25 + 1, 25))  # no tick above the scale's top
     ax.tick_params(axis="x", length=0)
     ax.grid(axis="y", color="0.9", linewidth=0.8)
     ax.set_axisbelow(True)
@@ -445,6 +477,7 @@ def plot_results(
     pipeline: str = "kobench",
     radar: bool = False,
     title: str | None = None,
+    efficiency: Sequence[EfficiencyResult] = (),
 ) -> list[Path]:
     """Write the bar chart to OUT (and with radar=True the radar to OUT's stem + "-radar" + suffix);
     returns the files written. The format follows OUT's suffix (PNG without one). Both figures are built
@@ -452,7 +485,7 @@ def plot_results(
     out = Path(out)
     if not out.suffix:  # matplotlib would append ".png" itself, and the path returned would be wrong
         out = out.with_suffix(".png")
-    figures = [(out, build_figure(results, pipeline=pipeline, title=title))]
+    figures = [(out, build_figure(results, pipeline=pipeline, title=title, efficiency=efficiency))]
     if radar:
         figures.append((radar_path(out), build_radar(results, pipeline=pipeline, title=title)))
     for path, fig in figures:
