@@ -177,3 +177,78 @@ def token_efficiency(
                 raise BadInputError(f"--tasks {spec.name}: no prompt text in its rows")
             found.append(Corpus(f"{spec.name} prompts", prompts))
     return render(models, found, reference=reference, trust_remote_code=trust_remote_code, fmt=fmt)
+
+
+def speed(
+    model: str,
+    tasks: str | Sequence[str] = ("kobench-demo",),
+    *,
+    batch_sizes: Sequence[int] = (1, 8, 32),
+    limit: int | None = 32,
+    warmup: int = 1,
+    max_new_tokens: int | None = None,
+    output: str | Path | None = None,
+    data_dir: str | Path | None = None,
+    task_dirs: Sequence[str | Path] = (),
+    dtype: str = "auto",
+    device: str = "auto",
+    trust_remote_code: bool = False,
+    model_revision: str | None = None,
+    vllm: Mapping[str, Any] | None = None,
+    api_key_env: str = "OPENAI_API_KEY",
+    request_timeout: float = 120.0,
+    cache_dir: str | Path | None = None,
+    fmt: str = "github",
+) -> tuple[Any, str]:
+    """`kobench speed`: latency and throughput of `model` (hf:, openai:, vllm:) on the tasks' own requests
+    (the first `limit` rows of each; default the built-in demo), `warmup` untimed batches first at each
+    batch size. Returns the speed result (kobench.efficiency.EfficiencyResult) and its table; with
+    `output`, writes OUTPUT/<model>/speed.json, which `kobench table` shows under Efficiency.
+
+    >>> result, table = speed("hf:./my-model", "k-seed", batch_sizes=[1, 8], data_dir="./mirror")
+    """
+    from kobench.efficiency import save_efficiency
+    from kobench.run.prepare import prepare_task
+    from kobench.speed.backends import load_timed
+    from kobench.speed.report import speed_table
+    from kobench.speed.run import run_speed
+    from kobench.tasks.registry import resolve_tasks
+
+    names = tuple(t for t in (tasks.split(",") if isinstance(tasks, str) else tasks) if t.strip())
+    env_data = os.environ.get("KOBENCH_DATA_DIR")
+    config = build_config(
+        model=model,
+        tasks=names,
+        data={
+            "task_dirs": tuple(Path(p) for p in task_dirs),
+            "data_dir": Path(data_dir) if data_dir else (Path(env_data) if env_data else None),
+            "limit": limit,
+        },
+        options={
+            "dtype": dtype,
+            "device": device,
+            "trust_remote_code": trust_remote_code,
+            "revision": model_revision,
+            "vllm": dict(vllm or {}),
+            "api_key_env": api_key_env,
+            "request_timeout": request_timeout,
+        },
+        scoring={"max_new_tokens": max_new_tokens},
+    )
+    cache = Path(cache_dir) if cache_dir else default_cache_dir()
+
+    def prepare(config):  # the tasks' rows and prompts, nothing scoring needs
+        specs = resolve_tasks(config.tasks, config.data.task_dirs)
+        return [
+            prepare_task(s, config.data, config.scoring, config.judge, cache, for_scoring=False)
+            for s in specs
+        ]
+
+    result, measured = run_speed(config, batch_sizes, warmup, prepare, load_timed)
+    text = speed_table(result, measured, fmt)
+    if output:
+        from kobench.efficiency import model_folder
+
+        path = save_efficiency(result, model_folder(Path(output), result.model))
+        text += f"\n\nspeed results: {path}"
+    return result, text

@@ -546,6 +546,96 @@ def tokens(
     typer.echo(text)
 
 
+def _batch_sizes(value: str) -> str:
+    """--batch-sizes is a usage error (exit 2) unless it is a list of whole numbers of at least 1."""
+    parts = [p.strip() for p in value.split(",") if p.strip()]
+    if not parts or not all(p.isdigit() and int(p) >= 1 for p in parts):
+        raise typer.BadParameter(f"expected batch sizes of at least 1, e.g. 1,8,32; got {value!r}")
+    return value
+
+
+@app.command()
+def speed(
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="hf:PATH_OR_ID, openai:MODEL@BASE_URL or vllm:MODEL_OR_PATH.")
+    ],
+    tasks: Annotated[
+        str, typer.Option("--tasks", "-t", help="Whose requests to time (default: the built-in demo).")
+    ] = "kobench-demo",
+    batch_sizes: Annotated[
+        str,
+        typer.Option(
+            callback=_batch_sizes,
+            help="Batch sizes to measure (hf: padded batches; servers: that many requests at once).",
+        ),
+    ] = "1,8,32",
+    limit: Annotated[
+        int, typer.Option(min=1, help="Each task's first N rows (repeated to fill a larger batch).")
+    ] = 32,
+    warmup: Annotated[
+        int, typer.Option(min=0, help="Untimed batches before each batch size's timed ones.")
+    ] = 1,
+    max_new_tokens: Annotated[
+        int | None, typer.Option(min=1, help="Override the prompt version's generation length.")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write OUTPUT/<model>/speed.json.")
+    ] = None,
+    data_dir: DataDir = None,
+    task_dir: TaskDirs = [],  # noqa: B006
+    dtype: Annotated[DtypeChoice, typer.Option(help="auto: bf16 on CUDA, fp32 on CPU.")] = "auto",
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1, ...")] = "auto",
+    trust_remote_code: Annotated[bool, typer.Option(help="Allow a model's own Python code to run.")] = False,
+    model_revision: Annotated[str | None, typer.Option(help="Pin a Hub model revision.")] = None,
+    vllm_python: Annotated[
+        str | None,
+        typer.Option(help="vllm: models: a Python with vLLM (default: $KOBENCH_VLLM_PYTHON, else this one)."),
+    ] = None,
+    engine_arg: Annotated[
+        list[str], typer.Option(help="vllm: a further `vllm serve` argument, as it is (repeatable).")
+    ] = [],  # noqa: B006
+    api_key_env: Annotated[
+        str, typer.Option(help="API models: the environment variable holding the key (never stored).")
+    ] = "OPENAI_API_KEY",
+    request_timeout: Annotated[
+        float, typer.Option(min=0.001, help="API models: seconds per request.")
+    ] = 120.0,
+    cache_dir: Annotated[Path | None, typer.Option(envvar="KOBENCH_CACHE_DIR", help="Cache folder.")] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="A tabulate format: github, simple, latex, ...")
+    ] = "github",
+) -> None:
+    """Latency and throughput on real benchmark inputs: time to first token, decode tokens/s, latency
+    p50/p90/p99, requests/s and peak memory per batch size, after warm-up, the device synchronised before
+    every clock read. Device, dtype, batch size and versions are recorded with the numbers."""
+    from kobench.api import speed as measure_speed
+
+    try:
+        _result, text = measure_speed(
+            model,
+            tasks,
+            batch_sizes=[int(b) for b in batch_sizes.split(",") if b.strip()],
+            limit=limit,
+            warmup=warmup,
+            max_new_tokens=max_new_tokens,
+            output=output,
+            data_dir=data_dir,
+            task_dirs=task_dir,
+            dtype=DtypeChoice(dtype).value,
+            device=device,
+            trust_remote_code=trust_remote_code,
+            model_revision=model_revision,
+            vllm={"python": vllm_python, "engine_args": tuple(engine_arg)},
+            api_key_env=api_key_env,
+            request_timeout=request_timeout,
+            cache_dir=cache_dir,
+            fmt=fmt,
+        )
+    except KobenchError as exc:
+        _fail(exc)
+    typer.echo(text)
+
+
 @app.command()
 def readme(
     readme_path: Annotated[Path, typer.Argument(metavar="README", help="The file to update.")],

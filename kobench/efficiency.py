@@ -85,3 +85,12 @@ def load_efficiency(path: Path) -> EfficiencyResult:
 def efficiency_files(folder: Path) -> list[Path]:
     """The efficiency files in a results folder."""
     return [folder / name for name in FILE_NAMES.values() if (folder / name).is_file()]
+
+
+def model_folder(root: Path, model: str) -> Path:
+    """ROOT/<model>/, as `kobench demo` lays out results (a name's '/' and other path characters become
+    '_', so an `openai:org/model` name stays one folder)."""
+    import re
+
+    safe = re.sub(r"[^\w.@+-]", "_", model).strip(".") or "model"
+    return root / safe

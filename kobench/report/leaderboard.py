@@ -9,9 +9,10 @@ from __future__ import annotations
 import csv
 import html
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from tabulate import tabulate
 
@@ -49,6 +50,15 @@ EFFICIENCY_METRICS = (
     "latency_p99_ms",
     "requests_per_second",
     "peak_memory_mb",
+)
+# What the leaderboard and plot show of them (the issue's four kinds); the latency percentiles, requests/s
+# and peak memory stay in speed.json and `kobench speed`'s own table.
+TABLE_EFFICIENCY_METRICS = (
+    "tokens_per_1k_characters",
+    "tokens_per_1k_morphemes",
+    "visual_tokens_per_image",
+    "ttft_ms",
+    "decode_tokens_per_second",
 )
 EFFICIENCY_DIFFERENT = (
     "† measured under other conditions than the first value in its row (device, dtype, corpus, image"
@@ -176,14 +186,15 @@ def efficiency_rows(
     newest: dict[str, dict[str, EfficiencyValue]] = {}
     for result in sorted(efficiency, key=lambda r: r.created_at):
         for value in result.values:
-            newest.setdefault(result.model, {})[value.benchmark] = value
+            if value.metric in TABLE_EFFICIENCY_METRICS:
+                newest.setdefault(result.model, {})[value.benchmark] = value
     found: dict[str, EfficiencyValue] = {}
     for name in names:
         for benchmark, value in newest.get(name, {}).items():
             found.setdefault(benchmark, value)
     order = {m: i for i, m in enumerate(EFFICIENCY_METRICS)}
     rows, notes = [], set()
-    for benchmark in sorted(found, key=lambda b: (order.get(found[b].metric, len(order)), b)):
+    for benchmark in sorted(found, key=lambda b: (order.get(found[b].metric, len(order)), _natural(b))):
         first = found[benchmark]
         label = benchmark + (" ↓" if first.direction == "lower" else "")
         row = Row("Efficiency", benchmark, label, first.direction, modality=EFFICIENCY)
@@ -201,6 +212,11 @@ def efficiency_rows(
         _mark_best(row)
         rows.append(row)
     return rows, [EFFICIENCY_DIFFERENT] if DIFFERENT in notes else []
+
+
+def _natural(text: str) -> list[Any]:
+    """"batch 8" before "batch 32", "448×448" before "1280×720"."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
 
 
 def _mark_best(row: Row) -> None:

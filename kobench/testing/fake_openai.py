@@ -10,7 +10,10 @@ delays, dropped connections and malformed bodies, so the client's retries run ag
         server.requests       # [(headers, body), ...] in arrival order; header names in any case
         server.max_in_flight  # the most requests it was answering at once
 
-POST /v1/chat/completions answers as the script says; GET /v1/models lists one model.
+POST /v1/chat/completions answers as the script says; GET /v1/models lists one model. A request with
+`"stream": true` is answered as servers stream (server-sent events, chunked): a chunk with the role, the
+content a piece a chunk, one with the finish reason, the usage chunk when `stream_options.include_usage`
+asks for it, then `data: [DONE]`. Errors, drops and raw bodies answer a streaming request as any other.
 """
 
 from __future__ import annotations
@@ -31,7 +34,14 @@ class Reply:
     `headers` are sent as given (a Content-Length here replaces the real one: a truncated body).
     `delay` and `hang` both wait before answering; `hang` is meant to outlast the client's timeout.
     `drop` closes the connection without a response; `raw_body` replaces the JSON body (a malformed one).
-    `usage` is (prompt_tokens, completion_tokens); `finish_reason` is sent as given (None: left out)."""
+    `usage` is (prompt_tokens, completion_tokens) (None: no usage block, in a stream no usage chunk either);
+    `finish_reason` is sent as given (None: left out). `reasoning` is a reasoning model's thinking, sent as
+    `reasoning_content` (a stream sends it a character a chunk before the content).
+
+    Streaming only: `chunks` are the content's pieces, a chunk each (None: `text` a character a chunk);
+    `first_token_delay` is waited after the role chunk went out and before the first piece (the prefill),
+    `chunk_delay` before every later piece; `cut_after` ends the stream after that many pieces (reasoning
+    ones included) with the connection closed, no finish, usage or [DONE] (a server dying mid-answer)."""
 
     text: str = "ok"
     status: int = 200
@@ -40,8 +50,13 @@ class Reply:
     drop: bool = False
     hang: float = 0.0
     raw_body: str | None = None
-    usage: tuple[int, int] = (10, 5)
+    usage: tuple[int, int] | None = (10, 5)
     finish_reason: str | None = "stop"
+    reasoning: str = ""
+    chunks: tuple[str, ...] | None = None
+    first_token_delay: float = 0.0
+    chunk_delay: float = 0.0
+    cut_after: int | None = None
 
     @classmethod
     def rate_limited(cls, retry_after: float) -> Reply:
@@ -215,6 +230,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if reply.raw_body is not None:
             self._send(reply.status, reply.raw_body, reply.headers)
+        elif 200 <= reply.status < 300 and body.get("stream") is True:
+            self._stream(reply, body, index)
         elif 200 <= reply.status < 300:
             self._send(reply.status, self._completion(reply, body, index), reply.headers)
         else:
@@ -222,7 +239,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(reply.status, _error(reply.text, kind, reply.status), reply.headers)
 
     def _completion(self, reply: Reply, body: dict, index: int) -> dict:
-        prompt, completion = reply.usage
+        message = {"role": "assistant", "content": reply.text}
+        if reply.reasoning:
+            message["reasoning_content"] = reply.reasoning
         return {
             "id": f"chatcmpl-fake-{index}",
             "object": "chat.completion",
@@ -231,16 +250,65 @@ class _Handler(BaseHTTPRequestHandler):
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": reply.text},
+                    "message": message,
                     **({"finish_reason": reply.finish_reason} if reply.finish_reason is not None else {}),
                 }
             ],
-            "usage": {
-                "prompt_tokens": prompt,
-                "completion_tokens": completion,
-                "total_tokens": prompt + completion,
-            },
+            **({"usage": _usage(reply.usage)} if reply.usage is not None else {}),
         }
+
+    def _stream(self, reply: Reply, body: dict, index: int) -> None:
+        """Server-sent events in a chunked body, flushed event by event, as OpenAI's server and vLLM's do."""
+        options = body.get("stream_options")
+        include_usage = isinstance(options, dict) and options.get("include_usage") is True
+        head = {
+            "id": f"chatcmpl-fake-{index}",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": self.server.fake.model or body.get("model", "fake-model"),
+        }
+
+        def choice(delta: dict, finish_reason: str | None = None) -> list[dict]:
+            return [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}]
+
+        def event(choices: list[dict], usage: dict | None = None) -> None:
+            chunk = {**head, "choices": choices, **({"usage": usage} if include_usage else {})}
+            self._write_chunk(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode())
+
+        self.send_response(reply.status)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
+        for name, value in reply.headers.items():
+            if name.lower() not in ("content-length", "transfer-encoding", "content-type"):
+                self.send_header(name, str(value))
+        self.end_headers()
+        event(choice({"role": "assistant", "content": ""}))
+        pieces = [{"reasoning_content": c} for c in reply.reasoning] + [
+            {"content": c} for c in (reply.text if reply.chunks is None else reply.chunks)
+        ]
+        for n, delta in enumerate(pieces):
+            if n == reply.cut_after:
+                self.close_connection = True  # the body ends without its last chunk: a broken stream
+                return
+            delay = reply.first_token_delay if n == 0 else reply.chunk_delay
+            if delay:
+                time.sleep(delay)
+            event(choice(delta))
+        if reply.cut_after is not None and reply.cut_after >= len(pieces):
+            self.close_connection = True
+            return
+        if reply.finish_reason is not None:
+            event(choice({}, reply.finish_reason))
+        if include_usage and reply.usage is not None:
+            event([], _usage(reply.usage))
+        self._write_chunk(b"data: [DONE]\n\n")
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def _write_chunk(self, data: bytes) -> None:
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
 
     def _send(self, status: int, payload: dict | str, headers: dict | None = None) -> None:
         data = (payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)).encode()
@@ -256,6 +324,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
         self.wfile.flush()
+
+
+def _usage(usage: tuple[int, int]) -> dict:
+    prompt, completion = usage
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
 def _error(message: str, kind: str, code: int) -> dict:
