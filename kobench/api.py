@@ -146,18 +146,27 @@ def token_efficiency(
     trust_remote_code: bool = False,
     fmt: str = "github",
     cache_dir: str | Path | None = None,
+    builtin_corpus: bool = True,
+    image_sizes: str | Sequence[tuple[int, int]] = "448x448,896x896,1280x720",
+    output: str | Path | None = None,
 ) -> str:
-    """The `kobench tokens` table: each model's tokenizer on each corpus file (one text per line) and on
-    the rendered prompts of each task (its default prompt version, images left out), tokenizers only.
+    """The `kobench tokens` tables: each model's tokenizer (hf:PATH_OR_ID, or tiktoken:[NAME=]PATH for a
+    local tiktoken encoding) on the Constitution of the Republic of Korea that ships with kobench (unless
+    `builtin_corpus` is False), on each corpus file (one text per line) and on the rendered prompts of each
+    task (its default prompt version, images left out); and each vision model's visual tokens per image at
+    `image_sizes` ("WxH,..."; empty: none). Tokenizers, configs and processors only, no weights. With
+    `output`, OUTPUT/<model>/tokens.json for `kobench table`.
 
     >>> print(token_efficiency(["hf:./a", "hf:./b"], corpora=["ko.txt"], tasks=["k-seed"], reference="a"))
     """
+    from kobench.report.builtin_corpus import builtin_corpus as constitution
     from kobench.report.token_efficiency import Corpus, read_corpus
-    from kobench.report.token_efficiency import token_efficiency as render
+    from kobench.report.token_report import token_report
+    from kobench.report.visual_tokens import parse_image_sizes
     from kobench.run.prepare import prepare_task
     from kobench.tasks.registry import resolve_tasks
 
-    found = [read_corpus(Path(p)) for p in corpora]
+    found = ([constitution()] if builtin_corpus else []) + [read_corpus(Path(p)) for p in corpora]
     if tasks:
         env_data = os.environ.get("KOBENCH_DATA_DIR")
         config = build_config(
@@ -176,7 +185,22 @@ def token_efficiency(
             if not prompts:
                 raise BadInputError(f"--tasks {spec.name}: no prompt text in its rows")
             found.append(Corpus(f"{spec.name} prompts", prompts))
-    return render(models, found, reference=reference, trust_remote_code=trust_remote_code, fmt=fmt)
+    sizes = (
+        (parse_image_sizes(image_sizes) if image_sizes.strip() else [])
+        if isinstance(image_sizes, str)
+        else list(image_sizes)
+    )
+    report = token_report(
+        models,
+        found,
+        image_sizes=sizes,
+        reference=reference,
+        trust_remote_code=trust_remote_code,
+        fmt=fmt,
+        output=Path(output) if output else None,
+    )
+    written = "".join(f"\ntoken results: {path}" for path in report.paths)
+    return report.text + ("\n" + written if written else "")
 
 
 def speed(

@@ -504,11 +504,32 @@ def table(
 def tokens(
     model: Annotated[
         list[str],
-        typer.Option("--model", "-m", help="hf:PATH_OR_ID whose tokenizer to measure (repeatable)."),
+        typer.Option(
+            "--model",
+            "-m",
+            help="hf:PATH_OR_ID, or tiktoken:[NAME=]PATH (NAME: o200k_base, cl100k_base; a local ranks"
+            " file), whose tokenizer to measure (repeatable).",
+        ),
     ],
     corpus: Annotated[
         list[Path], typer.Option(help="A UTF-8 text file, one text per line (repeatable).", exists=True)
     ] = [],  # noqa: B006 (typer reads the default, never mutates it)
+    no_builtin_corpus: Annotated[
+        bool,
+        typer.Option(
+            "--no-builtin-corpus",
+            help="Leave out the Constitution of the Republic of Korea that ships with kobench.",
+        ),
+    ] = False,
+    image_sizes: Annotated[
+        str,
+        typer.Option(
+            help="Visual tokens per image at these sizes (WxH,...; '' for none), vision models only."
+        ),
+    ] = "448x448,896x896,1280x720",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write OUTPUT/<model>/tokens.json.")
+    ] = None,
     tasks: Annotated[
         str | None, typer.Option("--tasks", "-t", help="Also the rendered prompts of these tasks (a,b).")
     ] = None,
@@ -525,8 +546,10 @@ def tokens(
         str, typer.Option("--format", help="A tabulate format: github, simple, latex, ...")
     ] = "github",
 ) -> None:
-    """Tokenizer efficiency on the same Korean text: tokens per 1,000 characters and morphemes, side by
-    side, and against a reference model. Loads tokenizers only: no weights, no model call."""
+    """Tokenizer efficiency on the same Korean text (the Constitution of the Republic of Korea, shipped, and
+    any corpus or task prompts): tokens per 1,000 characters and morphemes, side by side, and against a
+    reference model; and visual tokens per image at standard sizes. Loads tokenizers, configs and
+    processors only: no weights, no model call."""
     from kobench.api import token_efficiency
 
     try:
@@ -540,6 +563,9 @@ def tokens(
             reference=reference,
             trust_remote_code=trust_remote_code,
             fmt=fmt,
+            builtin_corpus=not no_builtin_corpus,
+            image_sizes=image_sizes,
+            output=output,
         )
     except KobenchError as exc:
         _fail(exc)

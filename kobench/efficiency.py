@@ -88,9 +88,10 @@ def efficiency_files(folder: Path) -> list[Path]:
 
 
 def model_folder(root: Path, model: str) -> Path:
-    """ROOT/<model>/, as `kobench demo` lays out results (a name's '/' and other path characters become
-    '_', so an `openai:org/model` name stays one folder)."""
+    """ROOT/<model>/ for a model's efficiency file: "Qwen/Qwen2-VL-2B-Instruct" is
+    "Qwen--Qwen2-VL-2B-Instruct" (as Hugging Face's cache names repositories); anything but letters,
+    digits, ".", "_" and "-" becomes "_"."""
     import re
 
-    safe = re.sub(r"[^\w.@+-]", "_", model).strip(".") or "model"
-    return root / safe
+    name = re.sub(r"[^\w.-]", "_", model.replace("/", "--"), flags=re.ASCII).strip(".")
+    return root / (name or "model")

@@ -91,7 +91,13 @@ def test_kobench_tokens_on_the_command_line(bytes_tokenizer: Path, tiny_llava: P
     command += ["--model", f"hf:{tiny_llava}", "--corpus", str(corpus), "--reference", "bytes"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "| ko       | bytes " in done.stdout and "2375.0" in done.stdout  # 19 tokens / 8 characters
+    lines = done.stdout.splitlines()
+    ko_bytes = [line for line in lines if line.startswith("| ko ") and "| bytes " in line]
+    assert len(ko_bytes) == 1 and "2375.0" in ko_bytes[0]  # 19 tokens / 8 characters
+    # the shipped corpus is measured too, and the vision model's visual tokens (the tokenizer-only folder
+    # has none to measure)
+    assert any(line.startswith("| constitution ") for line in lines)
+    assert "Visual tokens per image" in done.stdout and "bytes" not in done.stdout.split("Visual tokens")[1]
     missing = subprocess.run(
         [*command[:5], "hf:/no/such/tokenizer", "--corpus", str(corpus)], capture_output=True, text=True
     )
@@ -104,9 +110,42 @@ def test_task_prompts_are_a_corpus_and_a_judged_task_needs_no_judge(tiny_llava: 
     from kobench.api import token_efficiency
 
     mirror = write_all(tmp_path / "mirror")
-    common = {"data_dir": mirror, "cache_dir": tmp_path / "cache", "fmt": "tsv"}
+    common = {"data_dir": mirror, "cache_dir": tmp_path / "cache", "fmt": "tsv", "builtin_corpus": False}
+    common["image_sizes"] = ""
     text = token_efficiency([f"hf:{tiny_llava}"], tasks=["k-seed", "k-llava-w"], **common)
     rows = [line.split("\t") for line in text.splitlines()[1:]]
     assert [row[0].strip() for row in rows] == ["k-seed prompts", "k-llava-w prompts"]
     fewer = token_efficiency([f"hf:{tiny_llava}"], tasks=["k-seed"], limit=2, **common)
     assert int(fewer.splitlines()[1].split("\t")[2]) < int(rows[0][2])
+
+
+def test_kobench_tokens_defaults_measure_the_constitution_and_visual_tokens_and_write_them(
+    tiny_llava: Path, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    import kobench
+    from kobench.cli import app
+    from kobench.efficiency import load_efficiency
+
+    runner = CliRunner()
+    done = runner.invoke(app, ["tokens", "-m", f"hf:{tiny_llava}", "-o", str(tmp_path / "out")])
+    assert done.exit_code == 0, done.output
+    saved = load_efficiency(tmp_path / "out" / tiny_llava.name / "tokens.json")
+    by_label = {v.benchmark: v for v in saved.values}
+    chars = by_label["Tokens / 1k chars (constitution)"]
+    text = (Path(kobench.__file__).parent / "data" / "corpora" / "constitution-ko.txt").read_text(
+        encoding="utf-8"
+    )
+    assert chars.conditions["characters"] == sum(not c.isspace() for c in text) == 14319
+    assert chars.direction == "lower"
+    # LLaVA resizes every image to its vision tower's square: (32 / 8)² = 16 patches at any size
+    assert [by_label[f"Visual tokens ({s})"].value for s in ("448×448", "896×896", "1280×720")] == [16] * 3
+    table = runner.invoke(app, ["table", str(tmp_path / "out" / tiny_llava.name)])
+    assert (
+        "Tokens / 1k chars (constitution) ↓" in table.output and "Visual tokens (448×448) ↓" in table.output
+    )
+    nothing = runner.invoke(
+        app, ["tokens", "-m", f"hf:{tiny_llava}", "--no-builtin-corpus", "--image-sizes", ""]
+    )
+    assert nothing.exit_code == 4 and "nothing to measure" in nothing.output

@@ -215,7 +215,7 @@ def efficiency_rows(
 
 
 def _natural(text: str) -> list[Any]:
-    """"batch 8" before "batch 32", "448×448" before "1280×720"."""
+    """ "batch 8" before "batch 32", "448×448" before "1280×720"."""
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
 
 

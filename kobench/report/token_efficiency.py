@@ -83,14 +83,23 @@ def measure(tokenizers: dict[str, Any], corpora: Sequence[Corpus]) -> list[Token
 def load_tokenizer(
     spec: str, trust_remote_code: bool = False, revision: str | None = None
 ) -> tuple[str, Any]:
-    """(display name, tokenizer) for `hf:PATH_OR_ID` (or a bare path or Hub id): its tokenizer files only."""
+    """(display name, tokenizer) for `hf:PATH_OR_ID` (or a bare path or Hub id): its tokenizer files only;
+    for `tiktoken:[NAME=]PATH` a tiktoken encoding from a local ranks file, named by its encoding
+    (kobench.report.tiktoken_tokenizer)."""
+    if spec.startswith("tiktoken:"):
+        from kobench.report.tiktoken_tokenizer import load_tiktoken
+
+        return load_tiktoken(spec)
     from transformers import AutoTokenizer
 
     from kobench.models.fingerprint import hf_name
 
     target = spec.removeprefix("hf:")
     if ":" in target and not Path(target).exists():
-        raise BadInputError(f"--model {spec}: kobench tokens reads hf: tokenizers (hf:PATH_OR_ID)")
+        raise BadInputError(
+            f"--model {spec}: kobench tokens reads hf: tokenizers (hf:PATH_OR_ID) and tiktoken encodings"
+            " (tiktoken:[NAME=]PATH)"
+        )
     try:
         tokenizer = AutoTokenizer.from_pretrained(
             target, trust_remote_code=trust_remote_code, revision=revision
@@ -137,7 +146,7 @@ def token_efficiency(
 ) -> str:
     """The `kobench tokens` table."""
     if not models:
-        raise BadInputError("--model: give at least one hf:PATH_OR_ID")
+        raise BadInputError("--model: give at least one hf:PATH_OR_ID or tiktoken:[NAME=]PATH")
     if not corpora:
         raise BadInputError("give a --corpus FILE or --tasks whose prompts to count")
     tokenizers = dict(load_tokenizer(spec, trust_remote_code) for spec in models)
