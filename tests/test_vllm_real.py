@@ -118,3 +118,24 @@ def test_hyperclovax_seed_vision_is_refused_by_a_vllm_that_dropped_it(tmp_path: 
         return
     with pytest.raises(BadInputError, match=rf"vLLM {version} no longer implements HCXVisionForCausalLM"):
         refuse_dropped_architecture(python, str(folder))
+
+
+def test_kobench_speed_streams_from_the_real_engine(tmp_path: Path, monkeypatch) -> None:
+    """`kobench speed -m vllm:...`: kobench starts the server, streams waves of requests, reads the first
+    token and the usage chunk's counts, and stops the server again."""
+    from kobench.api import speed
+    from kobench.testing.tiny_models import build_tiny_text_lm
+
+    monkeypatch.setenv("VLLM_CPU_KVCACHE_SPACE", "1")
+    folder = build_tiny_text_lm(tmp_path / "lm", for_vllm=True)
+    engine = {"python": _vllm_python(), "max_model_len": 1024, "engine_args": ("--enforce-eager",)}
+    common = dict(data_dir=MIRRORS, limit=4, max_new_tokens=8, dtype="float32", vllm=engine)
+    result, table = speed(f"vllm:{folder}", "kobalt", batch_sizes=[1, 2], output=tmp_path / "out", **common)
+    assert result.environment["adapter"] == "vllm" and result.environment["dtype"] == "float32"
+    by_label = {v.benchmark: v for v in result.values}
+    for b in (1, 2):
+        ttft = by_label[f"TTFT ms (batch {b})"]
+        assert ttft.value is not None and ttft.value > 0 and ttft.n == 4
+        assert by_label[f"Latency p50 ms (batch {b})"].value >= ttft.value
+    assert (tmp_path / "out" / folder.name / "speed.json").is_file()
+    assert "TTFT ms" in table

@@ -27,8 +27,12 @@ def load_timed(config: RunConfig, max_batch: int = 64) -> Timed:
         endpoint = Endpoint.parse(target, config.options.api_key_env)
         return server_timed(endpoint, config.options.request_timeout, {"adapter": "openai"}, max_batch)
     if adapter == "vllm":
+        from kobench.models.registry import resolved_settings
+
+        # The device kind and engine options as the run's results record them (the GPU's own name is the
+        # server's to know).
+        environment = {"adapter": "vllm", **resolved_settings(entry, config.options)}
         model = entry.load(target, config.options)  # starts the server; closed when timing ends
-        environment = {"adapter": "vllm", "device": model.settings.get("device"), **model.settings}
         timed = server_timed(model.api.endpoint, config.options.request_timeout, environment, max_batch)
         close = timed.close
 
