@@ -67,7 +67,8 @@ def _template_names(task: TaskSpec) -> set[str]:
     names: set[str] = set()
     for source in sources:
         names |= template_names(source)
-    provided = {"options", "row", "prediction", *(task.judge.variables if task.judge else {})}
+    provided = {"options", "row", "prediction", "kobench", *(task.judge.variables if task.judge else {})}
+    provided.add("prompt_version")  # the judged family gives the judge the version asked
     return names - provided
 
 

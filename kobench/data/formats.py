@@ -12,11 +12,13 @@ import binascii
 import json
 import math
 import os
+import posixpath
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
 import numpy as np
 
@@ -93,8 +95,23 @@ def _b64_bytes(text: str, src: Source, row: int, field: str) -> bytes:
     return data
 
 
+# How the base64 text of an encoded JPEG, PNG, GIF or WEBP file begins. A string cell that begins so, is long
+# and holds no dot is the image itself, not a path (KRETA's parquet keeps its images as base64 strings).
+_B64_IMAGE_STARTS = ("/9j/", "iVBORw0KGgo", "R0lGOD", "UklGR")
+_B64_MIN_CHARS = 64
+
+
+def is_base64_image(text: str) -> bool:
+    """Whether a string cell holds an image as base64 text (or a data: URI) rather than a path."""
+    s = text.lstrip()
+    if s.startswith("data:image/"):
+        return True
+    return len(s) >= _B64_MIN_CHARS and s.startswith(_B64_IMAGE_STARTS) and "." not in s
+
+
 def to_image(value: Any, src: Source, row: int, field: str, *, b64: bool = False) -> Any:
-    """One image cell to ImageRef (or a list of them). Strings are paths, or base64 when `b64`."""
+    """One image cell to ImageRef (or a list of them). Strings are paths, or base64 when `b64` or when
+    they read as base64 image data (`is_base64_image`)."""
     if value is None or isinstance(value, ImageRef):
         return value
     if isinstance(value, dict):  # datasets' Image storage: {"bytes": ..., "path": ...}
@@ -102,14 +119,20 @@ def to_image(value: Any, src: Source, row: int, field: str, *, b64: bool = False
             return ImageRef(data=bytes(value["bytes"]))
         if value.get("path"):
             return _image_from_path(str(value["path"]), src, row, field)
+        if value.get("image_base64"):  # KorMedMCQA-V: {"pic_num", "modality", "image_base64"} (may wrap)
+            return ImageRef(data=_b64_bytes(re.sub(r"\s", "", str(value["image_base64"])), src, row, field))
         return None
     if isinstance(value, bytes | bytearray):
         return ImageRef(data=bytes(value))
     if isinstance(value, str):
         if not value:
             return None
-        if b64:
+        if b64 or is_base64_image(value):
             return ImageRef(data=_b64_bytes(value, src, row, field))
+        if value.lstrip().startswith("[") and value.rstrip().endswith("]"):  # a list as text (KMMMU's CSV)
+            return to_image(_literal_list(value, src, row, field), src, row, field, b64=b64)
+        if value.startswith(("http://", "https://")):
+            return _image_from_url(value, src, row, field)
         return _image_from_path(value, src, row, field)
     if isinstance(value, list | tuple):
         return [to_image(v, src, row, field, b64=b64) for v in value]
@@ -313,3 +336,47 @@ def _literal_list(text: str, src: Source, row: int, field: str) -> list[Any]:
     if not isinstance(value, list):
         raise BadInputError(f"{where(src.file, row, field)}: expected a list of images")
     return value
+
+
+# --- CSV, and images named by URL (KMMMU's kmmmu.csv: `image_link` lists image URLs as text) ------------
+
+
+def url_path(url: str) -> str:
+    """Where a local copy keeps the image at `url`: <host>/<path>, percent-escapes decoded (the layout
+    `wget --force-directories` saves)."""
+    parts = urlsplit(url)
+    return posixpath.join(parts.netloc, unquote(parts.path).lstrip("/"))
+
+
+def _image_from_url(url: str, src: Source, row: int, field: str) -> ImageRef:
+    folder = src.root or src.base
+    if folder is None:
+        raise BadInputError(
+            f"{where(src.file, row, field)}: the image {url!r} is a URL, and kobench downloads no images: "
+            "keep a local copy of the dataset, DIR/<owner>/<name>/ with its data file and each image at "
+            "<host>/<path> below it (as `wget --force-directories` saves it), and pass --data-dir DIR"
+        )
+    return _image_from_path(url_path(url), Source(src.file, folder, src.root), row, field)
+
+
+def read_csv(path: Path, root: Path, image_columns: Sequence[str]) -> tuple[Rows, list[str]]:
+    """A comma-separated file with a header, read as the TSV reader reads its cells (only an empty cell is
+    missing; a column of numbers that round-trip exactly becomes numbers); an image cell is a path, a URL
+    (the local copy at <host>/<path>) or a list of them written as text."""
+    import pandas as pd
+
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise BadInputError(f"{where(path)}: unreadable CSV: {exc}") from exc
+    columns = [str(c) for c in df.columns]
+    rows: Rows = [
+        {k: plain(v) for k, v in zip(columns, rec, strict=True)}
+        for rec in df.itertuples(index=False, name=None)
+    ]
+    for col in columns:
+        if col not in image_columns:
+            for row, v in zip(rows, _numeric_column([r[col] for r in rows]), strict=True):
+                row[col] = v
+    convert_images(rows, columns, image_columns, Source(str(path), path.parent, root))
+    return rows, columns

@@ -26,12 +26,13 @@ KNOWN_SPLITS = frozenset(
 _SHARD = re.compile(r"(.+?)-\d{5}-of-\d{5}")  # Hub parquet shards: test-00000-of-00001[-hash]
 _SEP = "-_. "
 _DISK_META = ("dataset_dict.json", "dataset_info.json", "state.json", "dataset_infos.json")
-_EXTENSIONS = {".parquet": "parquet", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "json"}
+_EXTENSIONS = {".parquet": "parquet", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "json", ".csv": "csv"}
 _READERS: dict[str, Callable[[Path, Path, Sequence[str]], tuple[list[dict[str, Any]], list[str]]]] = {
     "parquet": formats.read_parquet,
     "tsv": formats.read_tsv,
     "jsonl": formats.read_jsonl,
     "json": formats.read_json,
+    "csv": formats.read_csv,
 }
 
 

@@ -11,6 +11,9 @@ import re
 import string
 from collections.abc import Callable, Sequence
 
+from kobench.extract.kormedmcqa import kormedmcqa_json
+from kobench.extract.kreta import kreta_noguess
+
 Options = Sequence[tuple[str, str]]
 ProtocolParser = Callable[[str, Options], "str | None"]
 
@@ -256,6 +259,8 @@ PROTOCOL_PARSERS: dict[str, ProtocolParser] = {
     "exact-letter": exact_letter,
     "lm-eval-exact-match": lm_eval_exact_match,
     "kobalt-regex": kobalt_regex,
+    "kreta-noguess": kreta_noguess,  # kobench/extract/kreta.py
+    "kormedmcqa-v-json": kormedmcqa_json,  # kobench/extract/kormedmcqa.py
 }
 # Each parser's version, in the score signature as name@version: bumped when that parser's behaviour
 # changes, so a changed parser never shares a signature with its earlier numbers (and the others keep theirs).
@@ -267,4 +272,6 @@ PROTOCOL_PARSER_VERSIONS: dict[str, str] = {
     "exact-letter": "1",
     "lm-eval-exact-match": "1",
     "kobalt-regex": "1",
+    "kreta-noguess": "1",
+    "kormedmcqa-v-json": "1",
 }

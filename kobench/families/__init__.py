@@ -10,16 +10,28 @@ from kobench.errors import BadInputError
 from kobench.extract.protocol import PROTOCOL_PARSERS
 from kobench.families.base import Family, metrics_of
 from kobench.families.captioning import Captioning
+from kobench.families.ccocr import CCOCRReading
 from kobench.families.docvqa import DocVQA
 from kobench.families.grounding import Grounding
 from kobench.families.judged import Judged
 from kobench.families.multiple_choice import MultipleChoice
 from kobench.families.reading import Reading
+from kobench.families.textvqa import TextVQA
 from kobench.tasks import registry
 from kobench.tasks.spec import TaskSpec, key_line
 
 FAMILIES: dict[str, Family] = {
-    f.name: f for f in (MultipleChoice(), Reading(), Grounding(), DocVQA(), Captioning(), Judged())
+    f.name: f
+    for f in (
+        MultipleChoice(),
+        Reading(),
+        Grounding(),
+        DocVQA(),
+        Captioning(),
+        Judged(),
+        TextVQA(),
+        CCOCRReading(),
+    )
 }
 
 

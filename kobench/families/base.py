@@ -64,6 +64,9 @@ class Family(Protocol):
 
     def check_ready(self, task: TaskSpec, settings: ScoringSettings) -> None: ...  # raise before any work
 
+    # Verdict fields counted per pipeline in the results' breakdown (the stage that decided a row).
+    def verdict_breakdown(self, task: TaskSpec) -> tuple[str, ...]: ...
+
 
 @runtime_checkable
 class CorpusFamily(Family, Protocol):

@@ -9,9 +9,10 @@ from typing import Any
 
 from kobench.families.columns import Columns
 from kobench.families.items import Item, id_text, unique_ids
+from kobench.tasks.content import TEMPLATE_MARKS, content_parts
 from kobench.tasks.prompt import render
 from kobench.tasks.spec import TaskSpec
-from kobench.types import GenerationSettings, ImagePart, ImageRef, Message, Request, RequestKind, TextPart
+from kobench.types import GenerationSettings, ImageRef, Message, Request, RequestKind, TextPart
 
 
 def row_ids(rows: list[dict[str, Any]], cols: Columns) -> list[str]:
@@ -56,11 +57,11 @@ def build_request(
     extra: dict[str, Any] | None = None,
 ) -> Request:
     template = task.prompt.versions[version]
-    prompt = render(template.template, {**row, **(extra or {})}, list(template_options))
+    prompt = render(template.template, {**row, **(extra or {}), **TEMPLATE_MARKS}, list(template_options))
     messages = []
     if template.system:
         messages.append(Message("system", (TextPart(template.system),)))
-    messages.append(Message("user", (*(ImagePart(img) for img in images), TextPart(prompt))))
+    messages.append(Message("user", content_parts(prompt, images)))
     return Request(
         id=rid,
         messages=tuple(messages),
@@ -164,3 +165,6 @@ class PerRow:
 
     def check_ready(self, task: TaskSpec, settings: Any) -> None:
         return None
+
+    def verdict_breakdown(self, task: TaskSpec) -> tuple[str, ...]:
+        return ()

@@ -19,6 +19,7 @@ from kobench.families.columns import Columns
 from kobench.families.common import PerRow, Row, images_of
 from kobench.families.items import Item
 from kobench.judge.messages import judge_messages
+from kobench.judge.rules import RULE_STAGES
 from kobench.judge.verdicts import VERDICT_PARSERS_VERSION
 from kobench.tasks.spec import TaskSpec
 from kobench.types import GenerationSettings, ImageRef
@@ -31,6 +32,9 @@ SCORE = MetricDef("judge_score", "score", "higher", JUDGED_METRICS_VERSION)  # m
 METRICS_BY_PARSE = {"two_scores": (RELATIVE,), "binary": (ACCURACY,), "score_1_10": (SCORE,)}
 VERDICT_FIELDS = {"two_scores": ("relative", "reference_score", "model_score"), "binary": ("correct",)}
 VERDICT_FIELDS["score_1_10"] = ("score", "raw_score")
+METRICS_BY_PARSE["true_false"], VERDICT_FIELDS["true_false"] = (ACCURACY,), ("correct",)  # KMMMU
+METRICS_BY_PARSE["koffvqa"], VERDICT_FIELDS["koffvqa"] = (SCORE,), ("score", "raw_score")  # 0-10
+METRICS_BY_PARSE["checklist"], VERDICT_FIELDS["checklist"] = (SCORE,), ("score",)  # HAERAE-Vision: 0-1
 
 
 def judge_context(row: dict[str, Any]) -> dict[str, Any]:
@@ -58,8 +62,10 @@ def verdict_fields(parse: str, verdict: Any) -> dict[str, Any]:
             "reference_score": reference,
             "model_score": model,
         }
-    if parse == "binary":
+    if parse in ("binary", "true_false"):
         return {"correct": float(verdict)}
+    if parse == "checklist":  # the share of checklist items met
+        return {"score": verdict}
     return {"score": verdict / 10.0, "raw_score": verdict}
 
 
@@ -82,15 +88,18 @@ class Judged(PerRow):
     ) -> list[Item]:
         if rows and task.judge:
             # A judge template naming a column the data lacks fails for every row: stop before any work.
+            stages = RULE_STAGES.get(task.judge.rules or "")
+            own = dict.fromkeys(stages.judge_variables, "") if stages else {}  # what the rules fill in
             try:
-                judge_messages(task.judge, judge_context(rows[0]), "")
+                judge_messages(task.judge, {**judge_context(rows[0]), "prompt_version": version, **own}, "")
             except ValueError as exc:
                 raise BadInputError(f"{task.path}: judge template: {exc}") from exc
         return super().prepare(task, rows, cols, version, generation)
 
     def item(self, row: Row) -> Item:
         cols = row.cols
-        context = judge_context(row.values)
+        # The prompt version asked is the judge's too (HAERAE-Vision judges the question that was asked).
+        context = {**judge_context(row.values), "prompt_version": row.version}
         images = images_of(row.get(cols.image))
         if isinstance(images, str):
             return row.failed(images, context)
@@ -101,6 +110,9 @@ class Judged(PerRow):
     def score_answer(
         self, task: TaskSpec, item: Item, text: str, settings: ScoringSettings
     ) -> dict[str, AnswerScore]:
+        if task.judge and task.judge.rules:  # rule stages decide some answers before the judge (KMMMU)
+            gold = next((item.target.get(c) for c in task.columns.answer or () if c in item.target), None)
+            return RULE_STAGES[task.judge.rules].score(gold, text)
         # The protocol judges the response as written (lmms-eval passes it unchanged); kobench leaves out
         # reasoning blocks, which are not the answer.
         protocol = text.strip()
@@ -112,7 +124,12 @@ class Judged(PerRow):
         }
 
     def parser_names(self, task: TaskSpec) -> dict[str, str]:
+        if task.judge and task.judge.rules:
+            return dict(RULE_STAGES[task.judge.rules].parsers)
         return {"protocol": "strip@1", "kobench": "strip-thinking@1"}
+
+    def verdict_breakdown(self, task: TaskSpec) -> tuple[str, ...]:
+        return RULE_STAGES[task.judge.rules].breakdown if task.judge and task.judge.rules else ()
 
     def signature_extra(self, task: TaskSpec, settings: ScoringSettings) -> Sequence[str]:
         spec = task.judge
@@ -122,18 +139,30 @@ class Judged(PerRow):
             f"judge-prompt:{spec.version}",
             f"judge-t:{spec.temperature}",
             f"verdict:{spec.parse}@{VERDICT_PARSERS_VERSION}",
+            *([RULE_STAGES[spec.rules].signature()] if spec.rules else []),
         )
 
     def check_ready(self, task: TaskSpec, settings: ScoringSettings) -> None:
+        spec = task.judge
+        if spec and spec.rules:
+            stages = RULE_STAGES.get(spec.rules)
+            why = f"no rule stages {spec.rules!r} ({', '.join(RULE_STAGES)})" if stages is None else None
+            why = why or stages.missing() or (None if task.columns.answer else "it names no columns.answer")
+            if why:
+                raise BadInputError(f"task {task.name!r}: judge.rules {spec.rules!r}: {why}")
         if settings.judge_model:
             return
-        spec = task.judge
         record = ""
         if spec and spec.default_model:
             record = (
                 f" Its judge of record is {spec.default_model}: --judge {spec.default_model} "
                 "(with OPENAI_API_KEY set)."
             )
+            if "/" in spec.default_model:  # an open model (KOFFVQA's gemma-2-9b-it): served by the user
+                record = (
+                    f" Its judge of record is {spec.default_model}: --judge {spec.default_model}@BASE_URL "
+                    "of an OpenAI-compatible server running it (vLLM: vllm serve MODEL)."
+                )
         raise BadInputError(
             f"task {task.name!r} is judged by an LLM and no judge was given: pass --judge MODEL@BASE_URL, "
             "e.g. --judge Qwen/Qwen2.5-VL-72B-Instruct@http://localhost:8000/v1 for a local vLLM server."

@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 
-def judgement_key(endpoint: str, messages: list[dict], temperature: float, max_tokens: int) -> str:
+def judgement_key(endpoint: str, messages: list[dict], temperature: float, max_tokens: int | None) -> str:
     blob = json.dumps(
         {"endpoint": endpoint, "messages": messages, "temperature": temperature, "max_tokens": max_tokens},
         sort_keys=True,

@@ -50,3 +50,13 @@ def parse_binary(text: str) -> int | None:
     must be that digit alone (quotes, emphasis and a final period tolerated)."""
     match = _BINARY.match(_first_line(text))
     return int(match.group(1)) if match else None
+
+
+def parse_true_false(text: str) -> int | None:
+    """KMMMU's judge replies "true" or "false" (eval_tutorial.ipynb reads `content.strip().lower()`
+    and counts it right when it starts with "true"). A reply that starts with neither is no verdict here
+    (asked again, then failed and counted), where the notebook would count it wrong."""
+    lowered = text.strip().lower()
+    if lowered.startswith("true"):
+        return 1
+    return 0 if lowered.startswith("false") else None

@@ -109,7 +109,8 @@ def _judged_only(
         failed = [
             rec.verdict(p).get("judgement")
             for p in PIPELINES
-            if (rec.verdict(p).get("judgement") or {}).get("status") != "ok"
+            if not rec.verdict(p).get("unjudged")  # scored without a judge: nothing to fail
+            and (rec.verdict(p).get("judgement") or {}).get("status") != "ok"
         ]
         if failed:
             why = next((j.get("reason") for j in failed if j and j.get("reason")), None) or "not judged"
@@ -216,7 +217,14 @@ def aggregate(
                 primary = (metric, ids, scores, weights, strata, unit_fields)
         metric, ids, scores, weights, strata, unit_fields = primary
         breakdown: dict[str, dict[str, GroupValue]] = {}
-        for column in task.columns.breakdown:
+        # Verdict fields the family breaks down by, per pipeline (KMMMU: the stage that decided each row).
+        by_verdict = family.verdict_breakdown(task) if unit_kind == "row" else ()
+        if by_verdict:
+            unit_fields = [
+                {**fields, **{c: rec.verdict(pipeline).get(c) for c in by_verdict}}
+                for fields, (_, rec) in zip(unit_fields, scored, strict=True)
+            ]
+        for column in (*task.columns.breakdown, *by_verdict):
             by_group: dict[str, list[tuple[float, float]]] = defaultdict(list)
             for n, (fields, score) in enumerate(zip(unit_fields, scores, strict=True)):
                 by_group[str(fields.get(column))].append((score, weights[n] if weights else 1.0))

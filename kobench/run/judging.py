@@ -17,8 +17,10 @@ from typing import Any
 from kobench.config import JudgeOptions, Policy
 from kobench.families.judged import verdict_fields
 from kobench.judge.cache import JudgementCache, judgement_key
+from kobench.judge.haerae_vision import parse_checklist_score
+from kobench.judge.koffvqa import parse_koffvqa_score
 from kobench.judge.messages import judge_messages
-from kobench.judge.verdicts import parse_binary, parse_score_1_10, parse_two_scores
+from kobench.judge.verdicts import parse_binary, parse_score_1_10, parse_true_false, parse_two_scores
 from kobench.llm.client import ChatClient, ChatRequest
 from kobench.results import PIPELINES
 from kobench.run.progress import Progress
@@ -29,6 +31,9 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "two_scores": parse_two_scores,
     "score_1_10": parse_score_1_10,
     "binary": parse_binary,
+    "true_false": parse_true_false,
+    "koffvqa": parse_koffvqa_score,
+    "checklist": parse_checklist_score,
 }
 
 
@@ -72,7 +77,11 @@ def judge_records(
         if not record.scored:
             continue
         for pipeline in PIPELINES:
-            messages = judge_messages(spec, record.target, record.verdict(pipeline)["judged_text"])
+            verdict = record.verdict(pipeline)
+            if verdict.get("unjudged"):  # scored without a judge (a rule stage decided it)
+                continue
+            context = {**record.target, **verdict.get("judge_variables", {})}
+            messages = judge_messages(spec, context, verdict["judged_text"])
             key = judgement_key(endpoint, messages, spec.temperature, spec.max_tokens)
             jobs.setdefault(key, _Judgement(messages, key))
             wanted.append((record.id, pipeline, key))

@@ -10,6 +10,7 @@ from kobench.config import DataOptions, JudgeOptions, ScoringOptions
 from kobench.data.formats import merge_columns
 from kobench.data.layouts import read_layout
 from kobench.data.loader import Table, canonical_identity, load_local, load_table
+from kobench.data.records import explode_records
 from kobench.data.split_file import keep_listed, read_split_file, split_file_for
 from kobench.errors import BadInputError
 from kobench.families import FAMILIES
@@ -219,7 +220,7 @@ def fewshot_pool(
     if split == task.dataset.split:
         return table.rows, split
     found = find_table(task, data.data_dir, data.data_revision, cache_dir, data_path, split=split)
-    return with_derived(task, with_subtasks(task, found)).rows, split
+    return with_derived(task, explode_records(with_subtasks(task, found), task.dataset.records)).rows, split
 
 
 def _limited(task: TaskSpec, rows: list[dict], cols: Columns, limit: int | None) -> list[dict]:
@@ -259,7 +260,7 @@ def prepare_task(
         family.check_ready(task, settings)  # the judge, Java, the embedder: before data or a model is touched
     data_path = data_path_for(task, data.data_paths)
     found = find_table(task, data.data_dir, data.data_revision, cache_dir, data_path)
-    table = with_derived(task, with_subtasks(task, found))
+    table = with_derived(task, explode_records(with_subtasks(task, found), task.dataset.records))
     cols = resolve_columns(task, table.columns, table.origin, family.roles)
     rows, split, origin = table.rows, task.dataset.split, table.origin
     listed = split_file_for(task.name, data.split_files)

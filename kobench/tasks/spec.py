@@ -78,6 +78,10 @@ class DatasetSpec(_Strict):
     # How the files in that folder are laid out: "auto" detects parquet/TSV/JSON(L)/save_to_disk;
     # the others are the layouts users already have (kobench/data/layouts.py), tried first when present.
     layout: Literal["auto", "aihub-coco-ko", "xm3600"] = "auto"
+    # A column whose cell holds a list of records (or its Python/JSON literal): each record is read as a row
+    # of its own, with the row's other columns, the record's keys and `record` (its position in the list),
+    # after `subtasks` and before `derived` (MTVQA's qa_pairs, as lmms-eval flattens them: data/records.py).
+    records: str | None = None
 
     @model_validator(mode="after")
     def _has_a_source(self) -> DatasetSpec:
@@ -218,15 +222,28 @@ class JudgeSpec(_Strict):
     system: str | None = None
     template: str  # Jinja: row columns, `prediction`, `variables`; `| lines` joins a list with newlines
     variables: dict[str, str] = {}  # long protocol constants (a rubric) the template names
-    parse: Literal["two_scores", "score_1_10", "binary"]
+    parse: Literal["two_scores", "score_1_10", "binary", "true_false", "koffvqa", "checklist"]
     temperature: float = 0.0
-    max_tokens: int = Field(default=1024, gt=0)
+    # null: the request names no limit (KMMMU's judge call sends none; reasoning models refuse max_tokens)
+    max_tokens: int | None = Field(default=1024, gt=0)
     attempts: int = Field(default=3, ge=1)  # fresh calls per judgement when a call fails or is unparseable
+    # Rule stages that decide some answers before the judge sees them (kobench.judge.rules, by name):
+    # KMMMU's boxed answer, then Math-Verify equivalence; the judge gets the rest.
+    rules: str | None = None
 
 
 class TaskSpec(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
-    family: Literal["multiple_choice", "ocr_read", "ocr_grounding", "doc_vqa", "caption", "judged"]
+    family: Literal[
+        "multiple_choice",
+        "ocr_read",
+        "ocr_grounding",
+        "doc_vqa",
+        "caption",
+        "judged",
+        "text_vqa",
+        "ocr_read_ccocr",
+    ]
     # What the rows hold besides text: tables group by it first (a model card's image table and its text
     # table), then by category, so a text benchmark is never averaged with image ones.
     modality: Literal["image", "text"] = "image"
