@@ -159,10 +159,10 @@ def token_efficiency(
 
     >>> print(token_efficiency(["hf:./a", "hf:./b"], corpora=["ko.txt"], tasks=["k-seed"], reference="a"))
     """
+    from kobench.models.visual_tokens import parse_image_sizes
     from kobench.report.builtin_corpus import builtin_corpus as constitution
     from kobench.report.token_efficiency import Corpus, read_corpus
     from kobench.report.token_report import token_report
-    from kobench.report.visual_tokens import parse_image_sizes
     from kobench.run.prepare import prepare_task
     from kobench.tasks.registry import resolve_tasks
 

@@ -172,7 +172,7 @@ def _grid_tokens(folder: Path) -> list[int]:
 
 @pytest.mark.slow
 def test_qwen2_vl_visual_tokens_follow_its_resize_rule(tiny_qwen2_vl: Path, tmp_path: Path) -> None:
-    from kobench.report.visual_tokens import DEFAULT_IMAGE_SIZES, visual_tokens
+    from kobench.models.visual_tokens import DEFAULT_IMAGE_SIZES, visual_tokens
 
     assert list(DEFAULT_IMAGE_SIZES) == SIZES
     found = visual_tokens(f"hf:{tiny_qwen2_vl}")
@@ -198,7 +198,7 @@ def test_qwen2_vl_visual_tokens_follow_its_resize_rule(tiny_qwen2_vl: Path, tmp_
 def test_llava_and_gemma3_write_their_fixed_counts(tiny_llava: Path, tmp_path: Path) -> None:
     from model_fixtures import build_gemma3
 
-    from kobench.report.visual_tokens import visual_tokens
+    from kobench.models.visual_tokens import visual_tokens
 
     # LLaVA: every image resized and cropped to 32 px, 8 px patches: (32/8)² = 16, the CLS one dropped.
     assert [v.tokens for v in visual_tokens(f"hf:{tiny_llava}")] == [(32 // 8) ** 2] * 3
@@ -228,7 +228,7 @@ def _internvl_config(folder: Path, **overrides) -> Path:
 
 def test_internvl_visual_tokens_are_tiles_times_tokens_per_tile(tmp_path: Path) -> None:
     pytest.importorskip("transformers")
-    from kobench.report.visual_tokens import visual_tokens
+    from kobench.models.visual_tokens import visual_tokens
 
     # (448/14)² = 1024 patches, a quarter of them after the shuffle: 256 a tile. 448²: one tile, no
     # thumbnail; 896²: 2x2 tiles + thumbnail; 1280x720 (16:9): 2:1 is the closest ratio, and 4x2 ties 2x1
@@ -244,7 +244,7 @@ def test_internvl_visual_tokens_are_tiles_times_tokens_per_tile(tmp_path: Path) 
 def test_the_internvl_fixture_counts_what_its_model_writes(tmp_path: Path) -> None:
     from model_fixtures import build_internvl_chat
 
-    from kobench.report.visual_tokens import visual_tokens
+    from kobench.models.visual_tokens import visual_tokens
 
     folder = build_internvl_chat(tmp_path / "InternVL3-1B")
     # 28 px tiles of 14 px patches, shuffled: 1 token a tile. 448²: 3x3 (the largest 1:1 grid of at most 12,
@@ -256,7 +256,7 @@ def test_the_internvl_fixture_counts_what_its_model_writes(tmp_path: Path) -> No
 def test_a_config_without_an_image_token_is_unknown(tmp_path: Path) -> None:
     from model_fixtures import build_hyperclovax_seed_vision
 
-    from kobench.report.visual_tokens import NO_IMAGE_TOKEN, visual_tokens
+    from kobench.models.visual_tokens import NO_IMAGE_TOKEN, visual_tokens
 
     folder = build_hyperclovax_seed_vision(tmp_path / "HyperCLOVAX-SEED-Vision-Instruct-3B")
     with pytest.raises(BadInputError, match="--trust-remote-code"):
@@ -269,7 +269,8 @@ def test_a_config_without_an_image_token_is_unknown(tmp_path: Path) -> None:
 
 
 def test_image_sizes_parse_and_the_table_shows_unknowns() -> None:
-    from kobench.report.visual_tokens import VisualTokens, parse_image_sizes, visual_tokens_table
+    from kobench.models.visual_tokens import VisualTokens, parse_image_sizes
+    from kobench.report.token_report import visual_tokens_table
 
     assert parse_image_sizes("448x448, 1280×720") == [(448, 448), (1280, 720)]
     with pytest.raises(BadInputError, match="'448' is not WIDTHxHEIGHT"):
@@ -291,8 +292,8 @@ def test_image_sizes_parse_and_the_table_shows_unknowns() -> None:
 
 
 def _results(ranks: Path):
+    from kobench.models.visual_tokens import VisualTokens
     from kobench.report.token_results import token_results
-    from kobench.report.visual_tokens import VisualTokens
 
     name, tokenizer = load_tokenizer(f"tiktoken:{ranks}")
     corpus = Corpus("constitution", ("가나 가", "abc"))

@@ -238,3 +238,44 @@ def test_an_architecture_vllm_dropped_is_refused_before_the_engine_starts(
     monkeypatch.setenv("PYTHONPATH", str(tmp_path / "nothing"))
     (model / "config.json").write_text(json.dumps({"architectures": ["HCXVisionForCausalLM"]}))
     vllm_engine.refuse_dropped_architecture(sys.executable, str(model))
+
+
+def test_image_tokens_are_counted_from_the_processor_where_the_usage_block_cannot_say(
+    fake_engine, tiny_llava: Path, tmp_path: Path
+) -> None:
+    """vLLM's usage block does not split image tokens from the text's: the adapter counts each request's
+    from the model's own processor. Tiny LLaVA resizes every image to its 32-pixel square in 8-pixel patches:
+    (32 / 8)² = 16 tokens per image, whatever the image's size."""
+    from benchmark_copies import k_seed_rows, write_parquet
+
+    write_parquet(tmp_path / "mirror", "NCSOFT/K-SEED", "test", k_seed_rows(4))
+    out = tmp_path / "out"
+    result = kobench.evaluate(
+        f"vllm:{tiny_llava}", "k-seed", data_dir=tmp_path / "mirror", cache_dir=tmp_path / "c", output=out
+    )
+    assert result.status == "complete"
+    rows = [json.loads(line) for line in (out / "samples" / "k-seed.jsonl").read_text("utf-8").splitlines()]
+    assert [row["n_image_tokens"] for row in rows] == [16] * 4
+    usage = result.tasks["k-seed"].tokens
+    assert usage.n_image_known == 4 and usage.image_tokens == 16 * 4
+
+
+def test_image_tokens_are_unknown_where_the_engine_has_processor_settings_of_its_own(
+    tiny_llava: Path,
+) -> None:
+    from benchmark_copies import png
+
+    from kobench.types import GenerationSettings, ImagePart, ImageRef, Message, Request, TextPart
+
+    request = Request(
+        id="a",
+        messages=(Message("user", (ImagePart(ImageRef(data=png((1, 2, 3)))), TextPart("?"))),),
+        generation=GenerationSettings(max_new_tokens=2),
+    )
+    text_only = Request(id="b", messages=(Message("user", (TextPart("?"),)),), generation=request.generation)
+    counted = vllm_engine.ImageTokens(str(tiny_llava), False, ())
+    assert counted.of(request) == 16 and counted.of(text_only) == 0
+    own = vllm_engine.ImageTokens(str(tiny_llava), False, ("--mm-processor-kwargs", '{"max_pixels": 1}'))
+    assert own.of(request) is None
+    missing = vllm_engine.ImageTokens("/no/such/model", False, ())
+    assert missing.of(request) is None

@@ -19,6 +19,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import ctypes
+import io
 import json
 import os
 import shutil
@@ -30,6 +31,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -258,6 +260,7 @@ class VLLMModel:
         )
         self._watch = threading.Thread(target=self._watch_engine, daemon=True, name="vllm-watch")
         self._watch.start()
+        self._image_tokens = ImageTokens(target, trust_remote_code, options.engine_args)
 
     def _watch_engine(self) -> None:
         """When the engine dies mid-run, the client gives up at once instead of retrying a dead port."""
@@ -266,11 +269,16 @@ class VLLMModel:
         self.api.client.close()
 
     def generate(self, requests: Sequence[Request]) -> Iterator[Response]:
+        by_id = {request.id: request for request in requests}
         for response in self.api.generate(requests):
             code = self.server.exit_code
             if response.error is not None and code is not None:
                 why = f"the vLLM engine exited with code {code} ({response.error}); {self.server.tail(10)}"
                 response = Response(text=None, error=why, request_id=response.request_id)
+            elif response.ok:
+                request = by_id.get(response.request_id)
+                if request is not None:
+                    response = replace(response, image_tokens=self._image_tokens.of(request))
             yield response
 
     def concurrency_report(self) -> dict[str, Any]:
@@ -281,3 +289,43 @@ class VLLMModel:
             self.api.close()
         finally:
             self.server.close()
+
+
+class ImageTokens:
+    """A request's image (visual) tokens, which vLLM's usage block does not split from the text's: counted
+    from the model's own config and processor, as `kobench tokens` counts them (kobench.models.visual_tokens),
+    per image size (one count for each size seen). Unknown (None) where they cannot be told: transformers
+    or the processor cannot load here, the config names no image token, or the engine was given processor
+    settings of its own (`--mm-processor-kwargs`), which the local processor would not know."""
+
+    def __init__(self, target: str, trust_remote_code: bool, engine_args: Sequence[str]) -> None:
+        self._target, self._trust = target, trust_remote_code
+        self._own_settings = any(a.startswith("--mm-processor-kwargs") for a in engine_args)
+        self._count: Any = None
+        self._failed = self._own_settings
+
+    def of(self, request: Request) -> int | None:
+        refs = request.images
+        if not refs:
+            return 0
+        count = self._counter()
+        if count is None:
+            return None
+        try:
+            from PIL import Image
+
+            sizes = [Image.open(io.BytesIO(ref.read_bytes())).size for ref in refs]
+            found = [count(width, height).tokens for width, height in sizes]
+        except Exception:  # an unreadable image: the server's answer stands, its count is unknown
+            return None
+        return None if any(n is None for n in found) else sum(found)  # type: ignore[arg-type]
+
+    def _counter(self) -> Any:
+        if self._count is None and not self._failed:
+            try:
+                from kobench.models.visual_tokens import image_token_counter
+
+                self._count = image_token_counter(self._target, self._trust)
+            except Exception:  # no transformers here, or a processor it cannot load: unknown, never a guess
+                self._failed = True
+        return self._count

@@ -1,22 +1,24 @@
 """`kobench tokens` end to end: each model's tokenizer on each corpus (kobench.report.token_efficiency), each
-vision model's visual tokens per image size (kobench.report.visual_tokens), the tables of both, and the
+vision model's visual tokens per image size (kobench.models.visual_tokens), the tables of both, and the
 measurements as efficiency results (kobench.report.token_results), written where an output folder is given.
 Tokenizers, configs and processors load; weights never do.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tabulate import tabulate
+
 from kobench.efficiency import EfficiencyResult
 from kobench.errors import BadInputError
+from kobench.models.visual_tokens import DEFAULT_IMAGE_SIZES, VisualTokens, visual_tokens
 from kobench.report.tiktoken_tokenizer import is_tiktoken_spec
 from kobench.report.token_efficiency import Corpus, TokenCount, load_tokenizer, measure, table
 from kobench.report.token_results import token_results, write_token_results
-from kobench.report.visual_tokens import DEFAULT_IMAGE_SIZES, VisualTokens, visual_tokens, visual_tokens_table
 
 
 @dataclass
@@ -82,3 +84,30 @@ def _reads_images(spec: str) -> bool:
         return False
     target = spec.removeprefix("hf:")
     return config_model_type(target) is not None and "image" in hf_accepts(target)
+
+
+def visual_tokens_table(measured: Mapping[str, Sequence[VisualTokens]], fmt: str = "github") -> str:
+    """One row per model, one column per image size: its visual tokens per image ("?" where unknown, the
+    reason below the table)."""
+    sizes = list(dict.fromkeys(v.size for values in measured.values() for v in values))
+    rows: list[list[str]] = []
+    notes: dict[str, list[str]] = {}  # note -> the models it is about
+    for model, values in measured.items():
+        by_size = {v.size: v for v in values}
+        row = [model]
+        for size in sizes:
+            value = by_size.get(size)
+            if value is None:
+                row.append("")
+            elif value.tokens is None:
+                row.append("?")
+                about = notes.setdefault(value.note or "unknown", [])
+                if model not in about:
+                    about.append(model)
+            else:
+                row.append(str(value.tokens))
+        rows.append(row)
+    text = tabulate(rows, headers=["model", *sizes], tablefmt=fmt, disable_numparse=True)
+    for note, models in notes.items():
+        text += f"\n? {', '.join(models)}: {note}"
+    return text

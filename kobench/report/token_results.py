@@ -17,8 +17,8 @@ from typing import Any
 
 from kobench.efficiency import EfficiencyResult, EfficiencyValue, model_folder, save_efficiency
 from kobench.errors import BadInputError
+from kobench.models.visual_tokens import VisualTokens
 from kobench.report.token_efficiency import Corpus, TokenCount
-from kobench.report.visual_tokens import VisualTokens
 
 
 def per_1k_characters_label(corpus: str) -> str:

@@ -14,13 +14,12 @@ and a note, never a guess.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
-
-from tabulate import tabulate
 
 from kobench.errors import BadInputError
 
@@ -65,13 +64,23 @@ def visual_tokens(
     revision: str | None = None,
 ) -> list[VisualTokens]:
     """One VisualTokens per (width, height) for the model `hf:PATH_OR_ID` (or a bare path or Hub id)."""
+    count = image_token_counter(spec, trust_remote_code, revision=revision)
+    return [count(width, height) for width, height in sizes]
+
+
+def image_token_counter(
+    spec: str, trust_remote_code: bool = False, *, revision: str | None = None
+) -> Callable[[int, int], VisualTokens]:
+    """The visual tokens of one image of a given size for the model `spec`, its config and processor loaded
+    once (what the vllm: adapter counts its requests' images with: vLLM's usage block does not split them).
+    Raises BadInputError where they cannot be loaded."""
     if spec.startswith("tiktoken:"):
         raise BadInputError(f"--model {spec}: a tiktoken encoding reads text only; it has no visual tokens")
     target = spec.removeprefix("hf:")
     raw = _config_dict(spec, target, revision)
     if raw.get("model_type") == "internvl_chat":
-        return [_internvl(raw, width, height) for width, height in sizes]
-    return _with_processor(spec, target, raw, sizes, trust_remote_code, revision)
+        return functools.cache(lambda width, height: _internvl(raw, width, height))
+    return functools.cache(_processor_counter(spec, target, raw, trust_remote_code, revision))
 
 
 def _config_dict(spec: str, target: str, revision: str | None) -> dict[str, Any]:
@@ -110,14 +119,9 @@ class _ConfigOnly:
         self.config = config
 
 
-def _with_processor(
-    spec: str,
-    target: str,
-    raw: dict[str, Any],
-    sizes: Sequence[tuple[int, int]],
-    trust_remote_code: bool,
-    revision: str | None,
-) -> list[VisualTokens]:
+def _processor_counter(
+    spec: str, target: str, raw: dict[str, Any], trust_remote_code: bool, revision: str | None
+) -> Callable[[int, int], VisualTokens]:
     from transformers import AutoConfig, AutoProcessor, AutoTokenizer, PreTrainedTokenizerBase
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 
@@ -136,20 +140,20 @@ def _with_processor(
         config = AutoConfig.from_pretrained(target, **common)
         token = image_token_id(config)
         if token is None:
-            return [VisualTokens(width, height, None, NO_IMAGE_TOKEN) for width, height in sizes]
+            return lambda width, height: VisualTokens(width, height, None, NO_IMAGE_TOKEN)
         if trust_remote_code:
             apply_layers(model_type)
         processor = AutoProcessor.from_pretrained(target, **common)
         if isinstance(processor, PreTrainedTokenizerBase):
             note = "unknown: the model has no image processor"
-            return [VisualTokens(width, height, None, note) for width, height in sizes]
+            return lambda width, height: VisualTokens(width, height, None, note)
         tokenizer = getattr(processor, "tokenizer", None) or AutoTokenizer.from_pretrained(target, **common)
     except ImportError as exc:
         raise BadInputError(f"--model {spec}: its own code failed to import ({exc})") from exc
     except (OSError, ValueError, KeyError) as exc:
         raise BadInputError(f"--model {spec}: cannot load its config and processor ({exc})") from exc
     form = chat_format(processor, tokenizer, _ConfigOnly(config))
-    return [_count(spec, form, token, width, height) for width, height in sizes]
+    return lambda width, height: _count(spec, form, token, width, height)
 
 
 def _count(spec: str, form: Any, token: int, width: int, height: int) -> VisualTokens:
@@ -178,30 +182,3 @@ def _count(spec: str, form: Any, token: int, width: int, height: int) -> VisualT
     if not tokens:
         return VisualTokens(width, height, None, NONE_IN_PROMPT)
     return VisualTokens(width, height, tokens)
-
-
-def visual_tokens_table(measured: Mapping[str, Sequence[VisualTokens]], fmt: str = "github") -> str:
-    """One row per model, one column per image size: its visual tokens per image ("?" where unknown, the
-    reason below the table)."""
-    sizes = list(dict.fromkeys(v.size for values in measured.values() for v in values))
-    rows: list[list[str]] = []
-    notes: dict[str, list[str]] = {}  # note -> the models it is about
-    for model, values in measured.items():
-        by_size = {v.size: v for v in values}
-        row = [model]
-        for size in sizes:
-            value = by_size.get(size)
-            if value is None:
-                row.append("")
-            elif value.tokens is None:
-                row.append("?")
-                about = notes.setdefault(value.note or "unknown", [])
-                if model not in about:
-                    about.append(model)
-            else:
-                row.append(str(value.tokens))
-        rows.append(row)
-    text = tabulate(rows, headers=["model", *sizes], tablefmt=fmt, disable_numparse=True)
-    for note, models in notes.items():
-        text += f"\n? {', '.join(models)}: {note}"
-    return text
