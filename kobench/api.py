@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+import pickle
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +14,38 @@ from kobench.config import build_config, default_cache_dir
 from kobench.errors import BadInputError
 from kobench.llm.endpoint import Endpoint
 from kobench.results import RunResult
+
+
+@contextmanager
+def refusing_unsafe_weights(model: str) -> Iterator[None]:
+    """A pickled weights file that would run code as it loads (a `__reduce__` payload), or is no pickle of
+    tensors at all, is refused by torch's weights-only loader: said in one line naming the model and what
+    the loader found (exit 4), not as a traceback. Nothing of it ran."""
+    try:
+        yield
+    except pickle.UnpicklingError as exc:
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        boilerplate = ("Weights only load failed", "Check the documentation", "Please file an issue")
+        found = [line for line in lines if not line.startswith(boilerplate)]
+        raise BadInputError(
+            f"--model {model}: its weights were refused, not loaded: torch's safe loader found a pickle that"
+            f" is not plain tensors ({(found or lines or ['?'])[-1][:160]}): a file that would run code as it"
+            " loads, or a damaged one. Use weights you trust; safetensors files cannot run code"
+        ) from None
+
+
+def writable_folder(output: str | Path | None) -> None:
+    """`kobench tokens` / `speed --output DIR`: a folder that can be made and written, checked before any
+    work (a file of that name, a read-only place: one line, exit 4)."""
+    if output is None:
+        return
+    if Path(output).exists() and not Path(output).is_dir():
+        raise BadInputError(f"--output {output}: a file, not a folder")
+    try:
+        Path(output).mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=output).close()
+    except OSError as exc:
+        raise BadInputError(f"--output {output}: cannot write there ({exc.strerror or exc})") from None
 
 
 def evaluate(
@@ -43,6 +78,7 @@ def evaluate(
     vllm: Mapping[str, Any] | None = None,
     api_key_env: str = "OPENAI_API_KEY",
     request_timeout: float = 120.0,
+    max_retry_after: float = 60.0,
     modalities: Sequence[str] = ("text", "image"),
     min_pixels: int | None = None,
     max_pixels: int | None = None,
@@ -104,6 +140,7 @@ def evaluate(
             "vllm": dict(vllm or {}),
             "api_key_env": api_key_env,
             "request_timeout": request_timeout,
+            "max_retry_after": max_retry_after,
             "modalities": tuple(modalities),
             "min_pixels": min_pixels,
             "max_pixels": max_pixels,
@@ -131,7 +168,8 @@ def evaluate(
             "progress": progress,
         },
     )
-    return run(config)
+    with refusing_unsafe_weights(model):
+        return run(config)
 
 
 def token_efficiency(
@@ -166,6 +204,7 @@ def token_efficiency(
     from kobench.run.prepare import prepare_task
     from kobench.tasks.registry import resolve_tasks
 
+    writable_folder(output)
     found = ([constitution()] if builtin_corpus else []) + [read_corpus(Path(p)) for p in corpora]
     if tasks:
         env_data = os.environ.get("KOBENCH_DATA_DIR")
@@ -239,6 +278,7 @@ def speed(
     from kobench.tasks.registry import resolve_tasks
 
     names = tuple(t for t in (tasks.split(",") if isinstance(tasks, str) else tasks) if t.strip())
+    writable_folder(output)
     env_data = os.environ.get("KOBENCH_DATA_DIR")
     config = build_config(
         model=model,
@@ -268,7 +308,8 @@ def speed(
             for s in specs
         ]
 
-    result, measured = run_speed(config, batch_sizes, warmup, prepare, load_timed)
+    with refusing_unsafe_weights(model):
+        result, measured = run_speed(config, batch_sizes, warmup, prepare, load_timed)
     text = speed_table(result, measured, fmt)
     if output:
         from kobench.efficiency import model_folder
@@ -276,3 +317,52 @@ def speed(
         path = save_efficiency(result, model_folder(Path(output), result.model))
         text += f"\n\nspeed results: {path}"
     return result, text
+
+
+def report(
+    results: Sequence[str | Path],
+    out: str | Path,
+    *,
+    with_images: bool = False,
+    max_bytes: int = 20_000_000,
+    pipeline: str = "kobench",
+    title: str | None = None,
+    data_dir: str | Path | None = None,
+    data_paths: Sequence[str] = (),
+    task_dirs: Sequence[str | Path] = (),
+    cache_dir: str | Path | None = None,
+) -> Any:
+    """`kobench report`: one self-contained HTML file of the results (results.json files or folders, their
+    samples/ beside them): the leaderboard and charts, a per-task summary, and a sample browser. Returns
+    kobench.report.html_report.ReportInfo (the rows shown of each task, the page's size).
+
+    `with_images` adds downscaled thumbnails, read again from each task's data the way its run read it (the
+    run's recorded data options; `data_dir`, `data_paths` ("TASK=DIR") and `task_dirs` where the data or
+    the task files are elsewhere now); rows whose data is not the run's (another identity) get none, and
+    the page says why. The page stays under `max_bytes`. The values of environment variables named like
+    secrets (*KEY*, *TOKEN*, ...) are written [redacted] wherever they occur.
+
+    >>> info = report(["results/a", "results/b"], "report.html", with_images=True)
+    """
+    from kobench.report.html_page import secret_values
+    from kobench.report.html_report import write_report
+    from kobench.run.task_images import TaskImages
+
+    dirs = tuple(Path(p) for p in task_dirs)
+    images = TaskImages(
+        cache_dir=Path(cache_dir) if cache_dir else default_cache_dir(),
+        data_dir=Path(data_dir) if data_dir else None,
+        data_paths=tuple(data_paths),
+        task_dirs=dirs,
+    )
+    return write_report(
+        [Path(p) for p in results],
+        Path(out),
+        with_images=with_images,
+        images=images,
+        max_bytes=max_bytes,
+        pipeline=pipeline,
+        title=title,
+        task_dirs=dirs,
+        secrets=secret_values(os.environ),
+    )

@@ -223,6 +223,15 @@ def run(
     request_timeout: Annotated[
         float, typer.Option(min=0.001, help="API models: seconds per request.")
     ] = 120.0,
+    max_retry_after: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=86400.0,
+            help="API models: the longest wait a server's Retry-After (429, 503) is granted, in seconds; "
+            "a longer one is capped (and logged). Recorded in the results (run.concurrency).",
+        ),
+    ] = 60.0,
     modalities: Annotated[
         str,
         typer.Option(
@@ -317,6 +326,7 @@ def run(
             },
             api_key_env=api_key_env,
             request_timeout=request_timeout,
+            max_retry_after=max_retry_after,
             modalities=tuple(m.strip() for m in modalities.split(",") if m.strip()),
             min_pixels=min_pixels,
             max_pixels=max_pixels,
@@ -342,7 +352,7 @@ def score(
     output: Output = None,
     data_dir: DataDir = None,
     task_dir: TaskDirs = [],  # noqa: B006
-    limit: Annotated[int | None, typer.Option(help="Only the first N rows.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N rows.")] = None,
     prompt_version: Annotated[
         list[str], typer.Option(help="Prompt version the answers were made with.")
     ] = [],  # noqa: B006
@@ -355,8 +365,13 @@ def score(
     max_failed_share: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Exit 5 when more rows than this share fail.")
     ] = 0.05,
+    overwrite: Annotated[
+        bool,
+        typer.Option(help="Replace results in --output made with other settings (another model or file)."),
+    ] = False,
 ) -> None:
-    """Score answers produced elsewhere, writing the same results and samples as `run`."""
+    """Score answers produced elsewhere, writing the same results and samples as `run`; into an --output
+    folder scored under the same --model-name, the task joins the others there."""
     from kobench.run.predictions import score_predictions
 
     try:
@@ -373,6 +388,7 @@ def score(
             split_files=tuple(split_file),
             embedder=embedder,
             max_failed_share=max_failed_share,
+            overwrite=overwrite,
         )
     except KobenchError as exc:
         _fail(exc)
@@ -415,6 +431,7 @@ def judge_command(
         )
     except KobenchError as exc:
         _fail(exc)
+    typer.echo(f"judge calls: {result.run.judge_calls} ({result.run.judge_cache_hits} from the cache)")
     _finish(result, results)
 
 
@@ -448,16 +465,16 @@ NoAverage = Annotated[bool, typer.Option("--no-average", help="Leave out the ave
 ResultsArgs = Annotated[
     list[Path],
     typer.Argument(
-        help="results.json files, tokens.json / speed.json (kobench tokens / speed --output), or folders"
-        " holding them."
+        help="results.json files, tokens.json / speed.json (kobench tokens / speed --output), lmms-eval's"
+        " results JSON or VLMEvalKit's *_acc / *_score .csv / .xlsx, or folders holding them."
     ),
 ]
 
 
-def _load_all(paths: list[Path]) -> tuple[list, list]:
-    from kobench.report.inputs import load_inputs
+def _load_all(paths: list[Path]):
+    from kobench.report.inputs import load_report_inputs
 
-    return load_inputs(paths)
+    return load_report_inputs(paths)
 
 
 def _table_text(paths, fmt, pipeline, group_by, ci, all_runs, no_average) -> str:
@@ -469,10 +486,11 @@ def _table_text(paths, fmt, pipeline, group_by, ci, all_runs, no_average) -> str
         raise typer.BadParameter("--format must be markdown, csv, html or latex")
     if group_by not in ("category", "none"):
         raise typer.BadParameter("--group-by must be category or none")
-    results, efficiency = _load_all(paths)
+    inputs = _load_all(paths)
     return render_table(
-        results,
-        efficiency=efficiency,
+        inputs.results,
+        efficiency=inputs.efficiency,
+        imported=inputs.imported,
         fmt=fmt,
         pipeline=pipeline,
         group_by=group_by,
@@ -749,6 +767,115 @@ def gate(
     raise typer.Exit(report.exit_code)
 
 
+@app.command()
+def report(
+    results: ResultsArgs,
+    out: Annotated[Path, typer.Option("--out", help="The HTML file to write (its folder is created).")],
+    with_images: Annotated[
+        bool,
+        typer.Option(
+            "--with-images",
+            help="Thumbnails of each row's images, read again from the task's data as the run read it (off by"
+            " default: many benchmarks' images may not be redistributed).",
+        ),
+    ] = False,
+    max_mb: Annotated[
+        float,
+        typer.Option(
+            min=0.1, help="The page stays under this many MB; rows beyond it are left out, and it says so."
+        ),
+    ] = 20.0,
+    pipeline: Pipeline = "kobench",
+    title: Annotated[str | None, typer.Option(help="The page's title.")] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --with-images: the local mirror the runs' data is in now (default: the run's)."
+        ),
+    ] = None,
+    data_path: Annotated[
+        list[str],
+        typer.Option(help="With --with-images: TASK=DIR, the task's own data is in DIR (repeatable)."),
+    ] = [],  # noqa: B006
+    task_dir: TaskDirs = [],  # noqa: B006
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(envvar="KOBENCH_CACHE_DIR", help="Cache folder (generated benchmarks' data)."),
+    ] = None,
+) -> None:
+    """Write one self-contained HTML file (opens offline, fetches nothing): the leaderboard and its charts,
+    each task's signature, n, unparsed, failed and CI, and a sample browser: each row's prompt, target and,
+    per model, the answer, each pipeline's parse and score and the judge's text; filters by category, by
+    verdict and by text; two models side by side on the rows where they disagree."""
+    from kobench.api import report as write_report
+
+    if pipeline not in ("kobench", "protocol"):
+        raise typer.BadParameter("--pipeline must be kobench or protocol")
+    try:
+        info = write_report(
+            results,
+            out,
+            with_images=with_images,
+            max_bytes=int(max_mb * 1_000_000),
+            pipeline=pipeline,
+            title=title,
+            data_dir=data_dir,
+            data_paths=data_path,
+            task_dirs=task_dir,
+            cache_dir=cache_dir,
+        )
+    except KobenchError as exc:
+        _fail(exc)
+    for task in info.tasks:
+        if task.shown < task.total:
+            typer.echo(f"{task.task}: {task.shown:,} of {task.total:,} rows on the page (--max-mb)", err=True)
+    for note in info.notes:
+        typer.echo(note, err=True)
+    typer.echo(f"{info.path} ({info.size / 1e6:.1f} MB)")
+
+
+@app.command("model-index")
+def model_index(
+    results: Annotated[
+        list[Path], typer.Argument(help="One model's results.json files, or folders holding them.")
+    ],
+    model_name: Annotated[
+        str | None,
+        typer.Option(help="The model's name in the block, e.g. its Hub id (default: the runs' model name)."),
+    ] = None,
+    pipeline: Pipeline = "kobench",
+    readme: Annotated[
+        Path | None,
+        typer.Option(
+            "--readme",
+            help="Merge into this model card's YAML front matter instead of printing: only its model-index"
+            " key changes, and there only kobench's results for this model.",
+        ),
+    ] = None,
+    source_url: Annotated[
+        str | None, typer.Option(help="Each result's source.url (default: kobench's project URL).")
+    ] = None,
+) -> None:
+    """Print the model-index YAML of a Hugging Face model card (the Hub's evaluation widgets read it)."""
+    from kobench.report.inputs import load_inputs
+    from kobench.report.model_index import build_model_index, update_card
+
+    if pipeline not in ("kobench", "protocol"):
+        raise typer.BadParameter("--pipeline must be kobench or protocol")
+    try:
+        runs, _ = load_inputs(results)  # kobench's own runs: another harness's file is refused by name
+        index = build_model_index(runs, model_name=model_name, pipeline=pipeline, url=source_url)
+        changed = update_card(readme, index) if readme is not None else False
+    except KobenchError as exc:
+        _fail(exc)
+    for task, why in index.skipped.items():
+        typer.secho(f"left out {task}: {why}", fg="yellow", err=True)
+    if readme is None:
+        typer.echo(index.to_yaml(), nl=False)
+    else:
+        typer.echo(f"{readme}: {'updated' if changed else 'already up to date'} (model-index)")
+
+
 data_app = typer.Typer(help="Built-in generated benchmarks.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
@@ -819,24 +946,78 @@ def plot(
     if pipeline not in ("kobench", "protocol"):
         raise typer.BadParameter("--pipeline must be kobench or protocol")
     try:
-        runs, efficiency = _load_all(results)
-        written = plot_results(runs, out, pipeline=pipeline, radar=radar, title=title, efficiency=efficiency)
+        inputs = _load_all(results)
+        written = plot_results(
+            inputs.results,
+            out,
+            pipeline=pipeline,
+            radar=radar,
+            title=title,
+            efficiency=inputs.efficiency,
+            imported=inputs.imported,
+        )
     except KobenchError as exc:
         _fail(exc)
     for path in written:
         typer.echo(str(path))
 
 
+TYPER_INTERRUPTED = 130  # what typer exits with when Ctrl-C reaches it (kobench says 5: interrupted)
+
+
+def _on_interrupt(exit_code: int | None) -> None:
+    """What Ctrl-C does from now on. None (the command's work): the first raises KeyboardInterrupt (a run
+    stops, writes what finished and exits 5), any later one ends the process at once with 5. An exit code
+    (the work is done, the interpreter shuts down): Ctrl-C ends it at once with that code, and is ignored
+    in the last steps of the shutdown, where Python hands the signal back to the OS. Never a traceback.
+    Samples and cache are written as answers arrive and results atomically, so what finished is on disk
+    however it ends: the same command resumes. Left alone where Ctrl-C is ignored (nohup, background jobs)."""
+    import atexit
+    import contextlib
+    import os
+    import signal
+
+    def stop_now(code: int, say: str = "") -> None:
+        with contextlib.suppress(Exception):  # a closed or broken stream: exit all the same
+            sys.stdout.flush()
+            sys.stderr.write(say)
+            sys.stderr.flush()
+        os._exit(code)
+
+    def first(signum: int, frame: object) -> None:
+        again = "\ninterrupted again: stopping now; re-run the same command to resume\n"
+        signal.signal(signal.SIGINT, lambda *_: stop_now(EXIT_INCOMPLETE, again))
+        raise KeyboardInterrupt
+
+    if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, None):
+        return
+    if exit_code is None:
+        signal.signal(signal.SIGINT, first)
+        return
+    signal.signal(signal.SIGINT, lambda *_: stop_now(exit_code))
+    atexit.register(signal.signal, signal.SIGINT, signal.SIG_IGN)  # atexit runs it first (last in, first out)
+
+
 def main() -> None:
     import gc
 
+    _on_interrupt(None)
+    code: int | str | None = 0
     try:
         app()
-    except KeyboardInterrupt:
-        sys.exit(EXIT_INCOMPLETE)
+    except KeyboardInterrupt:  # before typer took over
+        code = EXIT_INCOMPLETE
+    except SystemExit as exc:
+        code = exc.code
+        if code == TYPER_INTERRUPTED:  # Ctrl-C outside a run's own handling (loading data, another command)
+            typer.secho("interrupted", fg="red", err=True)
+            code = EXIT_INCOMPLETE
     finally:
         # Everything is written and closed by now. At exit the interpreter garbage-collects what is still
         # alive again and again as it clears each module (torch and transformers bring some 230,000 objects):
         # 1.3-1.5 s after a run on two cores. Frozen, the collector skips them (0.3 s); each object is still
         # released, atexit handlers and weakref finalizers still run, the streams are still flushed.
         gc.freeze()
+    # A Ctrl-C while the interpreter shuts down ends it with the code already decided, not a traceback.
+    _on_interrupt(code if isinstance(code, int) else int(code is not None))
+    sys.exit(code)

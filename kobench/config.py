@@ -14,10 +14,11 @@ on each setting travels as a typed value.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from kobench.errors import BadInputError
 from kobench.extract.boxes import CONVENTIONS
@@ -40,6 +41,13 @@ def default_cache_dir() -> Path:
 
 class _Options(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+
+def _folder(path: Path) -> Path:
+    """--output and --cache-dir name folders (made when missing): an existing file there is refused."""
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{path} is a file, not a folder")
+    return path
 
 
 def _pairs(values: tuple[str, ...], what: str) -> tuple[str, ...]:
@@ -102,7 +110,9 @@ class ModelOptions(_Options):
     concurrency: int | Literal["auto"] = "auto"
     max_concurrency: int = Field(default=64, ge=1)
     api_key_env: str = "OPENAI_API_KEY"
-    request_timeout: float = Field(default=120.0, gt=0)
+    request_timeout: float = Field(default=120.0, gt=0, allow_inf_nan=False)
+    # The longest wait a server's Retry-After (429, 503) is granted; a longer one is capped (and logged).
+    max_retry_after: float = Field(default=60.0, ge=0, allow_inf_nan=False)
     # API adapters: what the served model takes (a server does not declare it); recorded in the results.
     modalities: tuple[Modality, ...] = ("text", "image")
     vllm: VLLMOptions = VLLMOptions()
@@ -153,6 +163,20 @@ class ScoringOptions(_Options):
     max_new_tokens: int | None = Field(default=None, ge=1)  # overrides the prompt version's; in signatures
     box_convention: BoxConvention | None = None  # how the model writes boxes; default: each task's own
     embedder: str | None = None  # captioning's sentence-embedding model; default: KR-SBERT
+    # The most characters a rendered prompt may have (None: kobench.tasks.sandbox.MAX_PROMPT_CHARS, 200,000);
+    # a longer one stops the run before any work, naming the row.
+    max_prompt_chars: int | None = Field(default=None, ge=1)
+
+    def check_prompt_versions(self, versions: Mapping[str, Iterable[str]]) -> None:
+        """A bare `--prompt-version V` that none of the tasks run has (a typo) is refused, not quietly
+        replaced by each task's default; `versions`: each task's prompt versions."""
+        bare = [v for v in self.prompt_versions if "=" not in v]
+        unknown = [v for v in bare if not any(v in vs for vs in versions.values())]
+        if unknown:
+            have = "; ".join(f"{task}: {', '.join(vs)}" for task, vs in versions.items())
+            raise BadInputError(
+                f"--prompt-version {', '.join(unknown)}: no task being run has this prompt version ({have})"
+            )
 
 
 class JudgeOptions(_Options):
@@ -168,6 +192,8 @@ class JudgeOptions(_Options):
 
 class Policy(_Options):
     cache_dir: Path = Field(default_factory=default_cache_dir)
+
+    _cache_dir = field_validator("cache_dir")(lambda v: _folder(v))
     use_cache: bool = True
     overwrite: bool = False
     max_failed_share: float = Field(default=0.05, ge=0, le=1)  # more failed rows: the run is incomplete
@@ -185,6 +211,26 @@ class RunConfig(_Options):
     scoring: ScoringOptions = ScoringOptions()
     judge: JudgeOptions = JudgeOptions()
     policy: Policy = Field(default_factory=Policy)
+
+    _output = field_validator("output")(lambda v: _folder(v) if v is not None else v)
+
+    @model_validator(mode="after")
+    def _names_tasks_run(self) -> RunConfig:
+        """`TASK=...` entries (--data-path, --split-file, --prompt-version) must name a task being run: one
+        for another task (or a misspelt one) would otherwise be ignored without a word."""
+        running = {t.strip() for t in self.tasks}
+        for option, entries in (
+            ("--data-path", self.data.data_paths),
+            ("--split-file", self.data.split_files),
+            ("--prompt-version", self.scoring.prompt_versions),
+        ):
+            for entry in entries:
+                name, sep, _ = entry.partition("=")
+                if sep and name not in running:
+                    raise ValueError(
+                        f"{option} {entry}: {name!r} is not a task being run (--tasks {','.join(self.tasks)})"
+                    )
+        return self
 
     def arguments(self) -> dict:
         """What the results record as the run's arguments (a flat dict, as every results file has it)."""
@@ -243,8 +289,13 @@ def build_config(**sections: Any) -> RunConfig:
     try:
         return RunConfig.model_validate(sections)
     except ValidationError as exc:
-        problems = [f"{option_name(tuple(e['loc']))}: {_message(e)}" for e in exc.errors()]
+        problems = [_problem(e) for e in exc.errors()]
         raise BadInputError("bad settings: " + "; ".join(problems)) from None
+
+
+def _problem(error: Any) -> str:
+    """'--batch-size: must be ...'; a check across options (loc empty) names its options itself."""
+    return f"{option_name(tuple(error['loc']))}: {_message(error)}" if error["loc"] else _message(error)
 
 
 def validated(cls: type[_Options], section: str, **values: Any) -> Any:
@@ -259,4 +310,4 @@ def validated(cls: type[_Options], section: str, **values: Any) -> Any:
 def _message(error: Any) -> str:
     message = str(error["msg"]).removeprefix("Value error, ")
     value = error.get("input")
-    return message if isinstance(value, dict | BaseModel) else f"{message} (got {value!r})"
+    return message if isinstance(value, dict | BaseModel | Path) else f"{message} (got {value!r})"

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import io
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+
+from kobench import images
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -14,10 +14,16 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, eq=False)
 class ImageRef:
-    """An image as a dataset stores it (encoded bytes or a file path), decoded only when needed."""
+    """An image as a dataset stores it (encoded bytes or a file path), decoded only when needed.
+
+    A file is read as kobench.images says: its real path a regular file inside `root` (the dataset
+    folder; None: no folder to stay in) or the Hub cache's blob store, at most the byte limit read, and
+    at most the pixel limit decoded. Every refusal raises ImageError (an OSError and a ValueError) whose
+    text is a stable reason for the row's failure."""
 
     data: bytes | None = None
     path: str | None = None
+    root: str | None = None
     _digest: list[str] = field(default_factory=list, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -25,24 +31,23 @@ class ImageRef:
             raise ValueError("ImageRef needs bytes or a path")
 
     def read_bytes(self) -> bytes:
-        if self.data is not None:
-            return self.data
-        assert self.path is not None
-        return Path(self.path).read_bytes()
+        return images.encoded_bytes(self.data, self.path, self.root)
 
     def sha256(self) -> str:
         """Hash of the encoded image bytes; the same file from parquet, TSV or a folder hashes alike."""
         if not self._digest:
-            self._digest.append(hashlib.sha256(self.read_bytes()).hexdigest())
+            data = self.data if self.data is not None else self.read_bytes()  # bytes held hash as they are
+            self._digest.append(hashlib.sha256(data).hexdigest())
         return self._digest[0]
 
-    def load(self) -> Image.Image:
-        """Decode to an RGB PIL image. Raises OSError/ValueError for unreadable data."""
-        from PIL import Image
+    def size(self) -> tuple[int, int]:
+        """(width, height) from the header alone: cheap, and it refuses what decoding would refuse for
+        its size (ImageError)."""
+        return images.image_size(self.read_bytes())
 
-        with Image.open(io.BytesIO(self.read_bytes())) as img:
-            img.load()
-            return img.convert("RGB")
+    def load(self) -> Image.Image:
+        """Decode to an RGB PIL image. Raises ImageError for unreadable or refused data."""
+        return images.decode_rgb(self.read_bytes())
 
 
 @dataclass(frozen=True)

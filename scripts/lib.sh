@@ -78,6 +78,17 @@ setup_vllm() {
   export KOBENCH_VLLM_PYTHON="$venv/bin/python"
 }
 
+setup_browser() {
+  # The HTML report in a real browser (extended suite; scripts/report_screenshot.py): Debian's headless
+  # Chromium and its WebDriver, driven by selenium. Playwright is no option: it downloads browsers of its own.
+  # Needs $PY (setup_all first).
+  apt_install chromium chromium-driver
+  if ! "$PY" -c 'import selenium' 2>/dev/null; then
+    say "installing selenium for the browser tests"
+    "$PY" -m pip install -q "selenium>=4.11"
+  fi
+}
+
 setup_all() {
   # Korean fonts for generated benchmarks; Tesseract's Korean and English data for the OCR baselines;
   # a Java runtime for METEOR's jar (captioning).

@@ -3,7 +3,8 @@
 #   bash scripts/test.sh                 the everyday suite
 #   bash scripts/test.sh --extended      also the extended suites (tests marked `extended`: engines,
 #                                        browsers, soak runs), as CI runs them; sets up vLLM's CPU
-#                                        build in a virtualenv of its own when missing (once, ~15 min)
+#                                        build in a virtualenv of its own when missing (once, ~15 min),
+#                                        and Debian's chromium + chromium-driver with selenium
 # Other arguments go to pytest (e.g. -k gate, -x).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -12,7 +13,7 @@ for arg in "$@"; do
   if [ "$arg" = "--extended" ]; then export KOBENCH_EXTENDED=1; else args+=("$arg"); fi
 done
 setup_all
-if [ "${KOBENCH_EXTENDED:-}" = "1" ]; then setup_vllm; fi
+if [ "${KOBENCH_EXTENDED:-}" = "1" ]; then setup_vllm; setup_browser; fi
 cd "$KOBENCH_ROOT"
 "$PY" -m ruff check kobench tests bench scripts examples
 "$PY" -m pytest -q ${args[@]+"${args[@]}"}

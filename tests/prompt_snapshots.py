@@ -107,6 +107,9 @@ def synthetic_rows(task: TaskSpec) -> list[dict[str, Any]]:
             "width": 640,
             "height": 480,
             "options_list": texts,
+            "instructions": ["punctuation:no_comma", "length_constraints:number_words"][: n % 2 + 1],
+            "instruction_kwargs": [{}, {"num_words": 10, "relation": "less than"}][: n % 2 + 1],
+            "turns": [QUESTIONS[n], TEXTS[n]],  # a conversation's user turns: one item each
         }
         for role, column in first.items():
             if role in values:
@@ -168,7 +171,7 @@ def render_snapshot(task: TaskSpec, version: str) -> dict[str, Any]:
         "phash": prompt_hash(task.prompt.versions[version]),
         "system": task.prompt.versions[version].system,
         "generation": generation.as_dict(),
-        "rows": [_item_json(item, row) for item, row in zip(items, rows, strict=True)],
+        "rows": [_item_json(item, rows[item.index]) for item in items],  # a conversation: an item a turn
     }
 
 

@@ -162,7 +162,7 @@ def test_a_run_records_it_and_batch_size_caps_nothing(tmp_path, monkeypatch) -> 
         fixed = kobench.evaluate(model, "kobench-demo", concurrency=3, use_cache=False, cache_dir=tmp_path)
     assert result.run.concurrency["mode"] == "adaptive" and result.run.concurrency["start"] == 8
     assert load_results(tmp_path / "o" / "results.json").run.concurrency == result.run.concurrency
-    assert fixed.run.concurrency == {"mode": "fixed", "concurrency": 3}
+    assert fixed.run.concurrency == {"mode": "fixed", "concurrency": 3, "max_retry_after": 60.0}
 
 
 @pytest.mark.parametrize("value", ["foo", "0", "-3"])

@@ -134,16 +134,23 @@ def test_retry_after_never_below_the_jittered_backoff() -> None:
     assert waits.waits == [pytest.approx(4.0 * random.Random(7).random())]
 
 
-def test_retry_after_is_capped_at_backoff_max(caplog: pytest.LogCaptureFixture) -> None:
+def test_retry_after_is_capped_at_max_retry_after(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="kobench.llm.client")
     waits = Waits()
     later = email.utils.formatdate(time.time() + 7200, usegmt=True)
     replies = (Reply.rate_limited(3600), Reply(status=503, text="busy", headers={"Retry-After": later}))
-    with FakeOpenAIServer(sequence(*replies)) as s, client_for(s, sleep=waits, backoff_max=2.5) as c:
+    with FakeOpenAIServer(sequence(*replies)) as s, client_for(s, sleep=waits, max_retry_after=2.5) as c:
         result = c.chat(HELLO)
+        report = c.report()
     assert result.ok and result.attempts == 3
     assert waits.waits == [2.5, 2.5]  # neither the hour asked in seconds nor the two asked by date
-    assert "the server asked for 3600.0 s; capped at backoff_max" in caplog.text
+    assert "the server asked for 3600.0 s; capped at max_retry_after 2.5 s" in caplog.text
+    # The first capped wait is a warning (shown without any logging set up), the second only logged.
+    assert [r.levelno for r in caplog.records if "capped" in r.getMessage()] == [
+        logging.WARNING,
+        logging.INFO,
+    ]
+    assert report["max_retry_after"] == 2.5
 
 
 def test_429_real_short_wait() -> None:
@@ -408,7 +415,7 @@ def test_chat_from_many_threads_at_once() -> None:
 def test_close_during_a_long_backoff_returns_promptly_with_the_request_failed() -> None:
     done: list[ChatResult] = []
     with FakeOpenAIServer(lambda body, i: Reply.rate_limited(3600)) as server:
-        client = client_for(server, backoff_max=600.0, sleep=asyncio.sleep)  # it would wait 10 minutes
+        client = client_for(server, max_retry_after=600.0, sleep=asyncio.sleep)  # it would wait 10 minutes
         asker = threading.Thread(target=lambda: done.append(client.chat(HELLO)))
         asker.start()
         deadline = time.monotonic() + 10

@@ -15,7 +15,8 @@ from kobench.families import load_tasks
 from kobench.testing.fake_openai import FakeOpenAIServer, Reply
 
 MIRRORS = Path(__file__).parent / "fixtures" / "mirrors"
-TEXT_TASKS = sorted(name for name, task in load_tasks().items() if task.modality == "text")
+# Judged text tasks (ko-mt-bench) need a judge: their own tests run them on the tiny model, loopback judge.
+TEXT_TASKS = sorted(n for n, t in load_tasks().items() if t.modality == "text" and t.judge is None)
 VERSIONS = [(name, version) for name in TEXT_TASKS for version in load_tasks()[name].prompt.versions]
 LIMIT = 4
 

@@ -22,6 +22,7 @@ from urllib.parse import unquote, urlsplit
 
 import numpy as np
 
+from kobench.data.text import read_utf8, utf8_error
 from kobench.errors import BadInputError, where
 from kobench.types import ImageRef
 
@@ -66,16 +67,18 @@ def plain(value: Any) -> Any:
 def _image_from_path(p: str, src: Source, row: int, field: str) -> ImageRef:
     if src.base is None:
         return ImageRef(path=p)
-    # Lexical check (normpath, not resolve): Hub mirrors made with local_dir use symlinks into a cache
-    # folder elsewhere, which is fine; what we refuse is a path *written* to leave the dataset root.
+    # Here the path as written (normpath, not resolve): one written to leave the dataset root is bad input,
+    # refused before any work. Where its symlinks lead is checked when the file is read
+    # (kobench.images): a link out of the folder fails its row, one into the Hub cache's blobs is fine.
     full = os.path.normpath(p if os.path.isabs(p) else os.path.join(src.base, p))
+    root = None
     if src.root is not None:
         root = os.path.normpath(os.path.abspath(src.root))
         if os.path.commonpath([os.path.abspath(full), root]) != root:
             raise BadInputError(
                 f"{where(src.file, row, field)}: image path {p!r} leaves the dataset folder {root}"
             )
-    return ImageRef(path=os.path.abspath(full))
+    return ImageRef(path=os.path.abspath(full), root=root)
 
 
 def _b64_bytes(text: str, src: Source, row: int, field: str) -> bytes:
@@ -243,6 +246,8 @@ def json_lines(path: Path) -> list[tuple[int, Any]]:
                     ) from exc
     except OSError as exc:
         raise BadInputError(f"{where(path)}: unreadable: {exc}") from exc
+    except UnicodeDecodeError:  # the decoder's position is its chunk's: find the line
+        raise utf8_error(path) from None
     return items
 
 
@@ -253,7 +258,7 @@ def read_jsonl(path: Path, root: Path, image_columns: Sequence[str]) -> tuple[Ro
 
 def read_json(path: Path, root: Path, image_columns: Sequence[str]) -> tuple[Rows, list[str]]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
+        data = json.loads(read_utf8(path))
     except json.JSONDecodeError as exc:
         msg = f"{where(path, exc.lineno)}: invalid JSON: {exc.msg} (column {exc.colno})"
         raise BadInputError(msg) from exc
@@ -301,7 +306,9 @@ def read_tsv(path: Path, root: Path, image_columns: Sequence[str]) -> tuple[Rows
 
     try:
         df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+    except UnicodeDecodeError:
+        raise utf8_error(path) from None
+    except (ValueError, pd.errors.ParserError) as exc:
         raise BadInputError(f"{where(path)}: unreadable TSV: {exc}") from exc
     columns = [str(c) for c in df.columns]
     rows: Rows = [
@@ -367,7 +374,9 @@ def read_csv(path: Path, root: Path, image_columns: Sequence[str]) -> tuple[Rows
 
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+    except UnicodeDecodeError:
+        raise utf8_error(path) from None
+    except (ValueError, pd.errors.ParserError) as exc:
         raise BadInputError(f"{where(path)}: unreadable CSV: {exc}") from exc
     columns = [str(c) for c in df.columns]
     rows: Rows = [

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from kobench.data.formats import json_lines
+from kobench.data.komt_bench import QUESTIONS, read_komt_bench
 from kobench.data.loader import Table
 from kobench.errors import BadInputError, where
 from kobench.types import ImageRef
@@ -65,7 +66,7 @@ def read_aihub_coco_ko(folder: Path, language: str = "ko") -> Table:
         rows.append(
             {
                 "id": file_path,
-                "image": ImageRef(path=str(image)),
+                "image": ImageRef(path=str(image), root=str(folder)),
                 "references": obj.get("caption_ko"),
             }
         )
@@ -92,7 +93,11 @@ def read_xm3600(folder: Path, language: str = "ko") -> Table:
         entry = obj.get(language)
         captions = entry.get("caption") if isinstance(entry, dict) else None
         rows.append(
-            {"id": key, "image": ImageRef(path=str(_xm3600_image(folder, key))), "references": captions}
+            {
+                "id": key,
+                "image": ImageRef(path=str(_xm3600_image(folder, key)), root=str(folder)),
+                "references": captions,
+            }
         )
     return Table(rows, list(COLUMNS), f"local xm3600 {path} ({language})", [str(path)], None)
 
@@ -101,6 +106,7 @@ def read_xm3600(folder: Path, language: str = "ko") -> Table:
 LAYOUTS: dict[str, tuple[str, Callable[[Path], Table]]] = {
     "aihub-coco-ko": ("meta.json", read_aihub_coco_ko),
     "xm3600": ("captions.jsonl", read_xm3600),
+    "komt-bench": (QUESTIONS, read_komt_bench),  # LG's KoMT-Bench repository (kobench/data/komt_bench.py)
 }
 
 

@@ -17,6 +17,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from kobench.data import formats
+from kobench.data.text import read_utf8
 from kobench.errors import BadInputError, where
 from kobench.types import ImageRef
 
@@ -183,7 +184,7 @@ def _select(units: list[_Unit], split: str, root: Path) -> list[_Unit]:
 
 def _read_json(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_utf8(path))
     except (OSError, json.JSONDecodeError) as exc:
         raise BadInputError(f"{where(path)}: unreadable: {exc}") from exc
     return data if isinstance(data, dict) else {}

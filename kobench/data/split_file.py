@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from kobench.data.text import read_utf8
 from kobench.errors import BadInputError, where
 
 
@@ -35,7 +36,7 @@ def _name(value: str) -> str:
 
 def read_split_file(path: Path) -> SplitList:
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = read_utf8(path)  # BadInputError naming the line that is not UTF-8
     except OSError as exc:
         raise BadInputError(f"--split-file {path}: cannot read: {exc}") from exc
     stripped = text.lstrip()

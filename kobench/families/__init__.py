@@ -13,7 +13,9 @@ from kobench.families.captioning import Captioning
 from kobench.families.ccocr import CCOCRReading
 from kobench.families.docvqa import DocVQA
 from kobench.families.grounding import Grounding
+from kobench.families.instruction_following import InstructionFollowing
 from kobench.families.judged import Judged
+from kobench.families.math import MathAnswer
 from kobench.families.multiple_choice import MultipleChoice
 from kobench.families.reading import Reading
 from kobench.families.textvqa import TextVQA
@@ -31,6 +33,8 @@ FAMILIES: dict[str, Family] = {
         Judged(),
         TextVQA(),
         CCOCRReading(),
+        InstructionFollowing(),
+        MathAnswer(),
     )
 }
 

@@ -2,42 +2,39 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from kobench.families.columns import Columns
-from kobench.families.items import Item, id_text, unique_ids
+from kobench.families.items import Item, unique_ids
 from kobench.tasks.content import TEMPLATE_MARKS, content_parts
-from kobench.tasks.prompt import render
+from kobench.tasks.prompt import TemplateFailed, render
 from kobench.tasks.spec import TaskSpec
 from kobench.types import GenerationSettings, ImageRef, Message, Request, RequestKind, TextPart
 
 
 def row_ids(rows: list[dict[str, Any]], cols: Columns) -> list[str]:
-    raw = [id_text(r.get(cols.id)) if cols.id else str(i) for i, r in enumerate(rows)]
+    raw = [cols.row_id(r, i) for i, r in enumerate(rows)]
     return unique_ids(raw)
 
 
 def images_of(value: Any) -> tuple[list[ImageRef], tuple[int, int] | None] | str:
     """The row's images and the first one's (width, height), or why the row cannot be asked."""
-    from PIL import Image
-
     refs = value if isinstance(value, list) else [value]
     if not refs or any(not isinstance(r, ImageRef) for r in refs):
         return "no image"
     size = None
     for ref in refs:
         try:
-            # Opening reads only the header: cheap, and it finds a missing, empty or non-image file
-            # before the model is asked, whichever adapter runs.
-            with Image.open(io.BytesIO(ref.read_bytes())) as img:
-                size = size or img.size
-                if img.size[0] == 0 or img.size[1] == 0:
-                    return "empty image (0 pixels)"
+            # The header only: cheap, and it finds a missing, refused, empty or non-image file, or one over
+            # the pixel limit, before the model is asked, whichever adapter runs (the reason is stable).
+            width, height = ref.size()
         except (OSError, ValueError) as exc:
             return f"unreadable image: {exc}"
+        size = size or (width, height)
+        if width == 0 or height == 0:
+            return "empty image (0 pixels)"
     return refs, size
 
 
@@ -136,23 +133,17 @@ class PerRow:
         generation: GenerationSettings,
         shots: Sequence[Sequence[dict[str, Any]]] | None = None,
     ) -> list[Item]:
-        return [
-            self.item(
-                Row(
-                    task,
-                    row,
-                    cols,
-                    version,
-                    generation,
-                    rid,
-                    index,
-                    {c: row.get(c) for c in cols.breakdown},
-                    self.group(task, row, cols, rid),
-                    tuple(shots[index]) if shots else (),
-                )
-            )
-            for index, (row, rid) in enumerate(zip(rows, row_ids(rows, cols), strict=True))
-        ]
+        items = []
+        for index, (row, rid) in enumerate(zip(rows, row_ids(rows, cols), strict=True)):
+            fields = {c: row.get(c) for c in cols.breakdown}
+            shot = tuple(shots[index]) if shots else ()
+            group = self.group(task, row, cols, rid)
+            entry = Row(task, row, cols, version, generation, rid, index, fields, group, shot)
+            try:  # every prompt of the run is rendered here, before any model is loaded
+                items.append(self.item(entry))
+            except TemplateFailed as exc:  # the task file's template failed on this row: bad input, exit 4
+                raise exc.at(index + 1, rid) from exc
+        return items
 
     def group(self, task: TaskSpec, row: dict[str, Any], cols: Columns, rid: str) -> str | None:
         return None

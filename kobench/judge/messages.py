@@ -1,12 +1,12 @@
-"""A judge's chat messages for one answer, rendered byte-exact from the task's judge spec."""
+"""A judge's chat messages for one answer, rendered byte-exact from the task's judge spec. The system
+message is a template too (Ko-MT-Bench's differs by turn and category); one without Jinja syntax renders
+as it is written."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from jinja2 import TemplateError
-
-from kobench.tasks.prompt import compile_template
+from kobench.tasks.prompt import render_text
 from kobench.tasks.spec import JudgeSpec
 
 
@@ -16,10 +16,9 @@ def judge_messages(spec: JudgeSpec, context: dict[str, Any], prediction: str) ->
     variables.update(spec.variables)
     variables["row"] = context
     variables["prediction"] = prediction
-    try:
-        content = compile_template(spec.template).render(**variables)
-    except TemplateError as exc:
-        raise ValueError(str(exc)) from exc
-    messages = [{"role": "system", "content": spec.system}] if spec.system else []
+    # TemplateFailed (naming the template) if either fails; every row's are tried before any work (judged)
+    content = render_text(spec.template, variables, "judge template")
+    system = render_text(spec.system, variables, "judge system message") if spec.system else ""
+    messages = [{"role": "system", "content": system}] if system else []
     messages.append({"role": "user", "content": content})
     return messages

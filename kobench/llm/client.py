@@ -8,7 +8,8 @@ concurrency limit, a server's `Retry-After` is capped, and every wait can be can
 Retried, with exponential backoff and full jitter (`min(backoff_max, backoff_base * 2**retry) * U(0,1)`):
 429, 408 and every 5xx, timeouts, connection errors (refused, reset, dropped mid-response) and a 200
 whose body is not a chat completion. On 429 and 503 a `Retry-After` (seconds or an HTTP date) is honoured,
-never shortened by the jitter, but at most `backoff_max` (a longer wait is logged as capped). Other 4xx
+never shortened by the jitter, but at most `max_retry_after` seconds (default 60; `--max-retry-after`): a
+server asking for ten minutes would otherwise stall the run, and a longer wait is logged as capped. Other 4xx
 (400, 401, 403, 404, 422) are answered at once: the request itself is wrong and asking again cannot help.
 A request's failure never raises: it comes back as a ChatResult with `error` set.
 
@@ -54,6 +55,7 @@ import httpx2
 import openai
 from openai import AsyncOpenAI, Omit, omit
 
+from kobench.images import ImageError, decode_reason, image_size, open_checked
 from kobench.llm.concurrency import Concurrency, ConcurrencyLimit
 from kobench.llm.endpoint import Endpoint
 from kobench.provenance import VERSION
@@ -142,8 +144,9 @@ class ChatClient:
 
     `max_retries` counts retries: a request is tried at most `max_retries + 1` times. `timeout` bounds
     each attempt's connect, send and every wait for response bytes (httpx's per-phase timeout), not the
-    total; waiting for a free connection is not timed. `sleep` (an async callable) and `rng` are
-    injectable so tests can record the backoff waits without waiting.
+    total; waiting for a free connection is not timed. `backoff_max` caps the exponential backoff,
+    `max_retry_after` the wait a server's Retry-After asks for (0: the backoff alone decides). `sleep` (an
+    async callable) and `rng` are injectable so tests can record the backoff waits without waiting.
     """
 
     def __init__(
@@ -155,6 +158,7 @@ class ChatClient:
         max_retries: int = 5,
         backoff_base: float = 1.0,
         backoff_max: float = 60.0,
+        max_retry_after: float = 60.0,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
@@ -163,6 +167,8 @@ class ChatClient:
             raise ValueError(f"max_retries must be 0 or more, not {max_retries}")
         if timeout <= 0:
             raise ValueError(f"timeout must be positive, not {timeout}")
+        if not 0 <= max_retry_after < math.inf:
+            raise ValueError(f"max_retry_after must be a number of seconds, 0 or more, not {max_retry_after}")
         self.endpoint = endpoint
         self.concurrency = spec
         self.limit = ConcurrencyLimit(spec)
@@ -170,6 +176,8 @@ class ChatClient:
         self.max_retries = max_retries
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
+        self.max_retry_after = max_retry_after
+        self._warned_cap = False  # the first Retry-After capped is logged as a warning (loop thread only)
         self._sleep = sleep
         self._rng = rng or random.Random()  # used on the loop thread only
         self._key = endpoint.api_key()
@@ -221,6 +229,11 @@ class ChatClient:
             log.debug("%s: closing: %s", self.endpoint.identity(), self._redact(repr(exc)))
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=_STOP_WAIT)
+
+    def report(self) -> dict[str, Any]:
+        """What the results record of how requests were sent: the concurrency limit's report and the
+        longest wait a server's Retry-After was granted."""
+        return {**self.limit.report(), "max_retry_after": self.max_retry_after}
 
     def chat(self, request: ChatRequest) -> ChatResult:
         """One chat completion, retried as the module docstring says. Never raises for its failure; an
@@ -443,12 +456,18 @@ class ChatClient:
         asked = outcome.retry_after
         capped = ""
         if asked is not None:
-            if asked > self.backoff_max:
-                # A server asking for minutes (or a bad date) would stall the run: wait backoff_max.
-                capped = f" (the server asked for {asked:.1f} s; capped at backoff_max)"
-                asked = self.backoff_max
+            if asked > self.max_retry_after:
+                # A server asking for minutes (or a bad date) would stall the run: wait max_retry_after.
+                cap = self.max_retry_after
+                capped = f" (the server asked for {asked:.1f} s; capped at max_retry_after {cap:g} s)"
+                asked = cap
             wait = max(wait, asked)  # the jitter never shortens the server's wait
-        log.info(
+        # The first capped wait is shown (a warning reaches stderr without any logging set up); the rest,
+        # and every ordinary retry, are logged at INFO.
+        warn = bool(capped) and not self._warned_cap
+        self._warned_cap = self._warned_cap or warn
+        log.log(
+            logging.WARNING if warn else logging.INFO,
             "%s: %s; retry %d of %d in %.2f s%s",
             self.endpoint.identity(),
             self._redact(outcome.error or ""),
@@ -669,25 +688,29 @@ def image_mime(data: bytes) -> str | None:
 
 def image_data_url(ref: ImageRef) -> str:
     """A base64 data URL of the image's own bytes. The formats chat APIs take (PNG, JPEG, WEBP, GIF) are
-    sent unchanged; others (BMP, TIFF) are re-encoded as PNG. Raises ValueError for unreadable data."""
-    data = ref.read_bytes()
-    mime = image_mime(data)
-    if mime is None:
-        data, mime = _as_png(data), "image/png"
+    sent unchanged once their header is read within the pixel limit; others (BMP, TIFF) are re-encoded as
+    PNG. Raises ImageError (a ValueError) for unreadable or refused data, with a stable reason."""
+    try:
+        data = ref.read_bytes()
+        mime = image_mime(data)
+        if mime is None:
+            data, mime = _as_png(data), "image/png"
+        else:
+            image_size(data)  # no image after all, or too many pixels: refused here, never sent
+    except ImageError as exc:
+        raise ImageError(f"not a readable image: {exc}") from None
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
 def _as_png(data: bytes) -> bytes:
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data)) as img:
+    with open_checked(data) as img:
+        try:
             img.load()
             out = img if img.mode in _PNG_MODES else img.convert("RGB")
             buffer = io.BytesIO()
             out.save(buffer, format="PNG")
-    except (OSError, UnidentifiedImageError) as exc:
-        raise ValueError(f"not a readable image ({len(data)} bytes): {exc}") from None
+        except Exception as exc:  # whatever a hostile file makes a decoder raise
+            raise ImageError(decode_reason(exc)) from None
     return buffer.getvalue()
 
 

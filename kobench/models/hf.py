@@ -22,6 +22,7 @@ import transformers
 from transformers import StoppingCriteriaList
 
 from kobench.errors import BadInputError
+from kobench.images import ImageError
 from kobench.models.batching import BatchSize, free_accelerator_memory, out_of_memory
 from kobench.models.chat_formats import chat_format
 from kobench.models.compat import apply_layers, fingerprint_suffix
@@ -284,7 +285,8 @@ class HFModel:
                     failing = number
                     loaded.append(ref.load())
             except Exception as exc:
-                error = f"image {failing} of {len(refs)} could not be decoded: {_describe(exc)}"
+                why = str(exc) if isinstance(exc, ImageError) else _describe(exc)  # ImageError: stable
+                error = f"image {failing} of {len(refs)} could not be decoded: {why}"
                 failed[item.index] = Response(text=None, error=error)
                 continue
             decoded.append(item)

@@ -46,6 +46,7 @@ class OpenAIModel:
         concurrency: int | Concurrency = 8,
         timeout: float = 120.0,
         max_retries: int = 5,
+        max_retry_after: float = 60.0,
     ) -> None:
         self.endpoint = Endpoint.parse(target, api_key_env)
         self.name = self.endpoint.model
@@ -53,7 +54,11 @@ class OpenAIModel:
         # Only what changes answers; concurrency, timeouts and the key's variable do not.
         self.settings: dict[str, Any] = {"model": self.endpoint.model, "base_url": self.endpoint.base_url}
         self.client = ChatClient(
-            self.endpoint, concurrency=concurrency, timeout=timeout, max_retries=max_retries
+            self.endpoint,
+            concurrency=concurrency,
+            timeout=timeout,
+            max_retries=max_retries,
+            max_retry_after=max_retry_after,
         )
 
     def __repr__(self) -> str:
@@ -63,8 +68,9 @@ class OpenAIModel:
         self.client.close()
 
     def concurrency_report(self) -> dict[str, Any]:
-        """Requests in flight: fixed, or the adaptive limit's bounds and where it went (results record it)."""
-        return self.client.limit.report()
+        """Requests in flight: fixed, or the adaptive limit's bounds and where it went; and the longest wait a
+        server's Retry-After was granted (results record it)."""
+        return self.client.report()
 
     def generate(self, requests: Sequence[Request]) -> Iterator[Response]:
         """All requests at once, as many in flight as the concurrency allows; each answer as it arrives."""

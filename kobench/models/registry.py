@@ -212,6 +212,7 @@ def _openai_load(target: str, options: ModelOptions) -> Model:
         api_key_env=options.api_key_env,
         concurrency=_concurrency(options),
         timeout=options.request_timeout,
+        max_retry_after=options.max_retry_after,
     )
 
 
@@ -240,6 +241,7 @@ def _vllm_load(target: str, options: ModelOptions) -> Model:
         fingerprint=_hf_fingerprint(target, options),
         concurrency=_concurrency(options),
         timeout=options.request_timeout,
+        max_retry_after=options.max_retry_after,
     )
 
 

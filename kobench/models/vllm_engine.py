@@ -243,6 +243,7 @@ class VLLMModel:
         fingerprint: str,
         concurrency: Concurrency,
         timeout: float = 120.0,
+        max_retry_after: float = 60.0,
     ) -> None:
         from kobench.models.openai_api import OpenAIModel
 
@@ -256,7 +257,10 @@ class VLLMModel:
         self.server = VLLMServer(command, port, options.start_timeout)
         self.server.start()
         self.api = OpenAIModel(
-            f"{self.name}@{self.server.base_url}", concurrency=concurrency, timeout=timeout
+            f"{self.name}@{self.server.base_url}",
+            concurrency=concurrency,
+            timeout=timeout,
+            max_retry_after=max_retry_after,
         )
         self._watch = threading.Thread(target=self._watch_engine, daemon=True, name="vllm-watch")
         self._watch.start()

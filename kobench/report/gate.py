@@ -46,6 +46,7 @@ from kobench.metrics.paired import PAIRED_BOOTSTRAP_VERSION, paired_bootstrap
 from kobench.report.efficiency_gate import INCOMPATIBLE as EFFICIENCY_INCOMPATIBLE
 from kobench.report.efficiency_gate import REGRESSION as EFFICIENCY_REGRESSION
 from kobench.report.efficiency_gate import EfficiencyComparison, compare_efficiency
+from kobench.report.importers import GATE_REFUSAL, ImportedResult, harness_files, harness_of
 from kobench.report.signatures import signature_differences, signature_unknowns
 from kobench.results import PIPELINES, RunResult, TaskResult, load_results, write_json_atomic
 
@@ -168,9 +169,20 @@ def _finite(obj: Any) -> Any:
 
 
 def load_run(path: Path) -> RunResult:
-    """A results.json file, or a results folder holding one."""
+    """A results.json file, or a results folder holding one. Another harness's file (or a folder of them
+    without a results.json) is refused by name: tables show such numbers, the gate never compares them."""
     path = Path(path)
-    return load_results(path / "results.json" if path.is_dir() else path)
+    if path.is_dir():
+        others = [] if (path / "results.json").is_file() else harness_files(path)
+        if others:
+            raise BadInputError(
+                f"{path}: {harness_of(others[0])}'s results ({others[0].name}): {GATE_REFUSAL}"
+            )
+        return load_results(path / "results.json")
+    harness = harness_of(path)
+    if harness is not None:
+        raise BadInputError(f"{path}: {harness}'s results: {GATE_REFUSAL}")
+    return load_results(path)
 
 
 def verdict_for(improvement: float, ci_low: float, ci_high: float, max_drop: float) -> str:
@@ -309,6 +321,9 @@ def compare(
 ) -> GateReport:
     """Compare every task in both runs (or `tasks`: each must be in both, else GateUsageError); with
     `max_efficiency_loss` (percent), also the (baseline, candidate) `efficiency` measurements."""
+    for side, run in (("baseline", baseline), ("candidate", candidate)):
+        if isinstance(run, ImportedResult):
+            raise BadInputError(f"{side} is {run.source}'s results ({run.file}): {GATE_REFUSAL}")
     if pipeline not in PIPELINES:
         raise GateUsageError(f"pipeline must be one of {', '.join(PIPELINES)}, not {pipeline!r}")
     if not 0.0 < alpha < 1.0:

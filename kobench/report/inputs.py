@@ -1,33 +1,59 @@
-"""What `kobench table`, `readme` and `plot` read: run results (results.json) and efficiency files
-(tokens.json, speed.json), given as files or as the folders that hold them."""
+"""What `kobench table`, `readme` and `plot` read: run results (results.json), efficiency files
+(tokens.json, speed.json) and other harnesses' results (lmms-eval's results JSON, VLMEvalKit's score
+files: kobench.report.importers), given as files or as the folders that hold them."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kobench.efficiency import FILE_NAMES, EfficiencyResult, efficiency_files, load_efficiency
 from kobench.errors import BadInputError
+from kobench.report.importers import ImportedResult, harness_files, harness_of, load_imported
 from kobench.results import RunResult, load_results
 
 
-def load_inputs(paths: Sequence[Path]) -> tuple[list[RunResult], list[EfficiencyResult]]:
-    """Each path's runs and efficiency measurements: a folder gives its results.json and its tokens.json /
-    speed.json (at least one of them); a file is read as what its name says."""
-    results: list[RunResult] = []
-    efficiency: list[EfficiencyResult] = []
+@dataclass(frozen=True)
+class ReportInputs:
+    results: list[RunResult] = field(default_factory=list)
+    efficiency: list[EfficiencyResult] = field(default_factory=list)
+    imported: list[ImportedResult] = field(default_factory=list)  # shown in tables, never gated
+
+
+def load_report_inputs(paths: Sequence[Path]) -> ReportInputs:
+    """Each path's runs, efficiency measurements and other harnesses' scores: a folder gives its
+    results.json and its tokens.json / speed.json, or else every lmms-eval / VLMEvalKit file below it; a
+    file is read as what its name (or, for JSON, its content) says."""
+    inputs = ReportInputs()
     for path in map(Path, paths):
         if path.is_dir():
             measured = efficiency_files(path)
-            if not (path / "results.json").is_file() and not measured:
-                raise BadInputError(
-                    f"{path}: no results.json, {' or '.join(FILE_NAMES.values())} in this folder"
-                )
             if (path / "results.json").is_file():
-                results.append(load_results(path / "results.json"))
-            efficiency.extend(load_efficiency(p) for p in measured)
+                inputs.results.append(load_results(path / "results.json"))
+            elif not measured:
+                found = harness_files(path)
+                if not found:
+                    raise BadInputError(
+                        f"{path}: no results.json, {' or '.join(FILE_NAMES.values())} in this folder, nor"
+                        " lmms-eval's *_results.json or VLMEvalKit's *_acc / *_score files below it"
+                    )
+                inputs.imported.extend(load_imported(p) for p in found)
+            inputs.efficiency.extend(load_efficiency(p) for p in measured)
         elif path.name in FILE_NAMES.values():
-            efficiency.append(load_efficiency(path))
+            inputs.efficiency.append(load_efficiency(path))
+        elif harness_of(path) is not None:
+            inputs.imported.append(load_imported(path))
         else:
-            results.append(load_results(path))
-    return results, efficiency
+            inputs.results.append(load_results(path))
+    return inputs
+
+
+def load_inputs(paths: Sequence[Path]) -> tuple[list[RunResult], list[EfficiencyResult]]:
+    """Runs and efficiency measurements only (load_report_inputs without other harnesses' files, which
+    are refused here, by name, rather than misread as kobench results)."""
+    inputs = load_report_inputs(paths)
+    if inputs.imported:
+        names = ", ".join(f"{r.file} ({r.source})" for r in inputs.imported)
+        raise BadInputError(f"other harnesses' results are not read here: {names}")
+    return inputs.results, inputs.efficiency

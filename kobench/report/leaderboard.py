@@ -1,7 +1,8 @@
 """Leaderboards from results files, laid out as model cards lay them out: Category | Benchmark | one column
 per model. Each cell is a task's primary metric; the best value of a row is bold (lower wins for CER); a
 cell made with other settings than the first value of its row is marked †, an incomplete one *, so
-numbers that are not comparable never sit silently side by side.
+numbers that are not comparable never sit silently side by side. Other harnesses' numbers (lmms-eval,
+VLMEvalKit: kobench.report.importers) are rows of their own, marked with their source, never averaged.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, Literal
 from tabulate import tabulate
 
 from kobench.efficiency import EfficiencyResult, EfficiencyValue
+from kobench.report.importers import ImportedResult, benchmark_key, newest_scores
 from kobench.report.signatures import signatures_agree
 from kobench.results import RunResult, TaskResult
 
@@ -28,6 +30,8 @@ CATEGORY_ORDER = (
     "Knowledge",
     "General",
     "Language",
+    "Instruction Following",
+    "Math",
     "Captioning",
     "Judge",
     "Open-ended",
@@ -69,6 +73,9 @@ EFFICIENCY_CAPTION = (
     " never part of an Average."
 )
 Format = Literal["markdown", "csv", "html", "latex"]
+KOBENCH = "kobench"  # the source of kobench's own rows; other harnesses' rows are marked with theirs
+# Imported metrics named like kobench's default reading: the label leaves them out.
+PLAIN_METRICS = ("accuracy", "acc", "Overall")
 DIFFERENT = "†"
 INCOMPLETE = "*"
 NOTES = {
@@ -102,6 +109,9 @@ class Row:
     direction: str
     cells: list[Cell] = field(default_factory=list)
     modality: str = "image"
+    source: str = KOBENCH  # or the harness that reported the row's numbers (importers.SOURCES)
+    benchmark: str = ""  # the benchmark's name, shared by its rows from different sources ("" = task)
+    metric: str = ""
 
 
 def columns_of(results: Sequence[RunResult], merge: bool = True) -> list[Column]:
@@ -154,7 +164,9 @@ def build_rows(columns: Sequence[Column], pipeline: str = "kobench") -> tuple[li
         label = name
         if task0.primary_metric != "accuracy":  # accuracy is the default reading; others are named
             label += f" ({task0.primary_metric}{' ↓' if task0.direction == 'lower' else ''})"
-        row = Row(task0.category, name, label, task0.direction, modality=task0.modality)
+        row = Row(
+            task0.category, name, label, task0.direction, modality=task0.modality, metric=task0.primary_metric
+        )
         reference = None
         for column in columns:
             task = column.tasks.get(name)
@@ -175,6 +187,102 @@ def build_rows(columns: Sequence[Column], pipeline: str = "kobench") -> tuple[li
         _mark_best(row)
         rows.append(row)
     return rows, [NOTES[m] for m in (DIFFERENT, INCOMPLETE) if m in notes]
+
+
+def with_imported_columns(columns: list[Column], imported: Sequence[ImportedResult]) -> list[Column]:
+    """The columns, and one more for each model only another harness reported."""
+    known = {c.name for c in columns}
+    extra = [name for name in dict.fromkeys(r.model for r in imported) if name not in known]
+    return [*columns, *(Column(name, {}) for name in extra)]
+
+
+def imported_rows(names: Sequence[str], imported: Sequence[ImportedResult]) -> tuple[list[Row], list[str]]:
+    """Other harnesses' rows for the columns `names`: one per (source, benchmark), each model's score from
+    the newest file reporting it; † a cell made with another harness version, split or metric than the
+    row's first, * one the harness ran on a subset (a limit)."""
+    scores = newest_scores(imported)
+    rows, marks = [], set()
+    for source, benchmark in dict.fromkeys((s, b) for s, b, _ in scores):
+        found = [scores.get((source, benchmark, name)) for name in names]
+        first = next((s for s in found if s is not None), None)
+        if first is None:
+            continue
+        metric = (
+            ""
+            if first.metric in PLAIN_METRICS
+            else f" ({first.metric}{' ↓' if first.direction == 'lower' else ''})"
+        )
+        row = Row(
+            first.category,
+            f"{benchmark} [{source}]",
+            f"{benchmark}{metric} [{source}]",
+            first.direction,
+            modality=first.modality,
+            source=source,
+            benchmark=benchmark,
+            metric="accuracy" if first.metric in PLAIN_METRICS else first.metric,
+        )
+        for score in found:
+            cell = Cell()
+            if score is not None:
+                cell.value, cell.ci = score.value, score.ci
+                cell.marks = (DIFFERENT if score.settings != first.settings else "") + (
+                    "" if score.complete else INCOMPLETE
+                )
+                marks.update(cell.marks)
+            row.cells.append(cell)
+        _mark_best(row)
+        rows.append(row)
+    notes = [NOTES[m] for m in (DIFFERENT, INCOMPLETE) if m in marks]
+    for source in dict.fromkeys(r.source for r in rows):
+        versions = sorted({r.version or "version not recorded" for r in imported if r.source == source})
+        notes.append(
+            f"[{source}] {source}'s numbers ({', '.join(versions)}) from its own files: its prompts, parsers"
+            " and data; not re-scored, averaged or gated by kobench; † there: another harness version, split"
+            " or metric than the row's first value."
+        )
+    return rows, notes
+
+
+def board_rows(
+    columns: Sequence[Column], pipeline: str = "kobench", imported: Sequence[ImportedResult] = ()
+) -> tuple[list[Row], list[str]]:
+    """kobench's rows (build_rows) and other harnesses' (imported_rows) in one order: a benchmark's rows
+    from different sources side by side, kobench's first, each marked with its source."""
+    rows, notes = build_rows(columns, pipeline)
+    if not imported:
+        return rows, notes
+    others, other_notes = imported_rows([c.name for c in columns], imported)
+    ours = {benchmark_key(r.task): r for r in rows}
+    place = {}  # the name a row sorts by: a benchmark kobench runs too sorts by kobench's task, after it
+    for row in others:  # and sits in kobench's category
+        twin = ours.get(benchmark_key(row.benchmark))
+        if twin is not None:
+            row.category, row.modality = twin.category, twin.modality
+        place[row.task] = twin.task if twin is not None else row.benchmark.lower()
+    order = {c: i for i, c in enumerate(CATEGORY_ORDER)}
+    modality = {m: i for i, m in enumerate(MODALITY_ORDER)}
+    merged = sorted(
+        rows + others,
+        key=lambda r: (
+            modality.get(r.modality, len(modality)),
+            order.get(r.category, len(order)),
+            r.category,
+            place.get(r.task, r.task) if r.source != KOBENCH else r.task,
+            r.source != KOBENCH,
+            r.source,
+        ),
+    )
+    shared = {benchmark_key(r.benchmark) for r in others if benchmark_key(r.benchmark) in ours}
+    for row in rows:
+        if benchmark_key(row.task) in shared:
+            row.label += f" [{KOBENCH}]"
+    if shared:
+        other_notes.append(
+            f"[{KOBENCH}] kobench's run of a benchmark another harness reports too: both rows shown, never"
+            " merged."
+        )
+    return merged, list(dict.fromkeys([*notes, *other_notes]))
 
 
 def efficiency_rows(
@@ -228,9 +336,13 @@ def _mark_best(row: Row) -> None:
 
 
 def average_row(rows: Sequence[Row], n_columns: int) -> tuple[list[float | None], int]:
-    """Per column, the mean over the benchmarks every column has where higher is better (a CER does
-    not average with accuracies); and how many benchmarks that is."""
-    usable = [r for r in rows if r.direction == "higher" and all(c.value is not None for c in r.cells)]
+    """Per column, the mean over kobench's benchmarks every column has where higher is better (a CER does
+    not average with accuracies, nor another harness's number with kobench's); and how many that is."""
+    usable = [
+        r
+        for r in rows
+        if r.source == KOBENCH and r.direction == "higher" and all(c.value is not None for c in r.cells)
+    ]
     if not usable:
         return [None] * n_columns, 0
     return [sum(r.cells[i].value for r in usable) / len(usable) for i in range(n_columns)], len(usable)
@@ -253,11 +365,14 @@ def render_table(
     merge: bool = True,
     average: bool = True,
     efficiency: Sequence[EfficiencyResult] = (),
+    imported: Sequence[ImportedResult] = (),
 ) -> str:
     """The leaderboard; with `efficiency` (tokens.json / speed.json), an Efficiency table after the
-    benchmarks, its models matched to the columns by name (a model measured only there gets a column)."""
-    columns = with_efficiency_columns(columns_of(results, merge), efficiency)
-    all_rows, notes = build_rows(columns, pipeline)
+    benchmarks, its models matched to the columns by name (a model measured only there gets a column);
+    with `imported` (other harnesses' files, kobench.report.importers), their rows among kobench's, each
+    marked with its source, matched to the columns by model name in the same way."""
+    columns = with_efficiency_columns(with_imported_columns(columns_of(results, merge), imported), efficiency)
+    all_rows, notes = board_rows(columns, pipeline, imported)
     measured, efficiency_notes = efficiency_rows([c.name for c in columns], efficiency)
     all_rows += measured
     sections = [[r for r in all_rows if r.modality == m] for m in dict.fromkeys(r.modality for r in all_rows)]
@@ -349,7 +464,11 @@ def _render_section(
                 [*([modality] if modality else []), *lead, *[_number(m, None, False, pm) for m in means]]
             )
     if n_avg:
-        notes = [*notes, f"Average: mean over the {n_avg} benchmarks every model has where higher is better."]
+        others = " (other harnesses' rows are not averaged)" if any(r.source != KOBENCH for r in rows) else ""
+        notes = [
+            *notes,
+            f"Average: mean over the {n_avg} benchmarks every model has where higher is better{others}.",
+        ]
     if caption is None:
         label = "kobench Korean-aware extraction" if pipeline == "kobench" else "published protocol parsers"
         caption = f"Each task's primary metric ×100 (accuracies and rates in %), {label}."

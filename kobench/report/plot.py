@@ -3,8 +3,10 @@
 The bar chart is the picture of `kobench table --all-runs`: the same rows and cells (leaderboard.build_rows:
 tasks grouped by category in leaderboard.CATEGORY_ORDER, one series per results file, names made unique),
 and the same marks: a value made with other settings than the first of its row (†) or an incomplete one
-(*) is hatched and footnoted. The radar goes to a second file, FILE stem + "-radar" + suffix, so the bar
-chart is the same whether --radar is given or not (a README can embed either).
+(*) is hatched and footnoted. Other harnesses' rows (kobench.report.importers) are bars of their own, their
+tick labels marked with their source, as the table marks them. The radar goes to a second file, FILE stem
++ "-radar" + suffix, so the bar chart is the same whether --radar is given or not (a README can embed
+either).
 
 Drawn on matplotlib's Agg canvas without pyplot, so no display and no global backend state; fonts are set
 through rc_context, so nothing leaks into other figures of the same process.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 import textwrap
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -22,16 +25,19 @@ from typing import TYPE_CHECKING
 
 from kobench.efficiency import EfficiencyResult
 from kobench.errors import BadInputError
+from kobench.report.importers import ImportedResult
 from kobench.report.leaderboard import (
     DIFFERENT,
     EFFICIENCY,
     INCOMPLETE,
+    KOBENCH,
     Cell,
     Row,
-    build_rows,
+    board_rows,
     columns_of,
     efficiency_rows,
     with_efficiency_columns,
+    with_imported_columns,
 )
 from kobench.results import PIPELINES, RunResult
 
@@ -78,18 +84,25 @@ class Table:
 
 
 def collect(
-    results: Sequence[RunResult], pipeline: str = "kobench", efficiency: Sequence[EfficiencyResult] = ()
+    results: Sequence[RunResult],
+    pipeline: str = "kobench",
+    efficiency: Sequence[EfficiencyResult] = (),
+    imported: Sequence[ImportedResult] = (),
 ) -> Table:
     """The numbers behind the chart: the leaderboard's rows, one series per model (several runs of a
-    model merged, each task from the newest, as `kobench table` does), and the efficiency rows."""
+    model merged, each task from the newest, as `kobench table` does), other harnesses' rows among them,
+    and the efficiency rows."""
     if pipeline not in PIPELINES:
         raise BadInputError(f"pipeline must be one of {', '.join(PIPELINES)}, not {pipeline!r}")
-    columns = with_efficiency_columns(columns_of(results, merge=True), efficiency)
-    rows, notes = build_rows(columns, pipeline)
+    columns = with_efficiency_columns(
+        with_imported_columns(columns_of(results, merge=True), imported), efficiency
+    )
+    rows, notes = board_rows(columns, pipeline, imported)
     measured, measured_notes = efficiency_rows([c.name for c in columns], efficiency)
     if not rows and not measured:
         raise BadInputError("nothing to plot: the results hold no tasks")
     metrics: dict[str, str] = {row.task: "" for row in measured}
+    metrics.update({row.task: row.metric for row in rows if row.source != KOBENCH})
     for column in columns:
         for name, task in column.tasks.items():
             metrics.setdefault(name, task.primary_metric)
@@ -166,10 +179,24 @@ def _wrap(name: str, width: int = 11) -> str:
     return "\n".join(lines)[:-1]
 
 
+def _wrap_words(name: str, width: int = 12) -> str:
+    """Break another harness's benchmark name after its hyphens, underscores and spaces."""
+    lines: list[str] = []
+    for piece in re.findall(r"[^-_ ]+[-_ ]?|[-_ ]", name):
+        if lines and len(lines[-1]) + len(piece.rstrip()) <= width:
+            lines[-1] += piece
+        else:
+            lines.append(piece)
+    return "\n".join(line.rstrip() for line in lines)
+
+
 def _tick_label(row: Row, metric: str) -> str:
     # As in the table: accuracy is the default reading, any other metric is named, ↓ when lower wins.
     if row.modality == EFFICIENCY:  # the row's label says what and in which unit
         return textwrap.fill(row.label, 16)
+    if row.source != KOBENCH:  # the benchmark as the harness names it, then its metric, then its source
+        named = "" if metric == "accuracy" else f"\n({metric}{' ↓' if row.direction == 'lower' else ''})"
+        return f"{_wrap_words(row.benchmark)}{named}\n[{row.source}]"
     if metric == "accuracy":
         return _wrap(row.task)
     return f"{_wrap(row.task)}\n({metric}{' ↓' if row.direction == 'lower' else ''})"
@@ -225,6 +252,7 @@ def build_figure(
     pipeline: str = "kobench",
     title: str | None = None,
     efficiency: Sequence[EfficiencyResult] = (),
+    imported: Sequence[ImportedResult] = (),
 ) -> Figure:
     """The grouped bar chart: one panel per category, one group per benchmark, one bar per series.
 
@@ -232,7 +260,7 @@ def build_figure(
     value draws no bar, only "n/a" on the baseline, so a gap never reads as zero."""
     from matplotlib.patches import Patch
 
-    table = collect(results, pipeline, efficiency)
+    table = collect(results, pipeline, efficiency, imported)
     groups = table.categories()
     capacity, layout = _pack([len(rows) for _, rows in groups])
     scores = [row for row in table.rows if row.modality != EFFICIENCY]
@@ -406,14 +434,18 @@ def radar_values(row: Row) -> list[float | None]:
 
 
 def build_radar(
-    results: Sequence[RunResult], *, pipeline: str = "kobench", title: str | None = None
+    results: Sequence[RunResult],
+    *,
+    pipeline: str = "kobench",
+    title: str | None = None,
+    imported: Sequence[ImportedResult] = (),
 ) -> Figure:
     """One axis per benchmark (leaderboard order), one polygon per series; a missing value breaks the
     outline there and leaves the polygon unfilled."""
     import numpy as np
     from matplotlib.lines import Line2D
 
-    table = collect(results, pipeline)
+    table = collect(results, pipeline, imported=imported)
     if len(table.rows) < 3:
         raise BadInputError(f"a radar needs at least 3 benchmarks, the results hold {len(table.rows)}")
     angles = np.linspace(0, 2 * np.pi, len(table.rows), endpoint=False)
@@ -478,6 +510,7 @@ def plot_results(
     radar: bool = False,
     title: str | None = None,
     efficiency: Sequence[EfficiencyResult] = (),
+    imported: Sequence[ImportedResult] = (),
 ) -> list[Path]:
     """Write the bar chart to OUT (and with radar=True the radar to OUT's stem + "-radar" + suffix);
     returns the files written. The format follows OUT's suffix (PNG without one). Both figures are built
@@ -485,9 +518,13 @@ def plot_results(
     out = Path(out)
     if not out.suffix:  # matplotlib would append ".png" itself, and the path returned would be wrong
         out = out.with_suffix(".png")
-    figures = [(out, build_figure(results, pipeline=pipeline, title=title, efficiency=efficiency))]
+    figures = [
+        (out, build_figure(results, pipeline=pipeline, title=title, efficiency=efficiency, imported=imported))
+    ]
     if radar:
-        figures.append((radar_path(out), build_radar(results, pipeline=pipeline, title=title)))
+        figures.append(
+            (radar_path(out), build_radar(results, pipeline=pipeline, title=title, imported=imported))
+        )
     for path, fig in figures:
         path.parent.mkdir(parents=True, exist_ok=True)
         with _style():

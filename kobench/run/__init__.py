@@ -45,6 +45,7 @@ def run(config: RunConfig) -> RunResult:
 def _run(config: RunConfig, ranks: Ranks, meetings: Meetings) -> RunResult:
     started = _now()
     tasks = resolve_tasks(config.tasks, config.data.task_dirs)
+    config.scoring.check_prompt_versions({t.name: t.prompt.versions for t in tasks})
     adapter, target, entry = parse_model_spec(config.model)
     refuse_unanswerable(adapter, entry.kinds, tasks)
     if adapter != "hf" and (family := config.options.family_settings()):
@@ -320,7 +321,7 @@ class RunReport:
                 tasks.setdefault(name, TaskResult.model_validate(data))
         policy = self.config.policy
         complete = run_complete(
-            self.results.values(), policy.max_failed_share, self.interrupted, policy.max_truncated_share
+            tasks.values(), policy.max_failed_share, self.interrupted, policy.max_truncated_share
         )
         stats, seconds = self.stats, self.stats.generation_seconds
         run = RunInfo(

@@ -6,9 +6,12 @@ content hash, the generation settings, and every hint an adapter may read (kind,
 question: an OCR baseline answers the same image differently for another region or option list).
 Batch size, timeouts and concurrency are not in it.
 A log-likelihood request's key also has its continuations, and its answer is stored as its scores (JSON).
-Failed responses are never stored. Responses stored before kobench recorded why an answer ended (and
-its prompt and image tokens) come back with `finish_reason` and `image_tokens` None and 0 prompt tokens:
-counted as unknown, never guessed. A cached answer keeps the token counts its call had.
+Failed responses are never stored. A cache that cannot be opened, or that SQLite finds damaged
+(checked when it is opened, and on every read and write), stops the command with one line naming the
+file and how to recover: its answers are never trusted on a guess. Responses stored before kobench
+recorded why an answer ended (and its prompt and image tokens) come back with `finish_reason` and
+`image_tokens` None and 0 prompt tokens: counted as unknown, never guessed. A cached answer keeps the
+token counts its call had.
 """
 
 from __future__ import annotations
@@ -16,14 +19,18 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from kobench.errors import BadInputError
 from kobench.types import ImagePart, Request, Response
 
 # 2: the request's hints (kind, options, region, question) are part of the key.
 CACHE_KEY_VERSION = "2"
+# The columns of the table's first version; a table without them is not kobench's.
+_FIRST_COLUMNS = {"key", "text", "n_tokens", "seconds"}
 # (name, SQL type) of the columns added to the table since its first version.
 _ADDED_COLUMNS = (
     ("finish_reason", "TEXT"),
@@ -68,29 +75,65 @@ class ResponseCache:
         self.path = path
         self._db: sqlite3.Connection | None = None
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, timeout=30)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, text TEXT NOT NULL,"
-                " n_tokens INTEGER NOT NULL, seconds REAL NOT NULL)"
-            )
-            # Columns added later: an older cache gains them, its rows NULL there.
-            columns = {row[1] for row in self._db.execute("PRAGMA table_info(responses)")}
-            for column, kind in _ADDED_COLUMNS:
-                if column not in columns:
-                    self._db.execute(f"ALTER TABLE responses ADD COLUMN {column} {kind}")
-            self._db.commit()
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise BadInputError(
+                    f"--cache-dir {path.parent}: cannot make the folder ({exc.strerror or exc});"
+                    " choose another --cache-dir (or KOBENCH_CACHE_DIR), or pass --no-cache"
+                ) from None
+            with self._guarded("open"):
+                self._db = sqlite3.connect(path, timeout=30)
+                self._open(self._db)
+
+    def _open(self, db: sqlite3.Connection) -> None:
+        """Check the file before changing anything in it: SQLite finds it sound, and a `responses` table
+        there is kobench's; then WAL, and the table (or the columns added since its first version)."""
+        if (found := db.execute("PRAGMA quick_check").fetchone()[0]) != "ok":
+            raise sqlite3.DatabaseError(f"database check: {found}")
+        columns = {row[1] for row in db.execute("PRAGMA table_info(responses)")}
+        if columns and not columns >= _FIRST_COLUMNS:
+            raise sqlite3.DatabaseError(f"its table 'responses' is not kobench's (columns {sorted(columns)})")
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, text TEXT NOT NULL,"
+            " n_tokens INTEGER NOT NULL, seconds REAL NOT NULL)"
+        )
+        columns = columns or _FIRST_COLUMNS
+        # Columns added later: an older cache gains them, its rows NULL there.
+        for column, kind in _ADDED_COLUMNS:
+            if column not in columns:
+                db.execute(f"ALTER TABLE responses ADD COLUMN {column} {kind}")
+        db.commit()
+
+    @contextmanager
+    def _guarded(self, doing: str) -> Iterator[None]:
+        """SQLite's errors as one line naming the file and the way out, never a traceback."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:  # cannot open or write it (permissions, locked, disk)
+            raise BadInputError(
+                f"--cache-dir {self.path.parent}: cannot {doing} the response cache {self.path} ({exc});"
+                " choose another --cache-dir (or KOBENCH_CACHE_DIR), or pass --no-cache"
+            ) from None
+        except sqlite3.DatabaseError as exc:
+            raise _damaged(self.path, doing, exc) from None
 
     def get_many(self, keys: Sequence[str]) -> dict[str, Response]:
         if self._db is None or not keys:
             return {}
         found: dict[str, Response] = {}
+        with self._guarded("read"):
+            self._get_into(self._db, found, keys)
+        return found
+
+    @staticmethod
+    def _get_into(db: sqlite3.Connection, found: dict[str, Response], keys: Sequence[str]) -> None:
         for start in range(0, len(keys), 500):  # SQLite's bound-parameter limit
             chunk = list(keys[start : start + 500])
             marks = ",".join("?" * len(chunk))
-            for key, text, n_tokens, seconds, finish, prompt_tokens, scores, image_tokens in self._db.execute(
+            for key, text, n_tokens, seconds, finish, prompt_tokens, scores, image_tokens in db.execute(
                 "SELECT key, text, n_tokens, seconds, finish_reason, prompt_tokens, scores, image_tokens"
                 f" FROM responses WHERE key IN ({marks})",
                 chunk,
@@ -105,7 +148,6 @@ class ResponseCache:
                     prompt_tokens=prompt_tokens or 0,
                     image_tokens=image_tokens,
                 )
-        return found
 
     def put_many(self, entries: Iterable[tuple[str, Response]]) -> None:
         if self._db is None:
@@ -125,15 +167,24 @@ class ResponseCache:
             if r.ok
         ]
         if rows:
-            self._db.executemany(
-                "INSERT OR REPLACE INTO responses"
-                " (key, text, n_tokens, seconds, finish_reason, prompt_tokens, scores, image_tokens)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
-            self._db.commit()
+            with self._guarded("write"):
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO responses"
+                    " (key, text, n_tokens, seconds, finish_reason, prompt_tokens, scores, image_tokens)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+                self._db.commit()
 
     def close(self) -> None:
         if self._db is not None:
             self._db.close()
             self._db = None
+
+
+def _damaged(path: Path | None, doing: str, exc: Exception) -> BadInputError:
+    return BadInputError(
+        f"{path}: the response cache is damaged ({exc}; found on {doing}), so none of its answers is used."
+        f" Move it aside (mv {path} {path}.damaged; `sqlite3 {path}.damaged .recover | sqlite3 {path}`"
+        " salvages what it can) and run again, or pass --no-cache or another --cache-dir"
+    )

@@ -5,7 +5,8 @@ One judgement per distinct message: when both pipelines judge the same text, one
 A call that fails or whose text is not a verdict is asked again with a fresh call (the cache is never
 read for it) up to the spec's `attempts`; after that the judgement is recorded as failed with the reason,
 its metric fields stay None (left out of every mean) and it is counted. Only verdicts that parsed are
-cached, so a failure is never served as an answer.
+cached, so a failure is never served as an answer, and each is cached as it arrives: a crash, a kill or
+Ctrl-C during the pass keeps every verdict that came back, and the resume asks the judge only for the rest.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from kobench.config import JudgeOptions, Policy
-from kobench.families.judged import verdict_fields
+from kobench.families.judged import earlier_answers, verdict_fields
 from kobench.judge.cache import JudgementCache, judgement_key
 from kobench.judge.haerae_vision import parse_checklist_score
 from kobench.judge.koffvqa import parse_koffvqa_score
 from kobench.judge.messages import judge_messages
+from kobench.judge.mt_bench import parse_mt_bench_rating
 from kobench.judge.verdicts import parse_binary, parse_score_1_10, parse_true_false, parse_two_scores
-from kobench.llm.client import ChatClient, ChatRequest
+from kobench.llm.client import ChatClient, ChatRequest, ChatResult
 from kobench.results import PIPELINES
 from kobench.run.progress import Progress
 from kobench.run.records import Pipeline, SampleRecord
@@ -34,6 +36,7 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "true_false": parse_true_false,
     "koffvqa": parse_koffvqa_score,
     "checklist": parse_checklist_score,
+    "mt_bench": parse_mt_bench_rating,
 }
 
 
@@ -81,6 +84,7 @@ def judge_records(
             if verdict.get("unjudged"):  # scored without a judge (a rule stage decided it)
                 continue
             context = {**record.target, **verdict.get("judge_variables", {})}
+            context.update(earlier_answers(record, records, pipeline))  # a conversation's later turn
             messages = judge_messages(spec, context, verdict["judged_text"])
             key = judgement_key(endpoint, messages, spec.temperature, spec.max_tokens)
             jobs.setdefault(key, _Judgement(messages, key))
@@ -103,29 +107,31 @@ def judge_records(
         requests = [
             ChatRequest(j.messages, temperature=spec.temperature, max_tokens=spec.max_tokens) for j in pending
         ]
-        results = client.chat_many(requests)
-        still = []
-        for job, result in zip(pending, results, strict=True):
+
+        def settle(i: int, result: ChatResult, batch: list[_Judgement] = pending) -> None:
+            """One call's answer as it arrives: a verdict is cached at once, so a crash or an interrupt
+            later in the pass keeps every verdict that came back, and the resume asks only the rest."""
+            job = batch[i]
             job.attempts += 1
             stats.calls += 1
             stats.prompt_tokens += result.prompt_tokens
             stats.completion_tokens += result.completion_tokens
             if not result.ok:
                 job.reason = f"judge call failed: {result.error}"
-                still.append(job)
-                continue
+                return
             job.text, job.model = result.text, result.model
             job.verdict = parse(result.text or "")
             if job.verdict is None:
                 first = (result.text or "").strip().split("\n")[0][:80]
                 job.reason = f"judge text is not a {spec.parse} verdict: {first!r}"
-                still.append(job)
-                continue
+                return
             job.reason = None
             cache.put(job.key, result.text or "", result.model)
             if progress:
                 progress.advance(handle, 1)
-        pending = still
+
+        client.chat_many(requests, on_done=settle)
+        pending = [job for job in pending if job.verdict is None]  # asked again, in their first order
     stats.failed = len(pending)
     judged = dict(records)
     for rid, pipeline, key in wanted:

@@ -1,7 +1,10 @@
 """An output folder: results.json, samples/<task>.jsonl, and the settings that made them.
 
 Re-running into the same folder with the same settings resumes (finished rows are kept, failed
-rows are tried again); other settings are refused unless --overwrite.
+rows are tried again); other settings are refused unless --overwrite. Before any work the folder is
+checked: one that cannot be written, or whose settings, results or samples cannot be read (a line that
+is not a sample record; only a last line cut off by a crash is passed over, its row answered again), is
+refused naming the file and the line, and nothing in it is touched.
 
 In a data parallel run each rank appends its answers to samples/ranks/<task>.<rank>.jsonl, a file no other
 rank writes; rank 0 merges them into samples/<task>.jsonl once every rank is done with the task, and
@@ -12,14 +15,19 @@ and a resumed run reads them all, whatever its number of ranks.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
-from collections.abc import Iterable, Mapping
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from kobench.errors import NotComparableError
-from kobench.results import write_json_atomic
+from pydantic import ValidationError
+
+from kobench.errors import BadInputError, IncompleteRunError, NotComparableError, where
+from kobench.results import TaskResult, write_json_atomic
 from kobench.run.records import SampleRecord
 
 SETTINGS_FILE = "settings.json"
@@ -37,13 +45,18 @@ class OutputDir:
     def claim(
         self, model_settings: dict[str, Any], task_settings: dict[str, dict[str, Any]], overwrite: bool
     ) -> None:
-        """Check (or record) the settings this folder's samples were made with."""
+        """Check (or record) the settings this folder's samples were made with; refuse, before any work, a
+        folder made with other settings (NotComparableError), or one that cannot be read or written
+        (BadInputError naming the file)."""
         settings_path = self.path / SETTINGS_FILE
         if overwrite and self.path.exists():
-            for name in ("results.json", SETTINGS_FILE):
-                (self.path / name).unlink(missing_ok=True)
-            shutil.rmtree(self.samples_dir, ignore_errors=True)
-        old = json.loads(settings_path.read_text(encoding="utf-8")) if settings_path.exists() else None
+            with _writing(self.path):
+                for name in ("results.json", SETTINGS_FILE):
+                    (self.path / name).unlink(missing_ok=True)
+                if self.samples_dir.exists():
+                    shutil.rmtree(self.samples_dir)
+        running = list(task_settings)
+        old = _read_settings(settings_path)
         if old is not None:
             differences = []
             if _identity(old.get("model")) != _identity(model_settings):
@@ -58,7 +71,32 @@ class OutputDir:
                     "them or choose another --output.\n  " + "\n  ".join(differences)
                 )
             task_settings = {**old.get("tasks", {}), **task_settings}
-        write_json_atomic(settings_path, {"model": model_settings, "tasks": task_settings})
+        self._check_readable(running)
+        with _writing(self.path):  # every folder written as answers arrive, tried first
+            self.samples_dir.mkdir(parents=True, exist_ok=True)
+            for folder in (
+                self.path,
+                self.samples_dir,
+                *([self.ranks_dir] if self.ranks_dir.is_dir() else []),
+            ):
+                _probe(folder)
+            write_json_atomic(settings_path, {"model": model_settings, "tasks": task_settings})
+
+    def _check_readable(self, tasks: Iterable[str]) -> None:
+        """The results and every sample file of the tasks about to run can be read (or an error names the
+        file and line to fix): a damaged folder is never resumed on a guess."""
+        previous = self.previous_results()
+        if previous is not None:
+            for name, data in (previous.get("tasks") or {}).items():
+                try:
+                    TaskResult.model_validate(data)
+                except ValidationError as exc:
+                    raise _damaged(self.results_path, f"task {name!r}: {_first_problem(exc)}") from None
+        for task in tasks:
+            for path in [self.samples_path(task), *self._rank_files(task)]:
+                _scored(path)
+                if path.exists() and not os.access(path, os.W_OK):
+                    raise BadInputError(f"--output {self.path}: {path} is read-only; choose another --output")
 
     def samples_path(self, task: str) -> Path:
         return self.samples_dir / f"{task}.jsonl"
@@ -78,8 +116,9 @@ class OutputDir:
                 kept.setdefault(record_id, record)
             if path in own and path.exists():
                 tmp = path.with_suffix(".jsonl.tmp")
-                tmp.write_text("".join(_line(r) for r in found.values()), encoding="utf-8")
-                tmp.replace(path)
+                with _writing(self.path, started=True):
+                    tmp.write_text("".join(_line(r) for r in found.values()), encoding="utf-8")
+                    tmp.replace(path)
         return kept
 
     def _writes(self, task: str) -> set[Path]:
@@ -90,19 +129,21 @@ class OutputDir:
 
     def append_samples(self, task: str, records: Iterable[SampleRecord]) -> None:
         path = self.samples_path(task) if self.rank is None else self.rank_samples_path(task, self.rank)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as fh:
-            fh.write("".join(_line(r) for r in records))
-            fh.flush()
+        with _writing(self.path, started=True):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("a", encoding="utf-8") as fh:
+                fh.write("".join(_line(r) for r in records))
+                fh.flush()
 
     def rewrite_samples(self, task: str, records: Mapping[str, SampleRecord]) -> None:
         """Once a task is complete, its samples file is rewritten in dataset order (easier to diff)."""
         path = self.samples_path(task)
         tmp = path.with_suffix(".jsonl.tmp")
         ordered = sorted(records.values(), key=lambda r: r.index)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text("".join(_line(r) for r in ordered), encoding="utf-8")
-        tmp.replace(path)
+        with _writing(self.path, started=True):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text("".join(_line(r) for r in ordered), encoding="utf-8")
+            tmp.replace(path)
         # The ranks' answers are all in it now (only called once every rank is done with the task).
         for rank_file in self._rank_files(task):
             rank_file.unlink(missing_ok=True)
@@ -116,12 +157,67 @@ class OutputDir:
         return [p for m, p in sorted(found, key=lambda mp: int(mp[0].group(1)))]
 
     def previous_results(self) -> dict | None:
+        """The folder's results.json as it is (None: there is none); damaged, it is refused (exit 4)."""
         if not self.results_path.exists():
             return None
         try:
-            return json.loads(self.results_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError:
-            return None
+            data = json.loads(self.results_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise _damaged(self.results_path, str(exc)) from None
+        if not isinstance(data, dict):
+            raise _damaged(self.results_path, "not a JSON object")
+        return data
+
+
+@contextmanager
+def _writing(folder: Path, *, started: bool = False) -> Iterator[None]:
+    """Writing into the folder: an OSError (a read-only folder, a full disk) ends the command with one
+    line naming the file, exit 4 before any work; once answers are coming (`started`), exit 5: what was
+    answered is in the response cache, and the same command resumes once the folder can be written."""
+    try:
+        yield
+    except OSError as exc:
+        name = Path(exc.filename) if exc.filename else folder
+        name = name.parent if name.name.startswith(".") else name  # a temporary file: its folder
+        what = f"--output {folder}: cannot write {name} ({exc.strerror or exc})"
+        if started:
+            raise IncompleteRunError(
+                f"{what}; the run stopped. Answers so far are in the response cache: re-run the same"
+                " command once the folder can be written"
+            ) from None
+        raise BadInputError(f"{what}; choose another --output") from None
+
+
+def _probe(folder: Path) -> None:
+    """Create and remove a file in `folder`: samples are written there as answers arrive."""
+    fd, name = tempfile.mkstemp(prefix=".kobench-probe.", dir=folder)
+    os.close(fd)
+    os.unlink(name)
+
+
+def _read_settings(path: Path) -> dict | None:
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise _damaged(path, str(exc)) from None
+    if not isinstance(data, dict) or not isinstance(data.get("tasks", {}), dict):
+        raise _damaged(path, "not the settings kobench writes")
+    return data
+
+
+def _damaged(path: Path, problem: str) -> BadInputError:
+    return BadInputError(
+        f"{path}: unreadable ({problem}); kobench cannot tell how this folder's results were made. Restore"
+        " the file, pass --overwrite to start the folder afresh, or choose another --output"
+    )
+
+
+def _first_problem(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    field = ".".join(str(p) for p in error["loc"]) or "(the record)"
+    return f"field {field!r}: {error['msg']}"
 
 
 def _identity(model: Any) -> Any:
@@ -132,19 +228,49 @@ def _identity(model: Any) -> Any:
 
 
 def _scored(path: Path) -> dict[str, SampleRecord]:
+    """The scored records of a samples file. The last line, when a crash cut it off (no newline at its
+    end, not whole JSON), is passed over: its row is answered again. Any other line that is not a sample
+    record means the file was changed or damaged: BadInputError naming the file, line and field."""
     if not path.exists():
         return {}
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BadInputError(f"{path}: unreadable ({exc.strerror or exc})") from None
+    lines = data.split(b"\n")
     kept: dict[str, SampleRecord] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
             continue
+        cut_off = number == len(lines)  # the only line that can lack its newline: the last one written
         try:
-            record = SampleRecord.model_validate_json(line)
-        except ValueError:
-            continue  # a line cut off by a crash: that row is simply answered again
+            record = SampleRecord.model_validate_json(raw)
+        except ValidationError as exc:
+            if cut_off and _not_json(raw):
+                continue
+            raise _bad_line(path, number, exc) from None
         if record.scored:
             kept[record.id] = record
     return kept
+
+
+def _not_json(raw: bytes) -> bool:
+    try:
+        json.loads(raw)
+    except ValueError:
+        return True
+    return False
+
+
+def _bad_line(path: Path, number: int, exc: ValidationError) -> BadInputError:
+    error = exc.errors()[0]
+    field = ".".join(str(p) for p in error["loc"]) or None
+    problem = "not JSON" if error["type"] == "json_invalid" else error["msg"]
+    return BadInputError(
+        f"{where(path, number, field)}: not a kobench sample record ({problem}); the file was changed or"
+        " damaged. Fix or delete that line (its row is then answered again), or pass --overwrite to start"
+        " the folder afresh"
+    )
 
 
 def _line(record: SampleRecord) -> str:

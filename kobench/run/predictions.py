@@ -1,10 +1,17 @@
-"""`kobench score`: score answers produced elsewhere (another harness, an API batch job)."""
+"""`kobench score`: score answers produced elsewhere (another harness, an API batch job).
+
+Into an output folder it works as `run` does: a folder made with other settings is refused (exit 3) unless
+--overwrite, and nothing in it is deleted; scored under the same --model-name, each task joins the folder's
+others, and the same predictions again resume. The model is the name, the predictions file (its content
+hash) is part of its task's settings: another file for a task already scored is other settings.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from kobench.config import build_config, default_cache_dir
 from kobench.data.formats import json_lines
@@ -19,6 +26,7 @@ from kobench.run.output import OutputDir
 from kobench.run.prepare import prepare_task
 from kobench.run.progress import Progress
 from kobench.run.records import SampleRecord
+from kobench.run.rescore import with_new_metrics
 from kobench.run.respond import Responder
 from kobench.types import FinishReason, Request, Response
 
@@ -34,10 +42,16 @@ _FINISH_REASONS: dict[str, FinishReason] = {
 }
 
 
-def read_predictions(path: Path) -> dict[str, tuple[str | None, FinishReason | None]]:
+class Prediction(NamedTuple):
+    text: str | None
+    finish: FinishReason | None
+    line: int  # in the predictions file, for messages
+
+
+def read_predictions(path: Path) -> dict[str, Prediction]:
     """JSONL lines with `id` and `prediction`, and optionally `finish_reason` (stop, length, ...; without
     it the ending is unknown); errors name the file, line and field."""
-    predictions: dict[str, tuple[str | None, FinishReason | None]] = {}
+    predictions: dict[str, Prediction] = {}
     for number, record in json_lines(path):
         if not isinstance(record, dict):
             raise BadInputError(f"{where(path, number)}: expected a JSON object")
@@ -56,7 +70,7 @@ def read_predictions(path: Path) -> dict[str, tuple[str | None, FinishReason | N
                 f"{where(path, number, 'finish_reason')}: {finish!r} is not one of"
                 f" {', '.join(sorted(_FINISH_REASONS))} (or leave it out)"
             )
-        predictions[rid] = (prediction, _FINISH_REASONS[finish.lower()] if finish else None)
+        predictions[rid] = Prediction(prediction, _FINISH_REASONS[finish.lower()] if finish else None, number)
     return predictions
 
 
@@ -66,14 +80,14 @@ class Predictions:
     name = adapter = "predictions"
     fingerprint = "predictions"
 
-    def __init__(self, predictions: dict[str, tuple[str | None, FinishReason | None]]) -> None:
+    def __init__(self, predictions: dict[str, Prediction]) -> None:
         self.predictions = predictions
         self.settings: dict = {}
 
     def generate(self, requests: Sequence[Request]) -> list[Response]:
         responses = []
         for request in requests:
-            text, finish = self.predictions.get(request.id, (None, None))
+            text, finish, _ = self.predictions.get(request.id, Prediction(None, None, 0))
             if text is None:
                 missing = "no prediction for this id"
                 responses.append(Response(text=None, error=missing, request_id=request.id))
@@ -97,7 +111,11 @@ def score_predictions(
     split_files: tuple[str, ...] = (),
     embedder: str | None = None,
     max_failed_share: float = 0.05,
+    overwrite: bool = False,
 ) -> RunResult:
+    """Score `predictions_path` as the answers to `task`; with `output`, write results and samples there
+    (see the module's docstring). Every prediction must name a row: an id matching none is refused (exit
+    4) unless `limit` or a split file leaves rows out."""
     path = Path(predictions_path)
     cache_dir = default_cache_dir()
     config = build_config(
@@ -112,17 +130,19 @@ def score_predictions(
             "limit": limit,
         },
         scoring={"prompt_versions": prompt_versions, "embedder": embedder},
-        policy={"cache_dir": cache_dir, "use_cache": False, "max_failed_share": max_failed_share},
+        policy={
+            "cache_dir": cache_dir,
+            "use_cache": False,
+            "max_failed_share": max_failed_share,
+            "overwrite": overwrite,
+        },
     )
     spec = resolve_tasks([task], config.data.task_dirs)[0]
+    config.scoring.check_prompt_versions({spec.name: spec.prompt.versions})
     predictions = read_predictions(path)
     prepared = prepare_task(spec, config.data, config.scoring, config.judge, cache_dir)
-    known = {i.id for i in prepared.items}
-    if predictions and not known & set(predictions):
-        raise BadInputError(
-            f"{path}: no prediction id matches a row id of {task} (row ids look like "
-            f"{', '.join(sorted(known)[:3])})"
-        )
+    every_row = config.data.limit is None and not split_files
+    refuse_unmatched(path, task, predictions, [i.id for i in prepared.items], every_row)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     model = ModelInfo(
         spec=config.model,
@@ -133,13 +153,18 @@ def score_predictions(
     )
     out = OutputDir(config.output) if config.output else None
     if out:
-        out.claim(model.model_dump(), {spec.name: prepared.settings()}, overwrite=True)
+        # The model is the name it is scored under; which answers, its task's settings (see above).
+        claimed = {**model.model_dump(), "fingerprint": f"predictions:{model.name}"}
+        settings = {**prepared.settings(), "predictions": model.fingerprint}
+        out.claim(claimed, {spec.name: settings}, overwrite=config.policy.overwrite)
 
     responder = Responder(
         lambda: Predictions(predictions), "predictions", model.fingerprint, {}, ResponseCache(None)
     )
     report = RunReport(config, model, _hash({"model": model.model_dump()}), _now(), responder.stats, out)
-    records: dict[str, SampleRecord] = {}
+    records: dict[str, SampleRecord] = (
+        with_new_metrics(prepared, out.finished_samples(spec.name)) if out else {}
+    )
     with Progress(progress) as bar:
         answer_items(prepared, records, responder, bar, out)
     scored = score_task(prepared, records, complete=True)
@@ -147,3 +172,22 @@ def score_predictions(
     if out and scored.result.complete:  # in dataset order, with the scores only the whole set gives (CIDEr)
         out.rewrite_samples(spec.name, scored.records)
     return report.save()
+
+
+def refuse_unmatched(
+    path: Path, task: str, predictions: dict[str, Prediction], row_ids: Sequence[str], every_row: bool
+) -> None:
+    """Predictions whose id names no row of the task are a mistake (another task's file, ids of another
+    form), not to be passed over: refused naming the first lines. With `every_row` False (--limit, a
+    split file) rows were left out on purpose, and only a file matching no row at all is refused."""
+    known = set(row_ids)
+    unmatched = [(rid, p.line) for rid, p in predictions.items() if rid not in known]
+    if not unmatched or (not every_row and len(unmatched) < len(predictions)):
+        return
+    shown = "; ".join(f"{where(path, line, 'id')}: {rid!r}" for rid, line in unmatched[:3])
+    more = f" (and {len(unmatched) - 3} more)" if len(unmatched) > 3 else ""
+    if len(unmatched) == len(predictions):
+        what = f"no prediction id matches a row id of {task}"
+    else:
+        what = f"{len(unmatched)} of {len(predictions)} prediction ids match no row of {task}"
+    raise BadInputError(f"{path}: {what}: {shown}{more}. Row ids look like {', '.join(sorted(known)[:3])}")

@@ -20,9 +20,10 @@ from kobench.families.items import Item, circular_group
 from kobench.metrics.embedding import DEFAULT_EMBEDDER
 from kobench.provenance import portable
 from kobench.results import DatasetInfo
-from kobench.synth.registry import cached_root, generate
+from kobench.synth.registry import cached_data
 from kobench.tasks.fewshot import draw_examples
-from kobench.tasks.prompt import evaluate, holds
+from kobench.tasks.prompt import TemplateFailed, evaluate, holds
+from kobench.tasks.sandbox import MAX_PROMPT_CHARS, prompt_limit
 from kobench.tasks.spec import TaskSpec, key_line
 from kobench.types import GenerationSettings
 
@@ -155,10 +156,8 @@ def _find_config(
             f"with a parquet/JSONL/TSV file or a save_to_disk dataset ({task.description})"
         )
     if ds.generator is not None and not (data_dir and (data_dir / ds.hub_id).is_dir()):
-        # Generated benchmarks need no download: write them into kobench's cache on first use.
-        data_dir = cached_root(cache_dir, ds.generator)
-        if not (data_dir / ds.hub_id).is_dir():
-            generate(ds.generator, data_dir)
+        # Generated benchmarks need no download: written into kobench's cache on first use (whole, or not).
+        data_dir = cached_data(cache_dir, ds.generator)
     return load_table(
         ds.hub_id,
         split,
@@ -183,7 +182,7 @@ def with_subtasks(task: TaskSpec, table: Table) -> Table:
         for number, row in enumerate(table.rows, 1):
             try:
                 keep = holds(expression, row)
-            except ValueError as exc:
+            except TemplateFailed as exc:
                 line = key_line(task.path, ("dataset", "subtasks", name))
                 raise BadInputError(
                     f"{task.path}:{line or '?'}: dataset.subtasks.{name}: {table.origin}: row {number}: {exc}"
@@ -206,8 +205,11 @@ def with_derived(task: TaskSpec, table: Table) -> Table:
         for name, expression in task.derived.items():
             try:
                 row[name] = evaluate(expression, row)
-            except ValueError as exc:
-                raise BadInputError(f"{table.origin}: row {number}: derived column {name!r}: {exc}") from exc
+            except TemplateFailed as exc:
+                line = key_line(task.path, ("derived", name))
+                raise BadInputError(
+                    f"{task.path}:{line or '?'}: derived.{name}: {table.origin}: row {number}: {exc}"
+                ) from exc
         rows.append(row)
     return replace(table, rows=rows, columns=[*table.columns, *task.derived])
 
@@ -261,7 +263,7 @@ def prepare_task(
     data_path = data_path_for(task, data.data_paths)
     found = find_table(task, data.data_dir, data.data_revision, cache_dir, data_path)
     table = with_derived(task, explode_records(with_subtasks(task, found), task.dataset.records))
-    cols = resolve_columns(task, table.columns, table.origin, family.roles)
+    cols = resolve_columns(task, table.columns, table.origin, family.roles, own_data=data_path is not None)
     rows, split, origin = table.rows, task.dataset.split, table.origin
     listed = split_file_for(task.name, data.split_files)
     if listed is not None:
@@ -282,13 +284,66 @@ def prepare_task(
         revision=table.revision,
     )
     rows = _limited(task, rows, cols, data.limit)
+    limit = scoring.max_prompt_chars or MAX_PROMPT_CHARS
+    # Every prompt of the run is rendered here (milliseconds), so a template that fails on any row, or
+    # writes more than a prompt may have, stops the run before a model is loaded.
     try:
-        if pool is None:
-            items = family.prepare(task, rows, cols, version, generation)
-        else:
-            same = (task.dataset.fewshot_split or task.dataset.split) == task.dataset.split
-            shots = draw_examples(rows, pool, task.running, same_split=same)
-            items = family.prepare(task, rows, cols, version, generation, shots)
-    except ValueError as exc:  # a template naming a column the data lacks fails for every row
+        with prompt_limit(limit):
+            if pool is None:
+                items = family.prepare(task, rows, cols, version, generation)
+            else:
+                same = (task.dataset.fewshot_split or task.dataset.split) == task.dataset.split
+                shots = draw_examples(rows, pool, task.running, same_split=same)
+                items = family.prepare(task, rows, cols, version, generation, shots)
+    except TemplateFailed as exc:
+        raise BadInputError(_template_error(task, version, origin, exc)) from exc
+    except ValueError as exc:  # e.g. a few-shot split with too few rows
         raise BadInputError(f"{task.path}: prompt version {version!r}: {exc}") from exc
+    check_prompt_sizes(task, version, origin, items, limit)
     return PreparedTask(task, version, generation, overridden, dataset, items, settings)
+
+
+def template_key(task: TaskSpec, version: str, source: str) -> tuple[str, ...] | None:
+    """The task-file key that holds the template or expression `source` (None: none does)."""
+    pv = task.prompt.versions[version]
+    keys: list[tuple[tuple[str, ...], str | list[str] | None]] = [
+        (("prompt", "versions", version, "template"), pv.template),
+        (("prompt", "versions", version, "choices"), pv.choices),
+        (("prompt", "versions", version, "target"), pv.target),
+    ]
+    if task.judge:
+        keys += [(("judge", "template"), task.judge.template), (("judge", "system"), task.judge.system)]
+    keys += [(("derived", name), text) for name, text in task.derived.items()]
+    return next((key for key, text in keys if text == source), None)
+
+
+def _template_error(task: TaskSpec, version: str, origin: str, exc: TemplateFailed) -> str:
+    """'tasks/x.yaml:31: prompt.versions.v1.template: local jsonl ... : row 2 (id q2): prompt template
+    failed: ZeroDivisionError: division by zero'."""
+    key = template_key(task, version, exc.source) or ("prompt", "versions", version)
+    line = key_line(task.path, key)
+    row = f"row {exc.row} (id {exc.row_id})" if exc.row is not None else "a row"
+    return f"{task.path}:{line or '?'}: {'.'.join(key)}: {origin}: {row}: {exc.why}"
+
+
+def prompt_size(item: Item) -> int:
+    """A request's characters as the model is sent them: its messages, and its longest continuation."""
+    request = item.request
+    if request is None:
+        return 0
+    return sum(len(m.text) for m in request.messages) + max(map(len, request.continuations), default=0)
+
+
+def check_prompt_sizes(task: TaskSpec, version: str, origin: str, items: list[Item], limit: int) -> None:
+    """BadInputError naming the first row whose prompt (few-shot examples and system message included)
+    has more than `limit` characters."""
+    for item in items:
+        size = prompt_size(item)
+        if size > limit:
+            key = ("prompt", "versions", version, "template")
+            line = key_line(task.path, key)
+            raise BadInputError(
+                f"{task.path}:{line or '?'}: {'.'.join(key)}: {origin}: row {item.index + 1} (id {item.id}): "
+                f"the prompt has {size:,} characters, more than the {limit:,} a prompt may have "
+                "(max_prompt_chars, default 200,000: raise it for prompts meant to be this long)"
+            )

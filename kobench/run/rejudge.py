@@ -92,13 +92,15 @@ def rejudge(
     cache = JudgementCache(cache_path)
     settings = ScoringSettings(judge_model=endpoint.model, judge_max_failed_share=options.max_failed_share)
     updated: dict[str, TaskResult] = dict(result.tasks)
+    calls = cache_hits = 0  # this pass's own, what the results then report (not the first run's)
     with ChatClient(endpoint, concurrency=options.concurrency) as client, Progress(progress) as bar:
         for name in judged:
             spec, old = registry[name], result.tasks[name]
             path = out.samples_path(name)
             if not path.is_file():
                 raise BadInputError(f"{path}: no samples to judge (the folder's answers are needed)")
-            records, _stats = judge_records(spec, _samples(path), client, cache, bar)
+            records, stats = judge_records(spec, _samples(path), client, cache, bar)
+            calls, cache_hits = calls + stats.calls, cache_hits + stats.cache_hits
             scored = aggregate(
                 spec,
                 _items(records),
@@ -120,6 +122,9 @@ def rejudge(
         arguments.get("max_failed_share", 0.05),
         max_truncated_share=arguments.get("max_truncated_share"),
     )
-    new = result.model_copy(update={"tasks": updated, "status": "complete" if complete else "incomplete"})
+    run = result.run.model_copy(update={"judge_calls": calls, "judge_cache_hits": cache_hits})
+    new = result.model_copy(
+        update={"tasks": updated, "status": "complete" if complete else "incomplete", "run": run}
+    )
     save_results(new, out.results_path)
     return new

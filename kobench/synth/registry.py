@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -70,3 +73,41 @@ def cached_root(cache_dir: Path, name: str) -> Path:
     if name not in known:
         raise BadInputError(f"unknown data generator {name!r} (known: {', '.join(sorted(known))})")
     return cache_dir / "data" / f"{name}@{known[name][1]}"
+
+
+COMPLETE = ".complete"  # written into a generated folder once every file is in it
+
+
+def cached_data(cache_dir: Path, name: str) -> Path:
+    """A generator's default data in kobench's cache (cached_root), generated on first use. Generated in a
+    folder of its own and renamed into place once complete, so a generation cut off (Ctrl-C on a first
+    run, a kill) leaves nothing a later run would read as the data: that run generates it again. A folder
+    without the mark (an older kobench's, perhaps cut off) is generated again once."""
+    root = cached_root(cache_dir, name)
+    if (root / COMPLETE).exists():
+        return root
+    root.parent.mkdir(parents=True, exist_ok=True)
+    for stale in root.parent.glob(f".{root.name}.partial-*"):  # left by a process that is gone
+        if not _alive(stale.name.rsplit("-", 1)[-1]):
+            shutil.rmtree(stale, ignore_errors=True)
+    partial = root.with_name(f".{root.name}.partial-{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir()
+    generate(name, partial)
+    (partial / COMPLETE).touch()
+    if not (root / COMPLETE).exists():  # else another process finished first: its copy is the same data
+        shutil.rmtree(root, ignore_errors=True)
+        with contextlib.suppress(OSError):  # another process renamed its copy into place meanwhile
+            partial.rename(root)
+    shutil.rmtree(partial, ignore_errors=True)
+    return root
+
+
+def _alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True

@@ -21,24 +21,34 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from kobench.tasks.prompt import evaluate, render
+from kobench.tasks.prompt import TemplateFailed, evaluate, render
 from kobench.tasks.spec import PromptVersion
 
 Row = dict[str, Any]
+
+
+def _value(expression: str, row: Row) -> Any:
+    """An expression's value over the row; one that fails on the row (a column it lacks) is that row's
+    failure, as lm-eval's doc_to_choice and doc_to_target fail on the row: ValueError. (A prompt template
+    that fails stops the run: kobench.run.prepare.)"""
+    try:
+        return evaluate(expression, row)
+    except TemplateFailed as exc:
+        raise ValueError(exc.why) from exc
 
 
 def choices_of(version: PromptVersion, row: Row) -> list[str]:
     """The row's choices: the version's list, or its expression's value (a list of strings)."""
     if isinstance(version.choices, list):
         return list(version.choices)
-    value = evaluate(version.choices or "", row)
+    value = _value(version.choices or "", row)
     if not isinstance(value, list | tuple) or not all(isinstance(c, str) for c in value):
         raise ValueError(f"choices {version.choices!r} gave {value!r}, not a list of strings")
     return list(value)
 
 
 def raw_target(version: PromptVersion, row: Row) -> Any:
-    return evaluate(version.target or "", row)
+    return _value(version.target or "", row)
 
 
 def gold_index(target: Any, choices: Sequence[str]) -> int | None:

@@ -8,9 +8,9 @@ import json
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, meta
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import TemplateError, meta
 
+from kobench.tasks.sandbox import TemplateLimit, bounded, environment
 from kobench.tasks.spec import PromptVersion
 
 # What a prompt version sends the model, and so what its hash covers: not `source` (a citation) nor what
@@ -40,9 +40,24 @@ def _first(value: Any) -> Any:
     return value[0] if isinstance(value, list) and value else value
 
 
-# keep_trailing_newline: protocol strings are byte-exact, and Jinja drops a final newline by default
-# (the K-LLaVA-W judge message ends with two newlines).
-_ENV = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
+class TemplateFailed(Exception):
+    """A task file's template or expression raised on a row (or would cost more than a render may): the
+    task file's fault, or the row's it cannot read, so bad input stopped before any work with the file, key
+    and row named (kobench.run.prepare), never one row's counted failure. `source` is the template or
+    expression text, by which the caller finds the task-file key that holds it. Not a ValueError, so the
+    families' row-level `except ValueError` (a value that is no option, a target that is no choice) leaves it
+    alone."""
+
+    def __init__(self, source: str, why: str, row: int | None = None, row_id: str | None = None) -> None:
+        super().__init__(why)
+        self.source, self.why, self.row, self.row_id = source, why, row, row_id
+
+    def at(self, row: int, row_id: str) -> TemplateFailed:
+        """The same failure, told the row (1-based, among the task's rows) and its id."""
+        return TemplateFailed(self.source, self.why, row, row_id)
+
+
+_ENV = environment()  # sandboxed, StrictUndefined, every render on a budget (kobench.tasks.sandbox)
 _ENV.filters["lines"] = _lines
 _ENV.filters["first_answer"] = _first
 
@@ -66,22 +81,28 @@ def row_context(row: dict[str, Any]) -> dict[str, Any]:
     return context
 
 
+def _failed(source: str, what: str, exc: Exception) -> TemplateFailed:
+    why = str(exc) if isinstance(exc, TemplateLimit) else f"{type(exc).__name__}: {exc}"
+    return TemplateFailed(source, f"{what} failed: {why}")
+
+
 def evaluate(expression: str, row: dict[str, Any]) -> Any:
-    """The value of a Jinja expression over the row (ValueError naming the expression if it fails)."""
+    """The value of a Jinja expression over the row (TemplateFailed naming the expression if it fails)."""
     try:
-        return compile_expression(expression)(**row_context(row))
-    except (TemplateError, TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
-        raise ValueError(f"expression {expression!r} failed: {type(exc).__name__}: {exc}") from exc
+        with bounded():
+            return compile_expression(expression)(**row_context(row))
+    except Exception as exc:  # whatever a task file's expression raises is the task file's (or row's) fault
+        raise _failed(expression, f"expression {expression!r}", exc) from exc
 
 
 def holds(expression: str, row: dict[str, Any]) -> bool:
-    """Whether a Jinja expression over the row is true, as Python's `if` reads its value (ValueError
+    """Whether a Jinja expression over the row is true, as Python's `if` reads its value (TemplateFailed
     naming the expression if it fails)."""
     value = evaluate(expression, row)
     try:
         return bool(value)
     except TemplateError as exc:  # an undefined value has no truth
-        raise ValueError(f"expression {expression!r} failed: {type(exc).__name__}: {exc}") from exc
+        raise _failed(expression, f"expression {expression!r}", exc) from exc
 
 
 def template_names(template: str) -> set[str]:
@@ -94,10 +115,22 @@ def render(template: str, row: dict[str, Any], options: list[tuple[str, str]]) -
     `options` is the list of {letter, text} actually present (missing options left out)."""
     context = row_context(row)
     context["options"] = [{"letter": letter, "text": text} for letter, text in options]
+    return render_text(template, context, "prompt template")
+
+
+def render_text(template: str, variables: dict[str, Any], what: str = "template") -> str:
+    """`template` rendered with `variables`, on one render's budget: written a piece at a time and stopped
+    as soon as it passes the characters a prompt may have. TemplateFailed if it raises or passes a limit."""
     try:
-        return compile_template(template).render(**context)
-    except TemplateError as exc:
-        raise ValueError(f"prompt template failed: {exc}") from exc
+        with bounded() as budget:
+            pieces, size = [], 0
+            for piece in compile_template(template).generate(**variables):
+                size += len(piece)
+                budget.allow(size, "the rendered text")
+                pieces.append(piece)
+            return "".join(pieces)
+    except Exception as exc:  # whatever a task file's template raises is the task file's (or row's) fault
+        raise _failed(template, what, exc) from exc
 
 
 def prompt_hash(version: PromptVersion) -> str:

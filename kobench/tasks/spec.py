@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from kobench.data.text import read_utf8
 from kobench.errors import BadInputError
 
 
@@ -52,6 +53,19 @@ def _parses(expression: str) -> str:
 Expression = Annotated[str, AfterValidator(_parses)]
 
 
+def _template_parses(template: str) -> str:
+    # A template's syntax, checked as the file is read (its errors at render time name the row: prepare).
+    try:
+        _SYNTAX.parse(template)
+    except TemplateSyntaxError as exc:
+        raise ValueError(f"not a Jinja template: {exc.message} (template line {exc.lineno})") from exc
+    return template
+
+
+# A Jinja template over a row, as kobench.tasks.prompt renders it.
+Template = Annotated[str, AfterValidator(_template_parses)]
+
+
 class DatasetSpec(_Strict):
     hub_id: str | None = Field(default=None, pattern=r"^[\w.-]+/[\w.-]+$")
     user_data: bool = False  # no public dataset: the user points the task at their own (--data-path)
@@ -77,7 +91,7 @@ class DatasetSpec(_Strict):
     local_dir: str | None = Field(default=None, pattern=r"^[\w.-]+$")
     # How the files in that folder are laid out: "auto" detects parquet/TSV/JSON(L)/save_to_disk;
     # the others are the layouts users already have (kobench/data/layouts.py), tried first when present.
-    layout: Literal["auto", "aihub-coco-ko", "xm3600"] = "auto"
+    layout: Literal["auto", "aihub-coco-ko", "xm3600", "komt-bench"] = "auto"
     # A column whose cell holds a list of records (or its Python/JSON literal): each record is read as a row
     # of its own, with the row's other columns, the record's keys and `record` (its position in the list),
     # after `subtasks` and before `derived` (MTVQA's qa_pairs, as lmms-eval flattens them: data/records.py).
@@ -116,6 +130,9 @@ COLUMN_ROLES = (
     "width",
     "height",
     "options_list",
+    "instructions",  # instruction following: the row's instruction ids (IFEval's instruction_id_list)
+    "instruction_kwargs",  # and their arguments, one mapping per instruction (IFEval's kwargs)
+    "turns",  # a conversation's user turns, asked one after another (MT-Bench)
 )
 
 
@@ -134,6 +151,9 @@ class ColumnsSpec(_Strict):
     height: list[str] | None = None
     options: list[str] | None = None  # one column per option letter, in letter order
     options_list: list[str] | None = None  # one column holding the list of option texts
+    instructions: list[str] | None = None  # a list of instruction ids to check (instruction following)
+    instruction_kwargs: list[str] | None = None  # a list of the instructions' arguments, in their order
+    turns: list[str] | None = None  # a list of user turns: one request per turn, each after the answers
     breakdown: list[str] = []  # category columns reported separately (data_type, category, ...)
 
     _alternatives = field_validator(*COLUMN_ROLES, mode="before")(_as_alternatives)
@@ -146,7 +166,7 @@ class ColumnsSpec(_Strict):
 
 
 class PromptVersion(_Strict):
-    template: str
+    template: Template
     max_new_tokens: int | None = Field(default=None, gt=0)  # every generating version names it
     stop: list[str] = []
     system: str | None = None
@@ -219,10 +239,10 @@ class JudgeSpec(_Strict):
     version: str
     source: str  # where the exact strings come from
     default_model: str | None = None  # the judge of record the published numbers used (never called silently)
-    system: str | None = None
-    template: str  # Jinja: row columns, `prediction`, `variables`; `| lines` joins a list with newlines
+    system: Template | None = None
+    template: Template  # Jinja: row columns, `prediction`, `variables`; `| lines` joins a list with newlines
     variables: dict[str, str] = {}  # long protocol constants (a rubric) the template names
-    parse: Literal["two_scores", "score_1_10", "binary", "true_false", "koffvqa", "checklist"]
+    parse: Literal["two_scores", "score_1_10", "binary", "true_false", "koffvqa", "checklist", "mt_bench"]
     temperature: float = 0.0
     # null: the request names no limit (KMMMU's judge call sends none; reasoning models refuse max_tokens)
     max_tokens: int | None = Field(default=1024, gt=0)
@@ -243,6 +263,8 @@ class TaskSpec(_Strict):
         "judged",
         "text_vqa",
         "ocr_read_ccocr",
+        "instruction_following",
+        "math",
     ]
     # What the rows hold besides text: tables group by it first (a model card's image table and its text
     # table), then by category, so a text benchmark is never averaged with image ones.
@@ -295,7 +317,8 @@ class TaskSpec(_Strict):
             raise ValueError("columns.image: Field required (a task of modality text has no image column)")
         if self.modality == "text" and self.columns.image is not None:
             raise ValueError("a task of modality text has no columns.image")
-        if self.modality == "text" and self.family != "multiple_choice":
+        text_families = ("multiple_choice", "instruction_following", "judged", "math")
+        if self.modality == "text" and self.family not in text_families:
             raise ValueError(f"family {self.family} has no text-only tasks yet (multiple_choice has)")
         return self
 
@@ -384,15 +407,15 @@ def parse_task(text: str, path: str) -> TaskSpec:
 def key_line(path: str | None, loc: tuple[Any, ...]) -> int | None:
     """The line of the key at `loc` in the task file at `path` (None when unknown)."""
     try:
-        text = Path(path).read_text(encoding="utf-8") if path else None
+        text = read_utf8(Path(path)) if path else None
         return _line_of(yaml.compose(text, Loader=_SafeLoader), loc) if text is not None else None
-    except (OSError, yaml.YAMLError):
+    except (OSError, yaml.YAMLError, BadInputError):
         return None
 
 
 def load_task_file(path: Path) -> TaskSpec:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_utf8(path)  # BadInputError naming the line that is not UTF-8
     except OSError as exc:
         raise BadInputError(f"{path}: cannot read task file: {exc}") from exc
     return parse_task(text, str(path))

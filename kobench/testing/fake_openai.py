@@ -9,6 +9,7 @@ delays, dropped connections and malformed bodies, so the client's retries run ag
         ...
         server.requests       # [(headers, body), ...] in arrival order; header names in any case
         server.max_in_flight  # the most requests it was answering at once
+        server.disconnected   # indices of the requests whose client closed the connection during a wait
 
 POST /v1/chat/completions answers as the script says; GET /v1/models lists one model. A request with
 `"stream": true` is answered as servers stream (server-sent events, chunked): a chunk with the role, the
@@ -19,6 +20,9 @@ asks for it, then `data: [DONE]`. Errors, drops and raw bodies answer a streamin
 from __future__ import annotations
 
 import json
+import select
+import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -32,7 +36,8 @@ from typing import Any, ClassVar
 class Reply:
     """How to answer one request. `text` is the completion, or the error message when `status` is not 2xx.
     `headers` are sent as given (a Content-Length here replaces the real one: a truncated body).
-    `delay` and `hang` both wait before answering; `hang` is meant to outlast the client's timeout.
+    `delay` and `hang` both wait before answering; `hang` is meant to outlast the client's timeout. A client
+    that closes the connection during either wait is recorded (`server.disconnected`); the wait goes on.
     `drop` closes the connection without a response; `raw_body` replaces the JSON body (a malformed one).
     `usage` is (prompt_tokens, completion_tokens) (None: no usage block, in a stream no usage chunk either);
     `finish_reason` is sent as given (None: left out). `reasoning` is a reasoning model's thinking, sent as
@@ -117,6 +122,7 @@ class FakeOpenAIServer:
         self.model = model
         self.requests: list[tuple[Headers, dict]] = []
         self.max_in_flight = 0
+        self.disconnected: list[int] = []
         self._in_flight = 0
         self._lock = threading.Lock()
         self._httpd = _Server(("127.0.0.1", port), _Handler)
@@ -163,11 +169,19 @@ class FakeOpenAIServer:
         with self._lock:
             self._in_flight -= 1
 
+    def _gone(self, index: int) -> None:
+        with self._lock:
+            self.disconnected.append(index)
+
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a hanging handler never blocks close()
     request_queue_size = 128  # the default backlog of 5 makes bursts of connects wait for SYN retries
     fake: FakeOpenAIServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that went away is no error
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -224,7 +238,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, reply: Reply, body: dict, index: int) -> None:
         if reply.delay or reply.hang:
-            time.sleep(reply.delay + reply.hang)
+            self._wait(reply.delay + reply.hang, index)
         if reply.drop:
             self.close_connection = True  # the socket closes with nothing written
             return
@@ -237,6 +251,22 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             kind = self.error_types.get(reply.status, "server_error")
             self._send(reply.status, _error(reply.text, kind, reply.status), reply.headers)
+
+    def _wait(self, seconds: float, index: int) -> None:
+        """Sleep `seconds`, watching the connection meanwhile: a client that closes it (the socket reads as
+        ended; no client pipelines a request behind an unanswered one) is recorded as soon as it does."""
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            readable, _, _ = select.select([self.connection], [], [], min(left, 0.05))
+            if not readable:
+                continue
+            try:
+                ended = not self.connection.recv(1, socket.MSG_PEEK)
+            except OSError:  # reset
+                ended = True
+            if ended:
+                self.server.fake._gone(index)
+            time.sleep(max(0.0, end - time.monotonic()))  # the rest of the wait, as before
 
     def _completion(self, reply: Reply, body: dict, index: int) -> dict:
         message = {"role": "assistant", "content": reply.text}
