@@ -111,7 +111,6 @@ def evaluate(
     from kobench.run import run
 
     names = tuple(tasks.split(",")) if isinstance(tasks, str) else tuple(tasks)
-    env_data = os.environ.get("KOBENCH_DATA_DIR")
     try:
         endpoint = Endpoint.parse(judge, judge_api_key_env) if judge else None
     except BadInputError as exc:
@@ -122,7 +121,7 @@ def evaluate(
         output=Path(output) if output else None,
         data={
             "task_dirs": tuple(Path(p) for p in task_dirs),
-            "data_dir": Path(data_dir) if data_dir else (Path(env_data) if env_data else None),
+            "data_dir": _data_dir(data_dir),
             "data_revision": data_revision,
             "data_paths": tuple(data_paths),
             "split_files": tuple(split_files),
@@ -207,13 +206,12 @@ def token_efficiency(
     writable_folder(output)
     found = ([constitution()] if builtin_corpus else []) + [read_corpus(Path(p)) for p in corpora]
     if tasks:
-        env_data = os.environ.get("KOBENCH_DATA_DIR")
         config = build_config(
             model="hf:tokenizers",
             tasks=tuple(tasks),
             data={
                 "task_dirs": tuple(Path(p) for p in task_dirs),
-                "data_dir": Path(data_dir) if data_dir else (Path(env_data) if env_data else None),
+                "data_dir": _data_dir(data_dir),
                 "limit": limit,
             },
         )
@@ -279,13 +277,12 @@ def speed(
 
     names = tuple(t for t in (tasks.split(",") if isinstance(tasks, str) else tasks) if t.strip())
     writable_folder(output)
-    env_data = os.environ.get("KOBENCH_DATA_DIR")
     config = build_config(
         model=model,
         tasks=names,
         data={
             "task_dirs": tuple(Path(p) for p in task_dirs),
-            "data_dir": Path(data_dir) if data_dir else (Path(env_data) if env_data else None),
+            "data_dir": _data_dir(data_dir),
             "limit": limit,
         },
         options={
@@ -366,3 +363,9 @@ def report(
         task_dirs=dirs,
         secrets=secret_values(os.environ),
     )
+
+
+def _data_dir(given: str | Path | None) -> Path | None:
+    """The local mirror: the one given, else $KOBENCH_DATA_DIR, else none (the Hub)."""
+    found = given or os.environ.get("KOBENCH_DATA_DIR")
+    return Path(found) if found else None

@@ -77,6 +77,22 @@ DataPaths = Annotated[
     list[str], typer.Option(help="TASK=DIR: run TASK on your own data in DIR (repeatable).")
 ]
 Output = Annotated[Path | None, typer.Option("--output", "-o", help="Folder for results.json and samples/.")]
+# Options that `run` and `speed` share.
+VllmPython = Annotated[
+    str | None,
+    typer.Option(help="vllm: models: a Python with vLLM (default: $KOBENCH_VLLM_PYTHON, else this one)."),
+]
+EngineArgs = Annotated[
+    list[str], typer.Option(help="vllm: a further `vllm serve` argument, as it is (repeatable).")
+]
+ApiKeyEnv = Annotated[
+    str, typer.Option(help="API models: the environment variable holding the key (never stored).")
+]
+RequestTimeout = Annotated[float, typer.Option(min=0.001, help="API models: seconds per request.")]
+DtypeOption = Annotated[DtypeChoice, typer.Option(help="auto: bf16 on CUDA, fp32 on CPU.")]
+DeviceOption = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1, ...")]
+TrustRemoteCode = Annotated[bool, typer.Option(help="Allow a model's own Python code to run.")]
+ModelRevision = Annotated[str | None, typer.Option(help="Pin a Hub model revision.")]
 
 
 def _fail(exc: KobenchError) -> None:
@@ -149,8 +165,8 @@ def run(
     task_dir: TaskDirs = [],  # noqa: B006 (typer reads the default, never mutates it)
     data_revision: Annotated[str | None, typer.Option(help="Pin a Hub dataset revision.")] = None,
     data_path: DataPaths = [],  # noqa: B006
-    dtype: Annotated[DtypeChoice, typer.Option(help="auto: bf16 on CUDA, fp32 on CPU.")] = "auto",
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1, ...")] = "auto",
+    dtype: DtypeOption = "auto",
+    device: DeviceOption = "auto",
     device_map: Annotated[
         DeviceMapChoice | None,
         typer.Option(
@@ -164,8 +180,8 @@ def run(
             min=1, help="Override the prompt version's generation length (recorded in the signature)."
         ),
     ] = None,
-    trust_remote_code: Annotated[bool, typer.Option(help="Allow a model's own Python code to run.")] = False,
-    model_revision: Annotated[str | None, typer.Option(help="Pin a Hub model revision.")] = None,
+    trust_remote_code: TrustRemoteCode = False,
+    model_revision: ModelRevision = None,
     prompt_version: Annotated[
         list[str], typer.Option(help="VERSION for every task that has it, or TASK=VERSION (repeatable).")
     ] = [],  # noqa: B006
@@ -192,10 +208,7 @@ def run(
     max_concurrency: Annotated[
         int, typer.Option(min=1, help="API models, --concurrency auto: the most requests in flight.")
     ] = 64,
-    vllm_python: Annotated[
-        str | None,
-        typer.Option(help="vllm: models: a Python with vLLM (default: $KOBENCH_VLLM_PYTHON, else this one)."),
-    ] = None,
+    vllm_python: VllmPython = None,
     tensor_parallel_size: Annotated[int, typer.Option(min=1, help="vllm: GPUs per replica (tensor).")] = 1,
     pipeline_parallel_size: Annotated[int, typer.Option(min=1, help="vllm: pipeline stages.")] = 1,
     data_parallel_size: Annotated[
@@ -214,15 +227,9 @@ def run(
         str | None,
         typer.Option(help="vllm: auto, string or openai (how message content reaches the template)."),
     ] = None,
-    engine_arg: Annotated[
-        list[str], typer.Option(help="vllm: a further `vllm serve` argument, as it is (repeatable).")
-    ] = [],  # noqa: B006
-    api_key_env: Annotated[
-        str, typer.Option(help="API models: the environment variable holding the key (never stored).")
-    ] = "OPENAI_API_KEY",
-    request_timeout: Annotated[
-        float, typer.Option(min=0.001, help="API models: seconds per request.")
-    ] = 120.0,
+    engine_arg: EngineArgs = [],  # noqa: B006
+    api_key_env: ApiKeyEnv = "OPENAI_API_KEY",
+    request_timeout: RequestTimeout = 120.0,
     max_retry_after: Annotated[
         float,
         typer.Option(
@@ -627,23 +634,14 @@ def speed(
     ] = None,
     data_dir: DataDir = None,
     task_dir: TaskDirs = [],  # noqa: B006
-    dtype: Annotated[DtypeChoice, typer.Option(help="auto: bf16 on CUDA, fp32 on CPU.")] = "auto",
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1, ...")] = "auto",
-    trust_remote_code: Annotated[bool, typer.Option(help="Allow a model's own Python code to run.")] = False,
-    model_revision: Annotated[str | None, typer.Option(help="Pin a Hub model revision.")] = None,
-    vllm_python: Annotated[
-        str | None,
-        typer.Option(help="vllm: models: a Python with vLLM (default: $KOBENCH_VLLM_PYTHON, else this one)."),
-    ] = None,
-    engine_arg: Annotated[
-        list[str], typer.Option(help="vllm: a further `vllm serve` argument, as it is (repeatable).")
-    ] = [],  # noqa: B006
-    api_key_env: Annotated[
-        str, typer.Option(help="API models: the environment variable holding the key (never stored).")
-    ] = "OPENAI_API_KEY",
-    request_timeout: Annotated[
-        float, typer.Option(min=0.001, help="API models: seconds per request.")
-    ] = 120.0,
+    dtype: DtypeOption = "auto",
+    device: DeviceOption = "auto",
+    trust_remote_code: TrustRemoteCode = False,
+    model_revision: ModelRevision = None,
+    vllm_python: VllmPython = None,
+    engine_arg: EngineArgs = [],  # noqa: B006
+    api_key_env: ApiKeyEnv = "OPENAI_API_KEY",
+    request_timeout: RequestTimeout = 120.0,
     cache_dir: Annotated[Path | None, typer.Option(envvar="KOBENCH_CACHE_DIR", help="Cache folder.")] = None,
     fmt: Annotated[
         str, typer.Option("--format", help="A tabulate format: github, simple, latex, ...")

@@ -186,6 +186,18 @@ class RunResult(_Model):
         return result.pipelines[pipeline].metrics[result.primary_metric]
 
 
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write via a temporary file in the same folder and rename, line ends as given (a README's stay)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write via a temporary file in the same folder and rename, so readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -25,9 +25,7 @@ line of the file stays byte for byte.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
@@ -225,12 +223,7 @@ def update_card(path: Path, index: ModelIndex) -> bool:
     new = merge_into_card(text, index)
     if new == text:
         return False
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(new)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from kobench.results import write_text_atomic
+
+    write_text_atomic(path, new)
     return True

@@ -10,9 +10,7 @@ error and the file is left as it was.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 
 from kobench.errors import BadInputError
@@ -48,12 +46,7 @@ def update_readme(path: Path, name: str, block: str) -> bool:
     new = replace_between(text, name, block, str(path))
     if new == text:
         return False
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(new)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from kobench.results import write_text_atomic
+
+    write_text_atomic(path, new)
     return True
