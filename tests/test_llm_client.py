@@ -458,16 +458,15 @@ def test_a_consumer_that_stops_cancels_what_is_in_flight(interrupt: type[BaseExc
 
     requests = [ChatRequest([{"role": "user", "content": str(i)}]) for i in range(10)]
     with FakeOpenAIServer(script) as server, client_for(server, concurrency=4, timeout=120.0) as client:
-        began = time.monotonic()
         with pytest.raises(interrupt):
             client.chat_many(requests, on_done=on_done)
         time.sleep(0.3)  # a request sent just before the stop may reach the server just after it
         calls = server.calls
         time.sleep(0.3)
         assert server.calls == calls <= 5  # the four first, perhaps a fifth sent before the stop; no more
-        # The client still works, and at once: the hanging requests gave their slots back when cancelled.
+        # The client still works: the hanging requests gave their slots back when cancelled.
+        assert client.limit._in_flight == 0
         assert client.chat(ChatRequest([{"role": "user", "content": "0"}])).text == "fast"
-        assert time.monotonic() - began < 30
 
 
 # --- parsing helpers ---
