@@ -299,22 +299,28 @@ def _resolve_backref(value: Any, by_index: dict[str, dict[str, Any]], col: str) 
     return value
 
 
-def read_tsv(path: Path, root: Path, image_columns: Sequence[str]) -> tuple[Rows, list[str]]:
-    """VLMEvalKit layout. Only an EMPTY cell is missing (None); 'nan', 'NA', 'None' are kept as text,
-    because an option may literally read 'None'. Rows are numbered 1-based, not counting the header."""
+def _read_delimited(path: Path, sep: str, kind: str) -> tuple[Rows, list[str]]:
+    """A delimited file with a header, every cell as text; only an EMPTY cell is missing (None)."""
     import pandas as pd
 
     try:
-        df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
+        df = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
     except UnicodeDecodeError:
         raise utf8_error(path) from None
     except (ValueError, pd.errors.ParserError) as exc:
-        raise BadInputError(f"{where(path)}: unreadable TSV: {exc}") from exc
+        raise BadInputError(f"{where(path)}: unreadable {kind}: {exc}") from exc
     columns = [str(c) for c in df.columns]
     rows: Rows = [
         {k: plain(v) for k, v in zip(columns, rec, strict=True)}
         for rec in df.itertuples(index=False, name=None)
     ]
+    return rows, columns
+
+
+def read_tsv(path: Path, root: Path, image_columns: Sequence[str]) -> tuple[Rows, list[str]]:
+    """VLMEvalKit layout. Only an EMPTY cell is missing (None); 'nan', 'NA', 'None' are kept as text,
+    because an option may literally read 'None'. Rows are numbered 1-based, not counting the header."""
+    rows, columns = _read_delimited(path, "\t", "TSV")
     src = Source(str(path), path.parent, root)
     images = [c for c in image_columns if c in columns]
     by_index = {r["index"]: r for r in rows if r.get("index") is not None} if "index" in columns else {}
@@ -370,19 +376,7 @@ def read_csv(path: Path, root: Path, image_columns: Sequence[str]) -> tuple[Rows
     """A comma-separated file with a header, read as the TSV reader reads its cells (only an empty cell is
     missing; a column of numbers that round-trip exactly becomes numbers); an image cell is a path, a URL
     (the local copy at <host>/<path>) or a list of them written as text."""
-    import pandas as pd
-
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
-    except UnicodeDecodeError:
-        raise utf8_error(path) from None
-    except (ValueError, pd.errors.ParserError) as exc:
-        raise BadInputError(f"{where(path)}: unreadable CSV: {exc}") from exc
-    columns = [str(c) for c in df.columns]
-    rows: Rows = [
-        {k: plain(v) for k, v in zip(columns, rec, strict=True)}
-        for rec in df.itertuples(index=False, name=None)
-    ]
+    rows, columns = _read_delimited(path, ",", "CSV")
     for col in columns:
         if col not in image_columns:
             for row, v in zip(rows, _numeric_column([r[col] for r in rows]), strict=True):
