@@ -1018,4 +1018,9 @@ def main() -> None:
         gc.freeze()
     # A Ctrl-C while the interpreter shuts down ends it with the code already decided, not a traceback.
     _on_interrupt(code if isinstance(code, int) else int(code is not None))
+    # CPython remembers a KeyboardInterrupt that ended code run from a string (exec/eval of a str: dataclass
+    # and namedtuple bodies, templates) even when a caller caught it, and `python -m` then kills the process
+    # with SIGINT at exit instead of exiting with our code. Each string eval clears that flag: this one says
+    # the interrupt was handled.
+    exec("None")
     sys.exit(code)

@@ -171,6 +171,26 @@ def test_ctrl_c_again_and_again_exits_5_without_a_traceback(
         resume_completes(server, tmp_path, len({row["id"] for row in samples(tmp_path)}))
 
 
+def test_an_interrupt_caught_inside_string_code_still_exits_5(tmp_path: Path) -> None:
+    """A Ctrl-C that lands while Python runs code compiled from a string (exec of a str: dataclass bodies,
+    templates) is caught by kobench, yet CPython remembers it and, under `python -m` or `-c`, kills the
+    process with SIGINT at exit: -2 instead of 5 (the flaky end of a Ctrl-C during data generation). Raised
+    there on purpose, so deterministically; run as `python -m kobench` runs, through runpy."""
+    script = "import kobench.cli as c\nc.app = lambda: exec('raise KeyboardInterrupt')\nc.main()\n"
+    (tmp_path / "probe.py").write_text(script)
+    done = subprocess.run(
+        [sys.executable, "-m", "probe"],
+        cwd=tmp_path,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 5, done.stderr
+    no_traceback(done.stderr)
+
+
 def test_retry_after_is_capped_by_max_retry_after_and_recorded(tmp_path: Path) -> None:
     def script(body: dict, index: int) -> Reply:
         return Reply.rate_limited(600) if index == 0 else Reply(text="A")
