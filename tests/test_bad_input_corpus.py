@@ -25,6 +25,7 @@ from benchmark_copies import k_seed_rows, write_all, write_parquet
 
 from kobench.api import evaluate
 from kobench.run.predictions import score_predictions
+from kobench.testing.fake_openai import FakeOpenAIServer, Reply
 
 KOBENCH = [sys.executable, "-m", "kobench"]
 
@@ -41,6 +42,7 @@ class World:
     cache: Path  # the response cache that run wrote
     predictions: Path  # one prediction per K-SEED row
     dtc_predictions: Path  # one per K-DTCBench row
+    judged: Path  # `kobench run -m constant:A -t k-llava-w --judge` of the mirror, a loopback judge
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +71,19 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
             json.loads(line)["id"] for line in (finished / "samples" / f"{task}.jsonl").open(encoding="utf-8")
         ]
         _lines(path, [{"id": rid, "prediction": answer} for rid in ids])
-    return World(mirror, root / "broken", root / "no-id", finished, root / "cache", predictions, dtc)
+    with FakeOpenAIServer(lambda body, index: Reply(text="8 6\n두 답변 모두 적절합니다")) as judge:
+        judged = evaluate(
+            "constant:A",
+            "k-llava-w",
+            output=root / "judged",
+            data_dir=mirror,
+            cache_dir=root / "judge-cache",
+            judge=f"judge@{judge.base_url}",
+        )
+    assert judged.status == "complete"
+    return World(
+        mirror, root / "broken", root / "no-id", finished, root / "cache", predictions, dtc, root / "judged"
+    )
 
 
 def _lines(path: Path, records: list) -> Path:
@@ -254,6 +268,39 @@ def cache_foreign(place: Place) -> None:
     place.keep.append(place.cache / "responses.sqlite")
 
 
+def judge_cache_file(data: bytes) -> Callable[[Place], None]:
+    def setup(place: Place) -> None:
+        place.cache.mkdir(parents=True, exist_ok=True)
+        (place.cache / "judgements.sqlite").write_bytes(data)
+        place.keep.append(place.cache / "judgements.sqlite")
+
+    return setup
+
+
+def judge_cache_foreign(place: Place) -> None:
+    place.cache.mkdir()
+    with sqlite3.connect(place.cache / "judgements.sqlite") as db:
+        db.execute("CREATE TABLE judgements (verdict TEXT)")
+        db.execute("INSERT INTO judgements VALUES ('10')")
+    db.close()
+    place.keep.append(place.cache / "judgements.sqlite")
+
+
+def judged(place: Place) -> None:
+    shutil.copytree(place.world.judged, place.out)
+    place.keep.append(place.out)
+
+
+def judged_and_damaged_cache(place: Place) -> None:
+    judged(place)
+    judge_cache_file(b"SQLite format 3\x00" + b"\x07" * 4000)(place)
+
+
+def judged_and_afile(place: Place) -> None:
+    judged(place)
+    afile(place)
+
+
 def cache_is_folder(place: Place) -> None:
     (place.cache / "responses.sqlite").mkdir(parents=True)
 
@@ -324,6 +371,16 @@ class _RunsCode:
 RUN = ["run", "-m", "constant:A", "-t", "k-seed", "--no-progress"]
 SCORE = ["score", "-t", "k-seed", "--predictions", "{preds}"]
 OWN = ["score", "-t", "k-seed", "--predictions", "{own}"]
+JUDGED_RUN = [
+    "run",
+    "-m",
+    "constant:A",
+    "-t",
+    "k-llava-w",
+    "--judge",
+    "j@http://127.0.0.1:9/v1",
+    "--no-progress",
+]
 
 
 def case(name: str, args: list[str], code: int, says: str, setup: Callable[[Place], None] | None = None):
@@ -598,6 +655,42 @@ CASES = [
         2,
         "--judge-concurrency",
     ),
+    # A damaged judgement cache, or a --cache-dir that is a file: refused before any answer or verdict.
+    case(
+        "judge-cache-garbage",
+        [*JUDGED_RUN],
+        4,
+        "the judgement cache is damaged",
+        judge_cache_file(bytes(range(256)) * 20),
+    ),
+    case(
+        "judge-cache-header-then-garbage",
+        [*JUDGED_RUN],
+        4,
+        "none of its verdicts is used",
+        judge_cache_file(b"SQLite format 3\x00" + b"\x07" * 4000),
+    ),
+    case(
+        "judge-cache-foreign-table",
+        [*JUDGED_RUN],
+        4,
+        "its table 'judgements' is not kobench's",
+        judge_cache_foreign,
+    ),
+    case(
+        "rejudge-cache-damaged",
+        ["judge", "{out}", "--judge", "j@http://127.0.0.1:9/v1", "--no-progress"],
+        4,
+        "the judgement cache is damaged",
+        judged_and_damaged_cache,
+    ),
+    case(
+        "rejudge-cache-dir-is-a-file",
+        ["judge", "{out}", "--judge", "j@http://127.0.0.1:9/v1", "--cache-dir", "{afile}"],
+        4,
+        "--cache-dir {afile}: cannot make the folder",
+        judged_and_afile,
+    ),
     # Weights that would run code as they load: refused, nothing run, one line.
     case(
         "weights-pickle-runs-code",
@@ -738,8 +831,6 @@ def test_a_damaged_cache_is_left_as_it_is_and_no_cache_runs(world: World, tmp_pa
 
 def test_kobench_judge_reports_its_own_calls(world: World, tmp_path: Path) -> None:
     from benchmark_copies import k_llava_w_rows
-
-    from kobench.testing.fake_openai import FakeOpenAIServer, Reply
 
     def script(body: dict, index: int) -> Reply:
         return Reply(text="답변입니다" if body["model"] == "vlm" else "8 6\n두 답변 모두 적절합니다")

@@ -19,12 +19,11 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from kobench.errors import BadInputError
+from kobench.sqlite_store import Store, check_sound
 from kobench.types import ImagePart, Request, Response
 
 # 2: the request's hints (kind, options, region, question) are part of the key.
@@ -74,26 +73,17 @@ class ResponseCache:
         """path None: a cache that remembers nothing (--no-cache)."""
         self.path = path
         self._db: sqlite3.Connection | None = None
+        self._store = Store(path or Path("."), "response cache", "answers")
         if path is not None:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise BadInputError(
-                    f"--cache-dir {path.parent}: cannot make the folder ({exc.strerror or exc});"
-                    " choose another --cache-dir (or KOBENCH_CACHE_DIR), or pass --no-cache"
-                ) from None
-            with self._guarded("open"):
+            self._store.make_folder()
+            with self._store.guarded("open"):
                 self._db = sqlite3.connect(path, timeout=30)
                 self._open(self._db)
 
     def _open(self, db: sqlite3.Connection) -> None:
         """Check the file before changing anything in it: SQLite finds it sound, and a `responses` table
         there is kobench's; then WAL, and the table (or the columns added since its first version)."""
-        if (found := db.execute("PRAGMA quick_check").fetchone()[0]) != "ok":
-            raise sqlite3.DatabaseError(f"database check: {found}")
-        columns = {row[1] for row in db.execute("PRAGMA table_info(responses)")}
-        if columns and not columns >= _FIRST_COLUMNS:
-            raise sqlite3.DatabaseError(f"its table 'responses' is not kobench's (columns {sorted(columns)})")
+        columns = check_sound(db, "responses", _FIRST_COLUMNS)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute(
@@ -107,24 +97,11 @@ class ResponseCache:
                 db.execute(f"ALTER TABLE responses ADD COLUMN {column} {kind}")
         db.commit()
 
-    @contextmanager
-    def _guarded(self, doing: str) -> Iterator[None]:
-        """SQLite's errors as one line naming the file and the way out, never a traceback."""
-        try:
-            yield
-        except sqlite3.OperationalError as exc:  # cannot open or write it (permissions, locked, disk)
-            raise BadInputError(
-                f"--cache-dir {self.path.parent}: cannot {doing} the response cache {self.path} ({exc});"
-                " choose another --cache-dir (or KOBENCH_CACHE_DIR), or pass --no-cache"
-            ) from None
-        except sqlite3.DatabaseError as exc:
-            raise _damaged(self.path, doing, exc) from None
-
     def get_many(self, keys: Sequence[str]) -> dict[str, Response]:
         if self._db is None or not keys:
             return {}
         found: dict[str, Response] = {}
-        with self._guarded("read"):
+        with self._store.guarded("read"):
             self._get_into(self._db, found, keys)
         return found
 
@@ -167,7 +144,7 @@ class ResponseCache:
             if r.ok
         ]
         if rows:
-            with self._guarded("write"):
+            with self._store.guarded("write"):
                 self._db.executemany(
                     "INSERT OR REPLACE INTO responses"
                     " (key, text, n_tokens, seconds, finish_reason, prompt_tokens, scores, image_tokens)"
@@ -180,11 +157,3 @@ class ResponseCache:
         if self._db is not None:
             self._db.close()
             self._db = None
-
-
-def _damaged(path: Path | None, doing: str, exc: Exception) -> BadInputError:
-    return BadInputError(
-        f"{path}: the response cache is damaged ({exc}; found on {doing}), so none of its answers is used."
-        f" Move it aside (mv {path} {path}.damaged; `sqlite3 {path}.damaged .recover | sqlite3 {path}`"
-        " salvages what it can) and run again, or pass --no-cache or another --cache-dir"
-    )
