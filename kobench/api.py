@@ -157,6 +157,7 @@ def evaluate(
             "endpoint": endpoint,
             "concurrency": judge_concurrency,
             "max_failed_share": max_failed_judgements,
+            "max_retry_after": max_retry_after,
         },
         policy={
             "cache_dir": Path(cache_dir) if cache_dir else default_cache_dir(),

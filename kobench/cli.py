@@ -89,6 +89,15 @@ ApiKeyEnv = Annotated[
     str, typer.Option(help="API models: the environment variable holding the key (never stored).")
 ]
 RequestTimeout = Annotated[float, typer.Option(min=0.001, help="API models: seconds per request.")]
+MaxRetryAfter = Annotated[
+    float,
+    typer.Option(
+        min=0.0,
+        max=86400.0,
+        help="API models and the judge: the longest wait a server's Retry-After (429, 503) is granted, in "
+        "seconds; a longer one is capped (and logged). Recorded in the results (run.concurrency).",
+    ),
+]
 DtypeOption = Annotated[DtypeChoice, typer.Option(help="auto: bf16 on CUDA, fp32 on CPU.")]
 DeviceOption = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1, ...")]
 TrustRemoteCode = Annotated[bool, typer.Option(help="Allow a model's own Python code to run.")]
@@ -230,15 +239,7 @@ def run(
     engine_arg: EngineArgs = [],  # noqa: B006
     api_key_env: ApiKeyEnv = "OPENAI_API_KEY",
     request_timeout: RequestTimeout = 120.0,
-    max_retry_after: Annotated[
-        float,
-        typer.Option(
-            min=0.0,
-            max=86400.0,
-            help="API models: the longest wait a server's Retry-After (429, 503) is granted, in seconds; "
-            "a longer one is capped (and logged). Recorded in the results (run.concurrency).",
-        ),
-    ] = 60.0,
+    max_retry_after: MaxRetryAfter = 60.0,
     modalities: Annotated[
         str,
         typer.Option(
@@ -412,6 +413,7 @@ def judge_command(
     judge_api_key_env: JudgeKeyEnv = "OPENAI_API_KEY",
     judge_concurrency: JudgeConcurrency = 16,
     max_failed_judgements: MaxFailedJudgements = 0.05,
+    max_retry_after: MaxRetryAfter = 60.0,
     task_dir: TaskDirs = [],  # noqa: B006
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write judgements.")] = False,
     cache_dir: Annotated[Path | None, typer.Option(envvar="KOBENCH_CACHE_DIR", help="Cache folder.")] = None,
@@ -434,6 +436,7 @@ def judge_command(
             task_dirs=tuple(task_dir),
             cache_path=None if no_cache else cache,
             max_failed_judgements=max_failed_judgements,
+            max_retry_after=max_retry_after,
             progress=progress,
         )
     except KobenchError as exc:

@@ -183,6 +183,9 @@ class JudgeOptions(_Options):
     endpoint: Endpoint | None = None  # the LLM judge of judged tasks (never a default)
     concurrency: int = Field(default=16, ge=1)
     max_failed_share: float = Field(default=0.05, ge=0, le=1)  # more failed judgements: task incomplete
+    max_retry_after: float = Field(
+        default=60.0, ge=0, allow_inf_nan=False
+    )  # as the model's (--max-retry-after)
 
     @property
     def model(self) -> str | None:

@@ -208,6 +208,51 @@ def test_retry_after_is_capped_by_max_retry_after_and_recorded(tmp_path: Path) -
 
 
 @pytest.mark.parametrize(
+    "where", [pytest.param("run", id="run-judge-pass"), pytest.param("judge", id="kobench-judge")]
+)
+def test_the_judge_caps_retry_after_by_max_retry_after(where: str, tmp_path: Path) -> None:
+    """The judge's client honours --max-retry-after as the model's does: a judge asking for ten minutes is
+    asked again after half a second (the safety timeout is shorter than the 60 s default cap)."""
+    common = ["--cache-dir", str(tmp_path / "cache"), "--no-progress", "--max-retry-after", "0.5"]
+    run = [sys.executable, "-m", "kobench", "run", "--tasks", "ko-chart-synth-judged", "--limit", "3"]
+    run += ["--output", str(tmp_path / "out"), *common]
+    with (
+        FakeOpenAIServer(lambda body, index: Reply(text="3")) as model,
+        FakeOpenAIServer(
+            lambda body, index: Reply.rate_limited(600) if index == 0 else Reply(text="1")
+        ) as judge,
+    ):
+        run += ["--model", f"openai:m@{model.base_url}"]
+        if where == "judge":  # a finished run first, judged by another judge that answers at once
+            with FakeOpenAIServer(lambda body, index: Reply(text="1")) as first:
+                made = subprocess.run(
+                    [*run, "--judge", f"j@{first.base_url}"],
+                    env=ENV,
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                )
+            assert made.returncode == 0, made.stdout + made.stderr
+            args = [
+                sys.executable,
+                "-m",
+                "kobench",
+                "judge",
+                str(tmp_path / "out"),
+                "--judge",
+                f"j2@{judge.base_url}",
+                *common,
+            ]
+        else:
+            args = [*run, "--judge", f"j@{judge.base_url}"]
+        done = subprocess.run(args, env=ENV, capture_output=True, text=True, timeout=SAFETY, check=False)
+        calls = judge.calls
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert calls == 4  # three verdicts, the refused one asked again
+    assert "the server asked for 600.0 s; capped at max_retry_after 0.5 s" in done.stderr
+
+
+@pytest.mark.parametrize(
     "value",
     [
         pytest.param("-1", id="negative"),

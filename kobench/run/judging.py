@@ -158,7 +158,9 @@ class Judging:
     def __init__(self, judge: JudgeOptions, policy: Policy) -> None:
         endpoint = judge.endpoint
         assert endpoint, "judged tasks stop before any work without a judge (check_ready)"
-        self.client = ChatClient(endpoint, concurrency=judge.concurrency)
+        self.client = ChatClient(
+            endpoint, concurrency=judge.concurrency, max_retry_after=judge.max_retry_after
+        )
         self.cache = JudgementCache(policy.cache_dir / "judgements.sqlite" if policy.use_cache else None)
         self.calls = self.cache_hits = 0
 

@@ -61,6 +61,7 @@ def rejudge(
     task_dirs: Sequence[Path] = (),
     cache_path: Path | None = None,
     max_failed_judgements: float = 0.05,
+    max_retry_after: float = 60.0,
     progress: bool = False,
 ) -> RunResult:
     out = OutputDir(Path(results_dir))
@@ -88,12 +89,14 @@ def rejudge(
         endpoint=endpoint,
         concurrency=concurrency,
         max_failed_share=max_failed_judgements,
+        max_retry_after=max_retry_after,
     )
     cache = JudgementCache(cache_path)
     settings = ScoringSettings(judge_model=endpoint.model, judge_max_failed_share=options.max_failed_share)
     updated: dict[str, TaskResult] = dict(result.tasks)
     calls = cache_hits = 0  # this pass's own, what the results then report (not the first run's)
-    with ChatClient(endpoint, concurrency=options.concurrency) as client, Progress(progress) as bar:
+    client = ChatClient(endpoint, concurrency=options.concurrency, max_retry_after=options.max_retry_after)
+    with client, Progress(progress) as bar:
         for name in judged:
             spec, old = registry[name], result.tasks[name]
             path = out.samples_path(name)
