@@ -69,6 +69,7 @@ def evaluate(
     box_convention: str | None = None,
     split_files: Sequence[str] = (),
     embedder: str | None = None,
+    max_prompt_chars: int | None = None,
     judge: str | None = None,
     judge_api_key_env: str = "OPENAI_API_KEY",
     judge_concurrency: int = 16,
@@ -152,6 +153,7 @@ def evaluate(
             "max_new_tokens": max_new_tokens,
             "box_convention": box_convention,
             "embedder": embedder,
+            "max_prompt_chars": max_prompt_chars,
         },
         judge={
             "endpoint": endpoint,

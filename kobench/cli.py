@@ -89,6 +89,14 @@ ApiKeyEnv = Annotated[
     str, typer.Option(help="API models: the environment variable holding the key (never stored).")
 ]
 RequestTimeout = Annotated[float, typer.Option(min=0.001, help="API models: seconds per request.")]
+MaxPromptChars = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        help="The most characters one rendered prompt may have (default 200,000, room for KMMLU 5-shot); a "
+        "longer one stops the run before any work, naming the task file and row.",
+    ),
+]
 MaxRetryAfter = Annotated[
     float,
     typer.Option(
@@ -202,6 +210,7 @@ def run(
     ] = None,
     split_file: SplitFiles = [],  # noqa: B006
     embedder: Embedder = None,
+    max_prompt_chars: MaxPromptChars = None,
     judge: Judge = None,
     judge_api_key_env: JudgeKeyEnv = "OPENAI_API_KEY",
     judge_concurrency: JudgeConcurrency = 16,
@@ -315,6 +324,7 @@ def run(
             box_convention=BoxChoice(box_convention).value if box_convention else None,
             split_files=split_file,
             embedder=embedder,
+            max_prompt_chars=max_prompt_chars,
             judge=judge,
             judge_api_key_env=judge_api_key_env,
             judge_concurrency=judge_concurrency,
@@ -370,6 +380,7 @@ def score(
     data_path: DataPaths = [],  # noqa: B006
     split_file: SplitFiles = [],  # noqa: B006
     embedder: Embedder = None,
+    max_prompt_chars: MaxPromptChars = None,
     max_failed_share: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Exit 5 when more rows than this share fail.")
     ] = 0.05,
@@ -395,6 +406,7 @@ def score(
             data_paths=tuple(data_path),
             split_files=tuple(split_file),
             embedder=embedder,
+            max_prompt_chars=max_prompt_chars,
             max_failed_share=max_failed_share,
             overwrite=overwrite,
         )

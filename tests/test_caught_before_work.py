@@ -139,11 +139,11 @@ CASES = {
         "{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}", "200,000 operations"
     ),
     "template-loop-writing-too-much": template_case(
-        "{% for i in range(99999) %}xxxxx{% endfor %}", "the rendered text", "max_prompt_chars"
+        "{% for i in range(99999) %}xxxxx{% endfor %}", "the rendered text", "--max-prompt-chars"
     ),
-    "template-string-repeat": template_case("{{ 'x' * 10**10 }}", "repeated value", "max_prompt_chars"),
+    "template-string-repeat": template_case("{{ 'x' * 10**10 }}", "repeated value", "--max-prompt-chars"),
     "template-list-repeat": template_case("{{ (['x' * 1000] * 10**6)|join }}", "repeated value"),
-    "template-huge-power": template_case("{{ 10 ** (10 ** 10) }}", "a power", "max_prompt_chars"),
+    "template-huge-power": template_case("{{ 10 ** (10 ** 10) }}", "a power", "--max-prompt-chars"),
     "template-printf-width": template_case("{{ '%1000000000d' % 1 }}", "formatted value"),
     "template-format-width": template_case("{{ '{:>1000000000}'.format(1) }}", "formatted value"),
     "template-format-nested-width": template_case("{{ '{:{w}}'.format(1, w=10**9) }}", "formatted value"),
@@ -167,7 +167,7 @@ CASES = {
     # a prompt longer than a prompt may have: the row named
     "prompt-too-long-row-2": Case(
         rows=(ROWS[0], {**ROWS[1], "question": "가" * (MAX_PROMPT_CHARS + 1)}),
-        expect=(KEY, "row 2 (id q2)", f"{MAX_PROMPT_CHARS:,}", "max_prompt_chars"),
+        expect=(KEY, "row 2 (id q2)", f"{MAX_PROMPT_CHARS:,}", "--max-prompt-chars"),
     ),
     # the task file itself, caught as it is read
     "template-syntax-error": Case(choice_task("{% for x in %}"), expect=(KEY, "not a Jinja template")),
@@ -409,7 +409,7 @@ def test_the_prompt_cap_counts_the_whole_request_and_is_configurable(
         run(config)
     message = str(info.value)
     assert str(path) in message and KEY in message and "row 1 (id q1)" in message
-    assert "the prompt has 69 characters, more than the 60" in message and "max_prompt_chars" in message
+    assert "the prompt has 69 characters, more than the 60" in message and "--max-prompt-chars" in message
     assert tripwire == []
     roomy = config.model_copy(update={"scoring": ScoringOptions(max_prompt_chars=10_000)})
     with pytest.raises(AssertionError, match="the model was loaded"):  # caught nothing: the model is asked
@@ -443,7 +443,7 @@ REFUSED = {
 
 @pytest.mark.parametrize("template", REFUSED.values(), ids=REFUSED.keys())
 def test_the_sandbox_refuses_what_would_exhaust_memory(template: str) -> None:
-    with pytest.raises(TemplateFailed, match="max_prompt_chars"):
+    with pytest.raises(TemplateFailed, match="--max-prompt-chars"):
         render(template, {}, [])
 
 

@@ -110,6 +110,7 @@ def score_predictions(
     data_paths: tuple[str, ...] = (),
     split_files: tuple[str, ...] = (),
     embedder: str | None = None,
+    max_prompt_chars: int | None = None,
     max_failed_share: float = 0.05,
     overwrite: bool = False,
 ) -> RunResult:
@@ -129,7 +130,11 @@ def score_predictions(
             "split_files": split_files,
             "limit": limit,
         },
-        scoring={"prompt_versions": prompt_versions, "embedder": embedder},
+        scoring={
+            "prompt_versions": prompt_versions,
+            "embedder": embedder,
+            "max_prompt_chars": max_prompt_chars,
+        },
         policy={
             "cache_dir": cache_dir,
             "use_cache": False,

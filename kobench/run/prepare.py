@@ -345,5 +345,5 @@ def check_prompt_sizes(task: TaskSpec, version: str, origin: str, items: list[It
             raise BadInputError(
                 f"{task.path}:{line or '?'}: {'.'.join(key)}: {origin}: row {item.index + 1} (id {item.id}): "
                 f"the prompt has {size:,} characters, more than the {limit:,} a prompt may have "
-                "(max_prompt_chars, default 200,000: raise it for prompts meant to be this long)"
+                "(--max-prompt-chars, default 200,000: raise it for prompts meant to be this long)"
             )

@@ -53,7 +53,7 @@ class _Budget:
         if size > self.chars:
             raise TemplateLimit(
                 f"{what} would hold about {size:,} characters, more than the {self.chars:,} a prompt may "
-                "have (max_prompt_chars)"
+                "have (--max-prompt-chars)"
             )
 
 
