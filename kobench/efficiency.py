@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from kobench.data.text import read_utf8
 from kobench.errors import BadInputError
 
 EFFICIENCY_SCHEMA_VERSION = "1"
@@ -65,7 +66,7 @@ def load_efficiency(path: Path) -> EfficiencyResult:
     import json
 
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_utf8(path))
     except (OSError, ValueError) as exc:
         raise BadInputError(f"{path}: cannot read it as JSON ({exc})") from exc
     version = data.get("schema_version") if isinstance(data, dict) else None

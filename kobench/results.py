@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from kobench.data.text import read_utf8
 from kobench.errors import BadInputError
 
 # 2: a task records why its answers ended (`truncation`) and samples their `finish_reason`.
@@ -218,7 +219,7 @@ def save_results(result: RunResult, path: Path) -> None:
 
 def load_results(path: Path) -> RunResult:
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = json.loads(read_utf8(Path(path)))
     except (OSError, json.JSONDecodeError) as exc:
         raise BadInputError(f"{path}: cannot read results: {exc}") from exc
     if isinstance(data, dict) and data.get("schema_version") not in READABLE_VERSIONS:

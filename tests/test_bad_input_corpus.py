@@ -737,6 +737,70 @@ def test_bad_input(world: World, tmp_path: Path, args, code, says, setup) -> Non
     assert not (tmp_path / "PWNED").exists(), "a weights file ran its code"
 
 
+# --- kobench's own files and a user's, when they are not UTF-8 (a CP949 save): the file and line named ---
+
+CP949 = "한국어".encode("cp949")
+
+
+def _not_utf8_results(place: Place) -> str:
+    out = place.finished()
+    path = out / "results.json"
+    path.write_bytes(path.read_bytes().replace(b'"status"', b'"' + CP949 + b'", "status"', 1))
+    return str(path)
+
+
+def _not_utf8_settings(place: Place) -> str:
+    out = place.finished()
+    path = out / "settings.json"
+    path.write_bytes(b"{\n" + CP949 + b"\n}")
+    return str(path)
+
+
+def _not_utf8_readme(place: Place) -> str:
+    shutil.copytree(place.world.finished, place.out)
+    path = place.tmp / "README.md"
+    path.write_bytes(b"# model\n\n" + CP949 + b"\n")
+    place.keep.append(path)
+    return str(path)
+
+
+def _not_utf8_corpus(place: Place) -> str:
+    path = place.tmp / "corpus.txt"
+    path.write_bytes("첫 줄\n".encode() + CP949 + b"\n")
+    return str(path)
+
+
+NOT_UTF8_FILES = {
+    # what is broken -> (set-up returning the file, the command)
+    "results-json-on-resume": (_not_utf8_results, [*RUN, "--output", "{out}"]),
+    "results-json-in-table": (_not_utf8_results, ["table", "{out}"]),
+    "settings-json-on-resume": (_not_utf8_settings, [*RUN, "--output", "{out}"]),
+    "readme-to-update": (_not_utf8_readme, ["readme", "{tmp}/README.md", "{out}"]),
+    "model-card-to-merge": (_not_utf8_readme, ["model-index", "{out}", "--readme", "{tmp}/README.md"]),
+    "tokens-corpus": (
+        _not_utf8_corpus,
+        ["tokens", "--model", "tiktoken:nowhere", "--corpus", "{tmp}/corpus.txt"],
+    ),
+}
+
+
+@pytest.mark.parametrize(("setup", "args"), NOT_UTF8_FILES.values(), ids=NOT_UTF8_FILES.keys())
+def test_a_file_that_is_not_utf8_is_refused_naming_its_line(
+    world: World, tmp_path: Path, setup, args
+) -> None:
+    place = Place(tmp_path, world)
+    path = setup(place)
+    data = Path(path).read_bytes()
+    line = data[: data.index(CP949)].count(b"\n") + 1
+    before = snapshot(place.keep)
+    done = kobench([a.format(**place.names()) for a in args], place)
+    output = " ".join((done.stdout + done.stderr).split())
+    assert "Traceback" not in output, output
+    assert done.returncode == 4, output
+    assert f"{path}: line {line}, column" in output and "not UTF-8" in output, output
+    assert snapshot(place.keep) == before
+
+
 # --- beside the table: what the state cases keep, and what they now do instead ---------------------------
 
 

@@ -182,3 +182,13 @@ def test_clean_caption(response: str, cleaned: str) -> None:
 
 def test_protocol_caption_keeps_everything_but_spacing() -> None:
     assert protocol_caption(' 설명: "빨간 공"\n두 개 ') == '설명: "빨간 공" 두 개'
+
+
+def test_aihub_meta_json_saved_as_cp949_names_its_line(tmp_path: Path) -> None:
+    folder = aihub_copy(tmp_path) / "coco-ko"
+    rows = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    text = json.dumps(rows, ensure_ascii=False, indent=1)
+    (folder / "meta.json").write_bytes(text.encode("cp949"))
+    line = next(n for n, ln in enumerate(text.splitlines(), 1) if any("가" <= ch <= "힣" for ch in ln))
+    with pytest.raises(BadInputError, match=rf"meta\.json: line {line}, column \d+: not UTF-8"):
+        read_aihub_coco_ko(folder)

@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 from kobench.data.formats import json_lines
 from kobench.data.komt_bench import QUESTIONS, read_komt_bench
 from kobench.data.loader import Table
+from kobench.data.text import read_utf8
 from kobench.errors import BadInputError, where
 from kobench.types import ImageRef
 
@@ -37,7 +38,7 @@ def _inside(folder: Path, relative: str) -> Path | None:
 def read_aihub_coco_ko(folder: Path, language: str = "ko") -> Table:
     path = folder / "meta.json"
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
+        data = json.loads(read_utf8(path))
     except json.JSONDecodeError as exc:
         raise BadInputError(
             f"{where(path, exc.lineno)}: invalid JSON: {exc.msg} (column {exc.colno})"

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from kobench.data.text import read_utf8
 from kobench.errors import BadInputError
 from kobench.models.fingerprint import looks_like_path
 
@@ -204,7 +205,7 @@ def load_imported(path: Path) -> ImportedResult:
 
 def load_lmms_eval(path: Path) -> ImportedResult:
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = json.loads(read_utf8(Path(path)))
     except (OSError, ValueError) as exc:
         raise BadInputError(f"{path}: cannot read lmms-eval's results: {exc}") from exc
     if not _is_lmms_eval(data):

@@ -34,6 +34,7 @@ from typing import Any
 
 import yaml
 
+from kobench.data.text import read_utf8
 from kobench.errors import BadInputError
 from kobench.report.leaderboard import columns_of
 from kobench.results import PIPELINES, RunResult, TaskResult
@@ -217,7 +218,7 @@ def update_card(path: Path, index: ModelIndex) -> bool:
     """Merge into the README at `path` in place (atomically); True when the file changed."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_utf8(path)
     except OSError as exc:
         raise BadInputError(f"{path}: cannot read: {exc}") from exc
     new = merge_into_card(text, index)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from kobench.data.text import read_utf8
 from kobench.errors import BadInputError
 
 NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -40,7 +41,7 @@ def replace_between(text: str, name: str, block: str, where: str = "README") -> 
 def update_readme(path: Path, name: str, block: str) -> bool:
     """Replace the block in place (atomically); True when the file changed."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_utf8(path)
     except OSError as exc:
         raise BadInputError(f"{path}: cannot read: {exc}") from exc
     new = replace_between(text, name, block, str(path))

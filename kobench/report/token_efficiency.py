@@ -16,6 +16,7 @@ from typing import Any
 
 from tabulate import tabulate
 
+from kobench.data.text import read_utf8
 from kobench.errors import BadInputError
 
 
@@ -49,9 +50,11 @@ class TokenCount:
 def read_corpus(path: Path) -> Corpus:
     """A UTF-8 text file, one text per non-empty line."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInputError(f"--corpus {path}: cannot read it as UTF-8 text ({exc})") from exc
+        lines = read_utf8(path).splitlines()
+    except OSError as exc:
+        raise BadInputError(f"--corpus {path}: cannot read it ({exc})") from exc
+    except BadInputError as exc:  # not UTF-8: the line and column named
+        raise BadInputError(f"--corpus {exc}") from None
     texts = tuple(line.strip() for line in lines if line.strip())
     if not texts:
         raise BadInputError(f"--corpus {path}: no text in it")

@@ -26,6 +26,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from kobench.data.text import read_utf8
 from kobench.errors import BadInputError, IncompleteRunError, NotComparableError, where
 from kobench.results import TaskResult, write_json_atomic
 from kobench.run.records import SampleRecord
@@ -161,7 +162,7 @@ class OutputDir:
         if not self.results_path.exists():
             return None
         try:
-            data = json.loads(self.results_path.read_text(encoding="utf-8"))
+            data = json.loads(read_utf8(self.results_path))
         except (OSError, ValueError) as exc:
             raise _damaged(self.results_path, str(exc)) from None
         if not isinstance(data, dict):
@@ -199,7 +200,7 @@ def _read_settings(path: Path) -> dict | None:
     if not path.exists():
         return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_utf8(path))
     except (OSError, ValueError) as exc:
         raise _damaged(path, str(exc)) from None
     if not isinstance(data, dict) or not isinstance(data.get("tasks", {}), dict):
