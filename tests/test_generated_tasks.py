@@ -71,6 +71,45 @@ def test_generated_task_writes_its_data_into_the_cache_on_first_use(tmp_path: Pa
     assert task.n == 8 and task.pipelines["kobench"].n_unparsed == 0  # chance always names a letter
 
 
+def test_data_synth_cut_off_leaves_the_data_that_was_there(monkeypatch, tmp_path: Path) -> None:
+    """A generation cut off half-way (Ctrl-C, a full disk) into a folder that holds an earlier one: the
+    earlier data stays whole and nothing half-written is left; one that finishes replaces it whole."""
+    from kobench.synth import registry
+
+    out = tmp_path / "d"
+    assert invoke("data", "synth", "--out", out, "--only", "kobizdoc-synth").exit_code == 0
+    folder = out / "kobench" / "kobizdoc-synth"
+    before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    real = registry.generators()
+
+    def half_then_interrupted(root: Path, hub_id: str, seed: int = 0) -> Path:
+        made = real["kobizdoc-synth"][2](root, hub_id, seed=seed)
+        (made / "data" / "test-00000-of-00001.parquet").write_bytes(b"PAR1 cut")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(
+        registry,
+        "generators",
+        lambda: {**real, "kobizdoc-synth": (*real["kobizdoc-synth"][:2], half_then_interrupted)},
+    )
+    with pytest.raises(KeyboardInterrupt):
+        registry.synth_all(out, 5, ["kobizdoc-synth"])
+    assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+    assert sorted(p.name for p in out.iterdir()) == ["kobench"]  # no partial copy left
+    monkeypatch.undo()
+    (folder / "stale.txt").write_text("from before", encoding="utf-8")
+    registry.synth_all(out, 5, ["kobizdoc-synth"])
+    assert not (folder / "stale.txt").exists()  # replaced whole, not written over
+    assert sorted(p.name for p in out.iterdir()) == ["kobench"]
+
+
+def test_data_synth_out_naming_a_file_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    result = invoke("data", "synth", "--out", tmp_path / "afile", "--only", "kobizdoc-synth")
+    assert result.exit_code == 4 and "--out" in result.output and "cannot make the folder" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
 def test_unknown_generator_exits_4(tmp_path: Path) -> None:
     result = invoke("data", "synth", "--out", tmp_path, "--only", "nope")
     assert result.exit_code == 4 and "unknown data generator" in result.output

@@ -63,7 +63,32 @@ def synth_all(out: Path, seed: int = 0, names: list[str] | None = None) -> dict[
         raise BadInputError(
             f"unknown data generator(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})"
         )
-    return {name: generate(name, Path(out), seed) for name in names or known}
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadInputError(f"--out {out}: cannot make the folder ({exc.strerror or exc})") from None
+    return {name: _generate_in_place(name, out, seed) for name in names or known}
+
+
+def _generate_in_place(name: str, out: Path, seed: int) -> Path:
+    """Generate into a folder of its own beside OUT's, then swap it in for OUT/<hub_id>: a generation cut
+    off (Ctrl-C, a kill, a full disk) leaves the data that was there before, or none, never half of it."""
+    hub_id = generators()[name][0]
+    partial = out / f".{name}.partial-{os.getpid()}"
+    target = out / hub_id
+    old = target.with_name(f".{target.name}.old-{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        made = generate(name, partial, seed)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            target.rename(old)
+        made.rename(target)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
+    return target
 
 
 def cached_root(cache_dir: Path, name: str) -> Path:
