@@ -283,6 +283,40 @@ def test_bad_input_is_caught_before_the_model_loads(case: Case, tmp_path: Path, 
     assert not (tmp_path / "out").exists()  # nothing written: no work was started
 
 
+def test_a_judge_template_that_fails_only_on_a_real_answer_fails_that_judgement(tmp_path: Path) -> None:
+    """Rendered with a placeholder before any work, the judge template passes; one real answer (a single
+    character) then breaks it. That judgement fails, counted and its reason shown, the other is asked and
+    kept, and the run ends incomplete (exit 5), never in a traceback."""
+    from kobench.testing.fake_openai import Reply
+
+    write_case(tmp_path, judged_task(judge="{{ 10 // (prediction | length - 1) }} {{ prediction }}"), ROWS)
+    with (
+        FakeOpenAIServer(
+            lambda body, index: Reply(
+                text="A" if "하늘" in json.dumps(body, ensure_ascii=False) else "좋은 답"
+            )
+        ) as model,
+        FakeOpenAIServer(lambda body, index: Reply(text="8")) as judge,
+    ):
+        result = invoke(
+            tmp_path, f"openai:m@{model.base_url}", "--judge", f"judge@{judge.base_url}", "--no-progress"
+        )
+        judge_calls = judge.calls
+    assert result.exit_code == 5, result.output
+    assert isinstance(result.exception, SystemExit) and "Traceback" not in result.output
+    assert judge_calls == 1  # the answer whose judgement could be rendered
+    samples = [
+        json.loads(line) for line in (tmp_path / "out" / "samples" / "mini.jsonl").open(encoding="utf-8")
+    ]
+    by_id = {r["id"]: r for r in samples}
+    failed = by_id["q1"]["kobench"]["judgement"]
+    assert failed["status"] == "failed" and failed["attempts"] == 0
+    assert (
+        "judge template failed on this answer" in failed["reason"] and "ZeroDivisionError" in failed["reason"]
+    )
+    assert by_id["q2"]["kobench"]["judgement"]["status"] == "ok"
+
+
 def test_the_same_task_with_good_templates_runs(tmp_path: Path) -> None:
     """The cases' control: their task, data and options as they are, but for the fault, run to the end."""
     write_case(tmp_path, choice_task(), ROWS)

@@ -27,6 +27,7 @@ from kobench.llm.client import ChatClient, ChatRequest, ChatResult
 from kobench.results import PIPELINES
 from kobench.run.progress import Progress
 from kobench.run.records import Pipeline, SampleRecord
+from kobench.tasks.prompt import TemplateFailed
 from kobench.tasks.spec import JudgeSpec, TaskSpec
 
 PARSERS: dict[str, Callable[[str], Any]] = {
@@ -85,14 +86,25 @@ def judge_records(
                 continue
             context = {**record.target, **verdict.get("judge_variables", {})}
             context.update(earlier_answers(record, records, pipeline))  # a conversation's later turn
-            messages = judge_messages(spec, context, verdict["judged_text"])
+            try:
+                messages = judge_messages(spec, context, verdict["judged_text"])
+            except TemplateFailed as exc:
+                # Tried with a placeholder before any work; this answer (empty, say) breaks it: that one
+                # judgement fails, counted and shown, and the pass goes on.
+                key = f"template-failed:{record.id}:{pipeline}"
+                jobs[key] = _Judgement([], key, reason=f"judge template failed on this answer: {exc.why}")
+                wanted.append((record.id, pipeline, key))
+                continue
             key = judgement_key(endpoint, messages, spec.temperature, spec.max_tokens)
             jobs.setdefault(key, _Judgement(messages, key))
             wanted.append((record.id, pipeline, key))
+    unaskable = sum(not job.messages for job in jobs.values())
     stats = JudgeStats()
     handle = progress.add(f"{task.name} (judge)", total=len(jobs)) if progress else None
     pending = []
     for job in jobs.values():
+        if not job.messages:  # its template failed: nothing to ask
+            continue
         hit = cache.get(job.key)
         if hit is not None and parse(hit[0]) is not None:
             job.text, job.model, job.verdict, job.cached = hit[0], hit[1], parse(hit[0]), True
@@ -100,7 +112,7 @@ def judge_records(
         else:
             pending.append(job)
     if progress:
-        progress.advance(handle, len(jobs) - len(pending))
+        progress.advance(handle, len(jobs) - len(pending))  # cached, and those with nothing to ask
     for _attempt in range(spec.attempts):
         if not pending:
             break
@@ -132,7 +144,7 @@ def judge_records(
 
         client.chat_many(requests, on_done=settle)
         pending = [job for job in pending if job.verdict is None]  # asked again, in their first order
-    stats.failed = len(pending)
+    stats.failed = len(pending) + unaskable
     judged = dict(records)
     for rid, pipeline, key in wanted:
         judged[rid] = judged[rid].with_pipeline(pipeline, _as_record(jobs[key], spec, client.endpoint.model))
