@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from kobench.data.text import read_utf8
 from kobench.errors import BadInputError
+from kobench.files.text import read_utf8
 
 EFFICIENCY_SCHEMA_VERSION = "1"
 READABLE_EFFICIENCY_VERSIONS = ("1",)

@@ -10,8 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from kobench.data.text import read_utf8
 from kobench.errors import BadInputError
+from kobench.files.text import read_utf8
 
 # 2: a task records why its answers ended (`truncation`) and samples their `finish_reason`.
 # 3: a task records its modality (image or text; earlier files had image tasks only), and log-likelihood

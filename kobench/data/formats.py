@@ -22,8 +22,8 @@ from urllib.parse import unquote, urlsplit
 
 import numpy as np
 
-from kobench.data.text import read_utf8, utf8_error
 from kobench.errors import BadInputError, where
+from kobench.files.text import read_utf8, utf8_error
 from kobench.types import ImageRef
 
 if TYPE_CHECKING:

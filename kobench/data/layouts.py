@@ -20,8 +20,8 @@ from pathlib import Path, PurePosixPath
 from kobench.data.formats import json_lines
 from kobench.data.komt_bench import QUESTIONS, read_komt_bench
 from kobench.data.loader import Table
-from kobench.data.text import read_utf8
 from kobench.errors import BadInputError, where
+from kobench.files.text import read_utf8
 from kobench.types import ImageRef
 
 COLUMNS = ["id", "image", "references"]

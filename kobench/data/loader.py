@@ -17,8 +17,8 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from kobench.data import formats
-from kobench.data.text import read_utf8
 from kobench.errors import BadInputError, where
+from kobench.files.text import read_utf8
 from kobench.types import ImageRef
 
 KNOWN_SPLITS = frozenset(

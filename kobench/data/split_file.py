@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from kobench.data.text import read_utf8
 from kobench.errors import BadInputError, where
+from kobench.files.text import read_utf8
 
 
 @dataclass(frozen=True)

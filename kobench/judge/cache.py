@@ -11,7 +11,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from kobench.sqlite_store import Store, check_sound
+from kobench.files.sqlite_store import Store, check_sound
 
 
 def judgement_key(endpoint: str, messages: list[dict], temperature: float, max_tokens: int | None) -> str:

@@ -40,8 +40,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from kobench.data.text import read_utf8
 from kobench.errors import BadInputError
+from kobench.files.text import read_utf8
 from kobench.models.fingerprint import looks_like_path
 
 LMMS_EVAL = "lmms-eval"

@@ -34,8 +34,8 @@ from typing import Any
 
 import yaml
 
-from kobench.data.text import read_utf8
 from kobench.errors import BadInputError
+from kobench.files.text import read_utf8
 from kobench.report.leaderboard import columns_of
 from kobench.results import PIPELINES, RunResult, TaskResult
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from kobench.data.text import read_utf8
 from kobench.errors import BadInputError
+from kobench.files.text import read_utf8
 
 NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 

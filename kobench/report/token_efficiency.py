@@ -16,8 +16,8 @@ from typing import Any
 
 from tabulate import tabulate
 
-from kobench.data.text import read_utf8
 from kobench.errors import BadInputError
+from kobench.files.text import read_utf8
 
 
 @dataclass(frozen=True)

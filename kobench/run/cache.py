@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from kobench.sqlite_store import Store, check_sound
+from kobench.files.sqlite_store import Store, check_sound
 from kobench.types import ImagePart, Request, Response
 
 # 2: the request's hints (kind, options, region, question) are part of the key.

@@ -26,8 +26,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from kobench.data.text import read_utf8
 from kobench.errors import BadInputError, IncompleteRunError, NotComparableError, where
+from kobench.files.text import read_utf8
 from kobench.results import TaskResult, write_json_atomic
 from kobench.run.records import SampleRecord
 

@@ -18,8 +18,8 @@ from pydantic import (
     model_validator,
 )
 
-from kobench.data.text import read_utf8
 from kobench.errors import BadInputError
+from kobench.files.text import read_utf8
 
 
 class _Strict(BaseModel):
