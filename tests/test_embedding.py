@@ -3,13 +3,17 @@ offline multilingual USE model, and a Hub model that cannot be reached."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
-import time
+import socket
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from kobench.metrics import embedding as embedding_module
 from kobench.metrics.embedding import (
     DEFAULT_EMBEDDER,
     OFFLINE_EMBEDDER,
@@ -76,6 +80,33 @@ def test_use_multilingual_ranks_a_korean_paraphrase_above_an_unrelated_caption()
     assert sum(g > b for g, b in zip(good.per_unit, bad.per_unit, strict=True)) >= 36
 
 
+@contextlib.contextmanager
+def _listening() -> Iterator[tuple[str, list[tuple[str, int]]]]:
+    """A loopback socket standing in for the Hub: (its URL, the connections it was sent)."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.05)
+    connections: list[tuple[str, int]] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, peer = server.accept()
+            except TimeoutError:
+                continue
+            connections.append(peer)
+            conn.close()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}", connections
+    finally:
+        stop.set()
+        thread.join()
+        server.close()
+
+
 def test_unreachable_default_model_fails_fast_with_advice(monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("sentence_transformers", reason="needs sentence-transformers")
     from huggingface_hub import constants, try_to_load_from_cache
@@ -84,10 +115,11 @@ def test_unreachable_default_model_fails_fast_with_advice(monkeypatch: pytest.Mo
         pytest.skip("KR-SBERT is in the local Hugging Face cache: it would load")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)  # read once at import
-    start = time.monotonic()
-    with pytest.raises(EmbedderError) as err:
-        load_embedder(DEFAULT_EMBEDDER)
-    assert time.monotonic() - start < 10
+    with _listening() as (endpoint, connections):  # what would retry with backoff: any request at all
+        monkeypatch.setattr(constants, "ENDPOINT", endpoint)
+        with pytest.raises(EmbedderError) as err:
+            load_embedder(DEFAULT_EMBEDDER)
+    assert connections == []  # offline: not one connection tried
     message = str(err.value)
     assert DEFAULT_EMBEDDER in message
     assert "--embedder builtin:use-multilingual-v3" in message and "not comparable" in message
@@ -101,8 +133,11 @@ def test_unreachable_hub_fails_fast_without_offline_mode(monkeypatch: pytest.Mon
 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")
-    start = time.monotonic()
+
+    def retrying_loader(spec: str) -> None:
+        raise AssertionError("sentence-transformers was asked to load (and retry) past a failed probe")
+
+    monkeypatch.setattr(embedding_module, "SentenceTransformerEmbedder", retrying_loader)
     with pytest.raises(EmbedderError, match="cannot be reached") as err:
         load_embedder("kobench-tests/no-such-model")
-    assert time.monotonic() - start < 10
     assert "--embedder ID_OR_PATH" in str(err.value)

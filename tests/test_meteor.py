@@ -4,7 +4,6 @@ jar that is missing, dies or hangs."""
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
 import numpy as np
@@ -115,10 +114,8 @@ def _script(path: Path, body: str) -> str:
 def test_a_hanging_jar_is_cut_by_the_timeout(tmp_path: Path) -> None:
     java = _script(tmp_path / "java", "echo starting >&2\nexec sleep 60")
     m = Meteor(timeout=1, java=java)
-    start = time.monotonic()
-    with pytest.raises(MeteorError, match=r"no answer .* within 1 s(.|\n)*starting"):
+    with pytest.raises(MeteorError, match=r"no answer .* within 1 s(.|\n)*starting"):  # not the jar's exit
         m.score([[CAT]], [CAT])
-    assert time.monotonic() - start < 10
     assert m._proc.poll() is not None  # killed, not left running
     with pytest.raises(MeteorError, match="closed"):
         m.score([[CAT]], [CAT])
