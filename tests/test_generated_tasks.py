@@ -103,6 +103,33 @@ def test_data_synth_cut_off_leaves_the_data_that_was_there(monkeypatch, tmp_path
     assert sorted(p.name for p in out.iterdir()) == ["kobench"]
 
 
+def test_data_synth_stopped_between_its_renames_puts_the_old_data_back(monkeypatch, tmp_path: Path) -> None:
+    """Stopped after the old folder was moved aside and before the new one moved in: the old one is put
+    back; and a partial copy a killed process left (its pid gone) is cleared by the next synth."""
+    from kobench.synth import registry
+
+    out = tmp_path / "d"
+    assert invoke("data", "synth", "--out", out, "--only", "kobizdoc-synth").exit_code == 0
+    folder = out / "kobench" / "kobizdoc-synth"
+    before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    rename = Path.rename
+
+    def stopped_on_the_new_copy(self: Path, target: Path) -> Path:
+        if self.name == "kobizdoc-synth" and ".partial-" in str(self):
+            raise KeyboardInterrupt
+        return rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", stopped_on_the_new_copy)
+    with pytest.raises(KeyboardInterrupt):
+        registry.synth_all(out, 5, ["kobizdoc-synth"])
+    monkeypatch.undo()
+    assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+    assert sorted(p.name for p in (out / "kobench").iterdir()) == ["kobizdoc-synth"]
+    (out / ".kobizdoc-synth.partial-999999999").mkdir()  # no such process
+    registry.synth_all(out, 5, ["kobizdoc-synth"])
+    assert sorted(p.name for p in out.iterdir()) == ["kobench"]
+
+
 def test_data_synth_out_naming_a_file_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "afile").write_text("x", encoding="utf-8")
     result = invoke("data", "synth", "--out", tmp_path / "afile", "--only", "kobizdoc-synth")

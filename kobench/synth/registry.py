@@ -75,6 +75,7 @@ def _generate_in_place(name: str, out: Path, seed: int) -> Path:
     """Generate into a folder of its own beside OUT's, then swap it in for OUT/<hub_id>: a generation cut
     off (Ctrl-C, a kill, a full disk) leaves the data that was there before, or none, never half of it."""
     hub_id = generators()[name][0]
+    _clear_stale(out, f".{name}.partial-*")
     partial = out / f".{name}.partial-{os.getpid()}"
     target = out / hub_id
     old = target.with_name(f".{target.name}.old-{os.getpid()}")
@@ -86,6 +87,8 @@ def _generate_in_place(name: str, out: Path, seed: int) -> Path:
             target.rename(old)
         made.rename(target)
     finally:
+        if old.exists() and not target.exists():  # stopped between the two renames: the old data back
+            old.rename(target)
         shutil.rmtree(partial, ignore_errors=True)
         shutil.rmtree(old, ignore_errors=True)
     return target
@@ -112,9 +115,7 @@ def cached_data(cache_dir: Path, name: str) -> Path:
     if (root / COMPLETE).exists():
         return root
     root.parent.mkdir(parents=True, exist_ok=True)
-    for stale in root.parent.glob(f".{root.name}.partial-*"):  # left by a process that is gone
-        if not _alive(stale.name.rsplit("-", 1)[-1]):
-            shutil.rmtree(stale, ignore_errors=True)
+    _clear_stale(root.parent, f".{root.name}.partial-*")
     partial = root.with_name(f".{root.name}.partial-{os.getpid()}")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir()
@@ -126,6 +127,13 @@ def cached_data(cache_dir: Path, name: str) -> Path:
             partial.rename(root)
     shutil.rmtree(partial, ignore_errors=True)
     return root
+
+
+def _clear_stale(folder: Path, pattern: str) -> None:
+    """Remove the partial copies matching `pattern` (named ...-PID) left by processes that are gone."""
+    for stale in folder.glob(pattern):
+        if not _alive(stale.name.rsplit("-", 1)[-1]):
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 def _alive(pid: str) -> bool:
