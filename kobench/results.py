@@ -174,6 +174,9 @@ class RunInfo(_Model):
     data_parallel: dict[str, Any] | None = None
     judge_calls: int = 0  # LLM judge calls made (cache hits excluded)
     judge_cache_hits: int = 0
+    # The limits a dataset image was refused beyond (kobench.images: $KOBENCH_MAX_IMAGE_BYTES,
+    # $KOBENCH_MAX_IMAGE_PIXELS): max_bytes, max_pixels. None in results written before they were recorded.
+    image_limits: dict[str, int] | None = None
 
 
 class RunResult(_Model):

@@ -901,6 +901,16 @@ def test_a_damaged_cache_is_left_as_it_is_and_no_cache_runs(world: World, tmp_pa
     assert damaged.read_bytes() == b"\x00garbage" * 100
 
 
+@pytest.mark.parametrize("variable", ["KOBENCH_MAX_IMAGE_BYTES", "KOBENCH_MAX_IMAGE_PIXELS"])
+def test_a_bad_image_limit_is_refused_before_any_work(world: World, tmp_path: Path, variable: str) -> None:
+    place = Place(tmp_path, world)
+    done = kobench([*RUN, "--output", str(place.out)], place, (variable, "lots"))
+    output = done.stdout + done.stderr
+    assert done.returncode == 4 and "Traceback" not in output, output
+    assert f"${variable}='lots': expected a positive whole number" in " ".join(output.split()), output
+    assert not place.out.exists()  # refused before the output folder was claimed
+
+
 def test_kobench_judge_reports_its_own_calls(world: World, tmp_path: Path) -> None:
     from benchmark_copies import k_llava_w_rows
 

@@ -126,8 +126,10 @@ def test_data_synth_stopped_between_its_renames_puts_the_old_data_back(monkeypat
     assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
     assert sorted(p.name for p in (out / "kobench").iterdir()) == ["kobizdoc-synth"]
     (out / ".kobizdoc-synth.partial-999999999").mkdir()  # no such process
+    (out / "kobench" / ".kobizdoc-synth.old-999999999").mkdir()  # a swap killed (-9) between its renames
     registry.synth_all(out, 5, ["kobizdoc-synth"])
     assert sorted(p.name for p in out.iterdir()) == ["kobench"]
+    assert sorted(p.name for p in (out / "kobench").iterdir()) == ["kobizdoc-synth"]
 
 
 def test_data_synth_out_naming_a_file_is_one_line(tmp_path: Path) -> None:

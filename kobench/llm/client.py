@@ -55,7 +55,7 @@ import httpx2
 import openai
 from openai import AsyncOpenAI, Omit, omit
 
-from kobench.images import ImageError, decode_reason, image_size, open_checked
+from kobench.images import ImageError, decode_reason, open_checked
 from kobench.llm.concurrency import Concurrency, ConcurrencyLimit
 from kobench.llm.endpoint import Endpoint
 from kobench.provenance import VERSION
@@ -688,18 +688,28 @@ def image_mime(data: bytes) -> str | None:
 
 def image_data_url(ref: ImageRef) -> str:
     """A base64 data URL of the image's own bytes. The formats chat APIs take (PNG, JPEG, WEBP, GIF) are
-    sent unchanged once their header is read within the pixel limit; others (BMP, TIFF) are re-encoded as
-    PNG. Raises ImageError (a ValueError) for unreadable or refused data, with a stable reason."""
+    sent unchanged once they decode within the pixel limit; others (BMP, TIFF) are re-encoded as PNG.
+    Raises ImageError (a ValueError) for unreadable or refused data, with a stable reason: the same one
+    the local adapters give, so a truncated image fails its row alike everywhere and costs no paid call."""
     try:
         data = ref.read_bytes()
         mime = image_mime(data)
         if mime is None:
             data, mime = _as_png(data), "image/png"
         else:
-            image_size(data)  # no image after all, or too many pixels: refused here, never sent
+            _check_decodes(data)  # no image after all, too many pixels, or a body cut short: never sent
     except ImageError as exc:
         raise ImageError(f"not a readable image: {exc}") from None
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def _check_decodes(data: bytes) -> None:
+    # A sound header says nothing of the body: a PNG cut short reads its size fine and fails to decode.
+    with open_checked(data) as img:
+        try:
+            img.load()
+        except Exception as exc:  # whatever a hostile file makes a decoder raise
+            raise ImageError(decode_reason(exc)) from None
 
 
 def _as_png(data: bytes) -> bytes:

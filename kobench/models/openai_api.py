@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from kobench.images import ImageError
 from kobench.llm.client import ChatClient, ChatRequest, ChatResult, Endpoint, to_openai_messages
 from kobench.llm.concurrency import Concurrency
 from kobench.types import FinishReason, Request, Response
@@ -80,7 +81,10 @@ class OpenAIModel:
             try:
                 chats.append(chat_request(request))
                 sent.append(request)
-            except Exception as exc:  # an unreadable image fails its own row, never the others
+            except ImageError as exc:  # an unreadable image fails its own row, never the others
+                error = f"request not sent: {exc}"  # its reason is stable text already
+                yield Response(text=None, error=error, request_id=request.id)
+            except Exception as exc:
                 error = f"request not sent: {type(exc).__name__}: {exc}"
                 yield Response(text=None, error=error, request_id=request.id)
         for i, result in self.client.chat_stream(chats):

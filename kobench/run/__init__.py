@@ -9,13 +9,14 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
 from kobench.config import RunConfig
 from kobench.errors import BadInputError
 from kobench.families import FAMILIES, resolve_tasks
 from kobench.families.items import Item
+from kobench.images import limits as image_limits
 from kobench.models.registry import accepted, model_name, parse_model_spec, resolved_settings
 from kobench.parallel import SHARDING, Meetings, Ranks
 from kobench.provenance import VERSION, git_commit, package_versions, portable, portable_arguments
@@ -44,6 +45,7 @@ def run(config: RunConfig) -> RunResult:
 
 def _run(config: RunConfig, ranks: Ranks, meetings: Meetings) -> RunResult:
     started = _now()
+    image_limits()  # a bad $KOBENCH_MAX_IMAGE_* is refused here, before any work, not at the first image
     tasks = resolve_tasks(config.tasks, config.data.task_dirs)
     config.scoring.check_prompt_versions({t.name: t.prompt.versions for t in tasks})
     adapter, target, entry = parse_model_spec(config.model)
@@ -345,6 +347,7 @@ class RunReport:
             batch=stats.batch,
             loading=stats.loading,
             data_parallel=stats.data_parallel,
+            image_limits=asdict(image_limits()),
         )
         result = RunResult(status="complete" if complete else "incomplete", run=run, tasks=tasks)
         if self.out:

@@ -79,6 +79,7 @@ def _generate_in_place(name: str, out: Path, seed: int) -> Path:
     partial = out / f".{name}.partial-{os.getpid()}"
     target = out / hub_id
     old = target.with_name(f".{target.name}.old-{os.getpid()}")
+    _clear_stale(target.parent, f".{target.name}.old-*")  # a killed swap's old copy: the new one replaces it
     shutil.rmtree(partial, ignore_errors=True)
     try:
         made = generate(name, partial, seed)
