@@ -27,6 +27,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from kobench.errors import BadInputError, IncompleteRunError, NotComparableError, where
+from kobench.files.temporaries import clear_stale_temporaries
 from kobench.files.text import read_utf8
 from kobench.results import TaskResult, write_json_atomic
 from kobench.run.records import SampleRecord
@@ -81,6 +82,8 @@ class OutputDir:
                 *([self.ranks_dir] if self.ranks_dir.is_dir() else []),
             ):
                 _probe(folder)
+            for name in ("results.json", SETTINGS_FILE):  # what a killed process was writing, left half done
+                clear_stale_temporaries(self.path / name)
             write_json_atomic(settings_path, {"model": model_settings, "tasks": task_settings})
 
     def _check_readable(self, tasks: Iterable[str]) -> None:

@@ -2,8 +2,10 @@
 request of the task at once and answers them in its own order, batching or concurrency.
 
 A request whose messages carry an earlier request's answer (a second conversation turn) waits for that
-answer: the runner writes it into the conversation, then asks. Answers are put into the cache every
-CHECKPOINT_EVERY responses and when the stream ends, however it ends (Ctrl-C included).
+answer: the runner writes it into the conversation, then asks. Each answer is put into the cache as it
+arrives (a commit costs some 30 microseconds), so a process killed while later requests hang keeps every
+answer it was given; the samples file is appended every CHECKPOINT_EVERY responses (it is rebuilt from the
+cache on resume).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from kobench.models.base import Closable, Model
 from kobench.run.cache import ResponseCache, request_key
 from kobench.types import Message, Request, Response, TextPart
 
-# Responses between two checkpoints (samples appended, cache written), whatever the adapter's batching;
+# Responses between two samples checkpoints, whatever the adapter's batching;
 # and the longest wait for one, so a slow model loses at most a few seconds of answers to a crash.
 CHECKPOINT_EVERY = 16
 CHECKPOINT_SECONDS = 2.0
@@ -94,7 +96,6 @@ class Responder:
         if self.model is None:
             self.model = self.load()
         unanswered = {r.id for r in missing}
-        to_cache: list[tuple[str, Response]] = []
         stream = iter(self.model.generate(missing))
         try:
             while unanswered:
@@ -112,13 +113,9 @@ class Responder:
                 self.stats.model_calls += 1
                 self.stats.generated_tokens += response.n_tokens
                 self.stats.prompt_tokens += response.prompt_tokens
-                to_cache.append((keys[response.request_id], response))
-                if len(to_cache) >= CHECKPOINT_EVERY:
-                    self.cache.put_many(to_cache)
-                    to_cache = []
+                self.cache.put_many([(keys[response.request_id], response)])  # paid for: kept at once
                 yield response
         finally:
-            self.cache.put_many(to_cache)
             report = getattr(self.model, "concurrency_report", None)
             if callable(report):
                 self.stats.concurrency = report()

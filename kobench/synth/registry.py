@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kobench.errors import BadInputError
+from kobench.files.temporaries import alive
 
 # name -> (hub id it writes, version, function(root, hub_id, seed))
 Generator = tuple[str, str, Callable[..., Path]]
@@ -133,15 +134,5 @@ def cached_data(cache_dir: Path, name: str) -> Path:
 def _clear_stale(folder: Path, pattern: str) -> None:
     """Remove the partial copies matching `pattern` (named ...-PID) left by processes that are gone."""
     for stale in folder.glob(pattern):
-        if not _alive(stale.name.rsplit("-", 1)[-1]):
+        if not alive(stale.name.rsplit("-", 1)[-1]):
             shutil.rmtree(stale, ignore_errors=True)
-
-
-def _alive(pid: str) -> bool:
-    try:
-        os.kill(int(pid), 0)
-    except (ValueError, ProcessLookupError):
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
