@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from benchmark_copies import k_llava_w_rows, write_parquet
+from sqlite_counts import count_rows
 
 from kobench.results import load_results
 from kobench.testing.fake_openai import FakeOpenAIServer, Reply
@@ -137,16 +137,7 @@ def _finish(command: list[str]) -> subprocess.CompletedProcess[str]:
 
 def _verdicts(cache: Path) -> int:
     """Judgements in the cache file, read as another process would (0 before the file exists)."""
-    path = cache / "judgements.sqlite"
-    if not path.exists():
-        return 0
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
-    try:
-        return db.execute("SELECT COUNT(*) FROM judgements").fetchone()[0]
-    except sqlite3.OperationalError:  # the table is not created yet
-        return 0
-    finally:
-        db.close()
+    return count_rows(cache / "judgements.sqlite", "judgements")
 
 
 def _kill_during_judging(command: list[str], server: FakeOpenAIServer, model: str, cache: Path) -> None:

@@ -25,6 +25,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from sqlite_counts import count_rows
 
 from kobench.testing.fake_openai import FakeOpenAIServer, Reply
 
@@ -131,16 +132,7 @@ def _finish(args: list[str]) -> None:
 
 
 def _cached(cache: Path) -> int:
-    path = cache / "responses.sqlite"
-    if not path.exists():
-        return 0
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
-    try:
-        return db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
-    except sqlite3.OperationalError:  # the table is not made yet
-        return 0
-    finally:
-        db.close()
+    return count_rows(cache / "responses.sqlite", "responses")
 
 
 def _rows(out: Path) -> list[dict]:
