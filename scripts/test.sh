@@ -5,7 +5,8 @@
 #                                        browsers, soak runs), as CI runs them; sets up vLLM's CPU
 #                                        build in a virtualenv of its own when missing (once, ~15 min),
 #                                        and Debian's chromium + chromium-driver with selenium
-# Other arguments go to pytest (e.g. -k gate, -x).
+# Other arguments go to pytest (e.g. -k gate, -x). The tests run on every core (pytest-xdist);
+# KOBENCH_TEST_WORKERS=0 runs them in one process, KOBENCH_TEST_WORKERS=N on N.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 args=()
@@ -16,4 +17,4 @@ setup_all
 if [ "${KOBENCH_EXTENDED:-}" = "1" ]; then setup_vllm; setup_browser; fi
 cd "$KOBENCH_ROOT"
 "$PY" -m ruff check kobench tests bench scripts examples
-"$PY" -m pytest -q ${args[@]+"${args[@]}"}
+"$PY" -m pytest -q -n "${KOBENCH_TEST_WORKERS:-auto}" --dist loadgroup ${args[@]+"${args[@]}"}

@@ -12,6 +12,11 @@ import pytest
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if os.environ.get("KOBENCH_EXTENDED") == "1":
+        # On several workers (scripts/test.sh: --dist loadgroup) the extended suites share one, so two vLLM
+        # engines or browsers never compete for the cores and memory.
+        for item in items:
+            if "extended" in item.keywords:
+                item.add_marker(pytest.mark.xdist_group("extended"))
         return
     skip = pytest.mark.skip(reason="an extended suite: run `bash scripts/test.sh --extended` (CI does)")
     for item in items:

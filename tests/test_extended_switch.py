@@ -33,4 +33,7 @@ def test_extended_tests_need_the_flag(
         monkeypatch.delenv("KOBENCH_EXTENDED", raising=False)
     else:
         monkeypatch.setenv("KOBENCH_EXTENDED", flag)
-    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(**outcome)
+    # Inside a suite run on several workers: the inner run is one plain process (no benchmark warnings).
+    pytester.runpytest("-p", "no:cacheprovider", "-p", "no:xdist", "-p", "no:benchmark").assert_outcomes(
+        **outcome
+    )

@@ -84,7 +84,13 @@ def test_k_llava_w_relative_scores_by_hand(mirror: Path, tmp_path: Path) -> None
     assert judge_calls[0]["messages"][0]["role"] == "system"
 
 
-def test_failed_judgements_are_retried_counted_and_left_out(mirror: Path, tmp_path: Path) -> None:
+def test_failed_judgements_are_retried_counted_and_left_out(
+    mirror: Path, tmp_path: Path, monkeypatch
+) -> None:
+    from kobench.llm.client import ChatClient
+
+    monkeypatch.setattr(ChatClient, "_backoff", lambda self, attempt, outcome: 0.0)  # retried, not waited
+
     def flaky(body: dict, index: int) -> Reply:
         text = _user_text(body)
         if body["model"] == "judge" and "(1)" in text.split("[질문]")[1]:
