@@ -753,10 +753,13 @@ def gate(
     """CI regression gate: paired bootstrap of each task's primary metric, baseline vs candidate.
 
     Exit 1 on a significant drop beyond --max-drop, 3 when a task is not comparable."""
+    from kobench.files.output_file import check_output_file
     from kobench.report.efficiency_gate import load_folder
     from kobench.report.gate import compare, format_report, load_run, report_json, write_report
 
     try:
+        if json_out and json_out != "-":
+            check_output_file(Path(json_out), "--json")  # before the comparison, never after it
         measured = None
         if max_efficiency_loss is not None:
             measured = (load_folder(baseline), load_folder(candidate))

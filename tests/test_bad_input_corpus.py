@@ -246,6 +246,17 @@ def cache_read_only(place: Place) -> None:
     place.read_only(place.cache)
 
 
+def finished_and_afile(place: Place) -> None:
+    place.finished()
+    afile(place)
+
+
+def finished_and_read_only_folder(place: Place) -> None:
+    place.finished()
+    (place.tmp / "ro").mkdir()
+    place.read_only(place.tmp / "ro")
+
+
 def cache_garbage(place: Place) -> None:
     place.cache_file(bytes(range(256)) * 20)
 
@@ -699,6 +710,22 @@ CASES = [
         "--cache-dir {afile}: cannot make the folder",
         judged_and_afile,
     ),
+    # The files `gate --json`, `report --out` and `plot --out` write: a folder there, a file where their
+    # folder should be, a folder that takes no file. Refused before any work (the gate's verdict is never
+    # followed by a traceback and exit 1, its "regression" code), the option and the path named.
+    *[
+        case(f"{command}-{option[2:]}-{kind}", [*args, option, target], 4, f"{option} {target}: {why}", setup)
+        for command, args, option in (
+            ("gate", ["gate", "--baseline", "{out}", "--candidate", "{out}"], "--json"),
+            ("report", ["report", "{out}"], "--out"),
+            ("plot", ["plot", "{out}"], "--out"),
+        )
+        for kind, target, why, setup in (
+            ("is-a-folder", "{out}", "a folder, not a file", finished_and_afile),
+            ("under-a-file", "{afile}/x.out", "{afile} is a file, not a folder", finished_and_afile),
+            ("in-a-read-only-folder", "{tmp}/ro/x.out", "cannot write it", finished_and_read_only_folder),
+        )
+    ],
     # Weights that would run code as they load: refused, nothing run, one line.
     case(
         "weights-pickle-runs-code",

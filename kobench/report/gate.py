@@ -42,6 +42,7 @@ from kobench.errors import (
     KobenchError,
     NotComparableError,
 )
+from kobench.files.output_file import writing
 from kobench.metrics.paired import PAIRED_BOOTSTRAP_VERSION, paired_bootstrap
 from kobench.report.efficiency_gate import INCOMPATIBLE as EFFICIENCY_INCOMPATIBLE
 from kobench.report.efficiency_gate import REGRESSION as EFFICIENCY_REGRESSION
@@ -477,4 +478,5 @@ def report_json(report: GateReport) -> str:
 
 
 def write_report(report: GateReport, path: Path) -> None:
-    write_json_atomic(Path(path), report.to_dict())
+    with writing(Path(path), "--json"):
+        write_json_atomic(Path(path), report.to_dict())

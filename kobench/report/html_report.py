@@ -28,6 +28,7 @@ from typing import Any
 from kobench.efficiency import FILE_NAMES, EfficiencyResult
 from kobench.errors import BadInputError, KobenchError
 from kobench.families import load_tasks
+from kobench.files.output_file import check_output_file, writing
 from kobench.provenance import VERSION
 from kobench.report import html_page
 from kobench.report.inputs import load_inputs
@@ -386,6 +387,7 @@ def write_report(
         raise BadInputError(f"pipeline must be one of {', '.join(PIPELINES)}, not {pipeline!r}")
     if max_bytes < 100_000:
         raise BadInputError(f"max_bytes {max_bytes:,} is too small for the page itself (100,000 at least)")
+    check_output_file(out, "--out")  # before any reading: a folder there, or one that takes no file
     sources, efficiency = load_sources(paths)
     scrub = html_page.Scrubber({s.folder: s.label for s in sources}, secrets)
     by_model = newest_by_model(sources)
@@ -417,7 +419,8 @@ def write_report(
         task.notes = [scrub.message(n) for n in task.notes]
     page = _page(fixed, list(by_model), tasks, thumbs, [scrub.message(n) for n in notes], scrub, with_images)
     out = Path(out)
-    _write_atomic(out, page)
+    with writing(out, "--out"):
+        _write_atomic(out, page)
     shown = [
         TaskShown(t.name, len(t.rows), total, sum(1 for r in t.rows if r.get("img")))
         for t, total in zip(tasks, totals, strict=True)

@@ -35,6 +35,7 @@ from typing import Any
 import yaml
 
 from kobench.errors import BadInputError
+from kobench.files.output_file import writing
 from kobench.files.text import read_utf8
 from kobench.report.leaderboard import columns_of
 from kobench.results import PIPELINES, RunResult, TaskResult
@@ -226,5 +227,6 @@ def update_card(path: Path, index: ModelIndex) -> bool:
         return False
     from kobench.results import write_text_atomic
 
-    write_text_atomic(path, new)
+    with writing(path, "--readme"):
+        write_text_atomic(path, new)
     return True

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from kobench.efficiency import EfficiencyResult
 from kobench.errors import BadInputError
+from kobench.files.output_file import check_output_file, writing
 from kobench.report.importers import ImportedResult
 from kobench.report.leaderboard import (
     DIFFERENT,
@@ -516,8 +517,10 @@ def plot_results(
     returns the files written. The format follows OUT's suffix (PNG without one). Both figures are built
     before either is written, so a bad input writes nothing."""
     out = Path(out)
-    if not out.suffix:  # matplotlib would append ".png" itself, and the path returned would be wrong
+    if not out.suffix and not out.is_dir():  # matplotlib would append ".png", and the path returned be wrong
         out = out.with_suffix(".png")
+    for path in [out, radar_path(out)] if radar else [out]:
+        check_output_file(path, "--out")  # before the figures are drawn
     figures = [
         (out, build_figure(results, pipeline=pipeline, title=title, efficiency=efficiency, imported=imported))
     ]
@@ -526,7 +529,6 @@ def plot_results(
             (radar_path(out), build_radar(results, pipeline=pipeline, title=title, imported=imported))
         )
     for path, fig in figures:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with _style():
+        with _style(), writing(path, "--out"):
             fig.savefig(path, dpi=DPI, facecolor="white")
     return [path for path, _ in figures]

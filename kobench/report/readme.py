@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 from kobench.errors import BadInputError
+from kobench.files.output_file import writing
 from kobench.files.text import read_utf8
 
 NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -49,5 +50,6 @@ def update_readme(path: Path, name: str, block: str) -> bool:
         return False
     from kobench.results import write_text_atomic
 
-    write_text_atomic(path, new)
+    with writing(path, "README"):
+        write_text_atomic(path, new)
     return True
