@@ -222,13 +222,17 @@ def test_a_run_killed_here_resumes_to_the_uninterrupted_result(
 
 
 def test_only_a_gone_process_temporaries_are_cleared(tmp_path: Path) -> None:
-    from kobench.files.temporaries import clear_stale_temporaries
+    from kobench.files.temporaries import clear_stale_temporaries, make_temporary, temporary_name
 
     target = tmp_path / "results.json"
-    mine = tmp_path / f".results.json.{os.getpid()}.abc123.tmp"  # a process still writing
+    fd, made = make_temporary(target)  # a process still writing: this one
+    os.close(fd)
+    mine = Path(made)
     gone = tmp_path / ".results.json.999999999.def456.tmp"  # no such process
+    named = temporary_name(target)  # as the HTML report names its page's, for a process that is gone
+    named = named.with_name(named.name.replace(f".{os.getpid()}.", ".999999998.", 1))
     other = tmp_path / ".settings.json.999999999.ghi789.tmp"  # another file's
-    for path in (mine, gone, other):
+    for path in (mine, gone, named, other):
         path.write_text("{", encoding="utf-8")
-    assert clear_stale_temporaries(target) == 1
+    assert clear_stale_temporaries(target) == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([mine.name, other.name])

@@ -4,6 +4,7 @@ a killed one (its pid gone) from the files of one still writing, and clear only 
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
 from pathlib import Path
 
@@ -22,6 +23,12 @@ def alive(pid: str | int) -> bool:
 def make_temporary(path: Path, suffix: str = ".tmp") -> tuple[int, str]:
     """mkstemp beside `path`, named `.<name>.<pid>.<random><suffix>`: (fd, its path)."""
     return tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=suffix, dir=path.parent)
+
+
+def temporary_name(path: Path, suffix: str = ".tmp") -> Path:
+    """A new name beside `path` as make_temporary gives, the file not made: whoever writes it creates it
+    with the usual permissions (the umask's), where mkstemp's are the owner's alone."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}{suffix}")
 
 
 def clear_stale_temporaries(path: Path, suffix: str = ".tmp") -> int:

@@ -29,6 +29,7 @@ from kobench.efficiency import FILE_NAMES, EfficiencyResult
 from kobench.errors import BadInputError, KobenchError
 from kobench.families import load_tasks
 from kobench.files.output_file import check_output_file, writing
+from kobench.files.temporaries import clear_stale_temporaries, temporary_name
 from kobench.provenance import VERSION
 from kobench.report import html_page
 from kobench.report.inputs import load_inputs
@@ -482,7 +483,8 @@ def _write_atomic(path: Path, text: str) -> None:
     """Via a temporary file beside it and a rename (a reader never sees half a page), with the usual
     permissions (the umask's), since a report is made to be shared."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    clear_stale_temporaries(path)  # a killed writer's page, half written
+    tmp = temporary_name(path)
     try:
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
