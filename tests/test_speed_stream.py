@@ -80,15 +80,50 @@ def test_first_token_before_the_end_with_the_usage_counts() -> None:
     assert body["messages"] == HELLO
 
 
-def test_the_first_token_waits_for_the_prefill_and_the_end_for_every_chunk() -> None:
-    reply = Reply(text="abcd", first_token_delay=0.2, chunk_delay=0.05)
+class _CountedStream:
+    """The real stream, counting the chunks the client has taken from it."""
+
+    def __init__(self, stream) -> None:
+        self.stream, self.taken = stream, 0
+
+    def __enter__(self) -> _CountedStream:
+        self.stream.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stream.__exit__(*exc)
+
+    def __iter__(self):
+        for chunk in self.stream:
+            self.taken += 1
+            yield chunk
+
+
+@pytest.mark.parametrize(("reply", "first"), [(Reply(text="abcd"), 2), (Reply(text="ab", reasoning="xy"), 2)])
+def test_the_first_token_clock_reads_at_the_first_piece_and_the_end_after_the_last(
+    reply: Reply, first: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the clock is read, by behaviour: the timer gives the number of chunks taken from the real
+    stream so far, so the readings say after which chunk each was made (no wall clock)."""
+    streams: list[_CountedStream] = []
     with FakeOpenAIServer(lambda body, i: reply) as server:
         client, model = client_for(server)
-        timing = stream_one(client, model, HELLO, 16)
-    assert timing.ok and timing.ttft_s is not None
-    assert timing.ttft_s >= 0.2
-    assert timing.latency_s >= 0.2 + 3 * 0.05
-    assert timing.latency_s > timing.ttft_s
+        create = client.chat.completions.create
+
+        def counted(**options):
+            streams.append(_CountedStream(create(**options)))
+            return streams[-1]
+
+        def taken() -> float:
+            return float(streams[-1].taken if streams else 0)
+
+        monkeypatch.setattr(client.chat.completions, "create", counted)
+        timing = stream_one(client, model, HELLO, 16, timer=taken)
+    # Chunks: the role (no text: not a token), the pieces (reasoning ones are tokens too), the finish, the
+    # usage. The first token is read on the first piece; the end once the last chunk is in.
+    pieces = len(reply.reasoning) + len(reply.text)
+    assert timing.ok and timing.ttft_s == first
+    assert timing.latency_s == streams[0].taken == 1 + pieces + 2
 
 
 def test_chosen_pieces_and_reasoning_count_as_tokens_the_role_chunk_does_not() -> None:
