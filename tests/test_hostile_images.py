@@ -424,3 +424,36 @@ def test_the_hf_adapter_fails_the_undecodable_row(tiny_llava: Path, tmp_path: Pa
         if not case.decodes_header:
             assert samples[case.name]["error"] == f"unreadable image: {case.reason}", case.name
     assert load_results(tmp_path / "out" / "results.json").tasks["k-seed"].n_failed == len(CASES)
+
+
+def _encoded(fmt: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 40, 90)).save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("data", "decoded", "refused"),
+    [
+        (_encoded("PNG"), False, None),  # its chunks verify through IEND: whole, not decoded
+        (_encoded("JPEG"), False, None),  # ends in its end-of-image marker
+        (_encoded("JPEG") + b"camera trailer", True, None),  # a trailer after the marker: decoded to see
+        (_encoded("GIF"), True, None),  # no cheap check for other formats
+        (_encoded("PNG")[:-30], True, "image data is truncated"),  # cut short: decoded, and refused
+    ],
+    ids=["png", "jpeg", "jpeg-trailer", "gif", "png-cut"],
+)
+def test_an_api_image_is_decoded_only_where_its_structure_cannot_show_it_whole(
+    data: bytes, decoded: bool, refused: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kobench import images
+
+    calls = []
+    real = images.decode_rgb
+    monkeypatch.setattr(images, "decode_rgb", lambda raw: calls.append(raw) or real(raw))
+    reason = None
+    try:
+        images.check_decodes(data)
+    except ImageError as exc:
+        reason = str(exc)
+    assert (bool(calls), reason) == (decoded, refused)

@@ -55,7 +55,7 @@ import httpx2
 import openai
 from openai import AsyncOpenAI, Omit, omit
 
-from kobench.images import ImageError, decode_reason, open_checked
+from kobench.images import ImageError, check_decodes, decode_reason, open_checked
 from kobench.llm.concurrency import Concurrency, ConcurrencyLimit
 from kobench.llm.endpoint import Endpoint
 from kobench.provenance import VERSION
@@ -697,19 +697,10 @@ def image_data_url(ref: ImageRef) -> str:
         if mime is None:
             data, mime = _as_png(data), "image/png"
         else:
-            _check_decodes(data)  # no image after all, too many pixels, or a body cut short: never sent
+            check_decodes(data)  # no image after all, too many pixels, or a body cut short: never sent
     except ImageError as exc:
         raise ImageError(f"not a readable image: {exc}") from None
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
-
-
-def _check_decodes(data: bytes) -> None:
-    # A sound header says nothing of the body: a PNG cut short reads its size fine and fails to decode.
-    with open_checked(data) as img:
-        try:
-            img.load()
-        except Exception as exc:  # whatever a hostile file makes a decoder raise
-            raise ImageError(decode_reason(exc)) from None
 
 
 def _as_png(data: bytes) -> bytes:
