@@ -18,8 +18,8 @@ from kobench.models.base import Closable, Model
 from kobench.run.cache import ResponseCache, request_key
 from kobench.types import Message, Request, Response, TextPart
 
-# Responses between two samples checkpoints, whatever the adapter's batching;
-# and the longest wait for one, so a slow model loses at most a few seconds of answers to a crash.
+# Responses between two samples checkpoints, whatever the adapter's batching; and the longest wait for
+# one, so a slow model's samples file is at most a few seconds behind its answers (those are cached at once).
 CHECKPOINT_EVERY = 16
 CHECKPOINT_SECONDS = 2.0
 
