@@ -7,6 +7,12 @@ from pathlib import Path
 
 import pytest
 
+# pytest-xdist runs a worker per core (scripts/test.sh), and torch's default of a thread per core in each
+# would have their OpenMP workers spin-waiting for cores the other workers hold: tiny models ran 5-30x
+# slower that way. Set before any test imports torch; kobench leaves a user's OMP_NUM_THREADS alone.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 # --- Extended suites (engines, browsers, soak runs): only with `scripts/test.sh --extended`, as CI runs ---
 
 

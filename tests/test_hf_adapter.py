@@ -345,32 +345,79 @@ def test_stop_string_checker_is_built_once(tiny_llava: Path, monkeypatch: pytest
     assert len(built) == 1
 
 
-def test_cpu_threads_leave_a_core_to_the_decoding_thread(monkeypatch: pytest.MonkeyPatch) -> None:
-    from kobench.models.hf import _cpu_threads
+def test_cpu_threads_use_every_core_but_leave_one_to_background_decoding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import kobench.models.cpu_threads as cpu_threads
 
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
-    assert _cpu_threads() == 3
+    threads = cpu_threads.CpuThreads.detect()
+    assert (threads.cores, threads.managed) == (4, True)
+    assert (threads.count(decoding_beside=False), threads.count(decoding_beside=True)) == (4, 3)
+    # giving torch's fourth core to the decoder costs up to a third of a compute-bound generate
+    assert threads.overlap_cost() == pytest.approx(cpu_threads.GIL_SHARE + 1 / 3)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
-    assert _cpu_threads() == 1
+    alone = cpu_threads.CpuThreads.detect()
+    assert alone.count(decoding_beside=True) == 1 and alone.overlap_cost() == float("inf")
     monkeypatch.setenv("OMP_NUM_THREADS", "6")  # the user's choice is left alone
-    assert _cpu_threads() is None
+    assert not cpu_threads.CpuThreads.detect().managed
+
+
+def test_cpu_threads_are_set_only_where_kobench_manages_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from kobench.models.cpu_threads import CpuThreads
+
+    calls: list[int] = []
+    monkeypatch.setattr(torch, "set_num_threads", calls.append)
+    threads = CpuThreads(cores=3, managed=True)
+    for beside in (False, False, True, True, False):
+        threads.set_for_batch(decoding_beside=beside)
+    assert calls == [3, 2, 3]  # only when the count changes
+    CpuThreads(cores=3, managed=False).set_for_batch(decoding_beside=True)
+    assert calls == [3, 2, 3]
+
+
+@pytest.fixture
+def torch_threads_restored():
+    import torch
+
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("cost", "background"), [(0.0, True), (1e9, False)])
 def test_on_the_cpu_decoding_runs_in_the_background_only_where_it_pays(
-    tiny_llava: Path, monkeypatch: pytest.MonkeyPatch, cost: float, background: bool
+    tiny_llava: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    torch_threads_restored: None,
+    cost: float,
+    background: bool,
 ) -> None:
     # The cost of overlapping, as a share of generate: 0 → overlapping always pays; huge → it never does.
     import threading
 
-    import kobench.models.hf as hf
+    import torch
 
-    monkeypatch.setattr(hf, "OVERLAP_COST", cost)
+    import kobench.models.cpu_threads as cpu_threads
+
+    monkeypatch.setattr(cpu_threads.CpuThreads, "overlap_cost", lambda self: cost)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)  # kobench sets torch's threads
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
     model = HFModel(str(tiny_llava), batch_size=1, device="cpu")
     where: dict[str, list[str]] = {"decode": [], "process": []}
     decode, process = model._decode, model._process
+    # At each generate call: torch's thread count, and whether a background thread is alive beside it.
+    at_generate: list[tuple[int, bool]] = []
+    generate = model.model.generate
+
+    def watched_generate(*args, **kwargs):
+        alive = any(t.name.startswith("kobench-hf-prep") for t in threading.enumerate())
+        at_generate.append((torch.get_num_threads(), alive))
+        return generate(*args, **kwargs)
 
     def record(name, step):
         def recorded(arg):
@@ -380,16 +427,22 @@ def test_on_the_cpu_decoding_runs_in_the_background_only_where_it_pays(
         return recorded
 
     model._decode, model._process = record("decode", decode), record("process", process)
+    monkeypatch.setattr(model.model, "generate", watched_generate)
     assert [r.text for r in in_request_order(model, REQUESTS)] == [
         r.text for r in in_request_order(HFModel(str(tiny_llava), batch_size=4), REQUESTS)
     ]
     assert len(where["decode"]) == len(REQUESTS) >= 3
-    # the first batch is decoded ahead whatever and the second in turn (no batch has generated yet);
-    # after that in the background only if that pays
-    assert not where["decode"][1].startswith("kobench-hf-prep")
+    # the first two batches are decoded in turn (nothing generates beside the first, and no batch has
+    # generated yet when the second is due); after that in the background only if that pays
+    assert not any(name.startswith("kobench-hf-prep") for name in where["decode"][:2])
     later = {name.startswith("kobench-hf-prep") for name in where["decode"][2:]}
     assert later == {background}
     assert set(where["process"]) == {threading.main_thread().name}
+    if background:  # a core is left to the decoder while it works beside generate, all three otherwise
+        assert at_generate[0] == (3, False) and at_generate[-1][0] == 3
+        assert {count for count, _ in at_generate[1:-1]} == {2}
+    else:  # every core to torch, and no idle worker thread beside it (it slowed OpenMP's workers)
+        assert at_generate == [(3, False)] * len(REQUESTS)
 
 
 @pytest.mark.slow

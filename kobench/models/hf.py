@@ -9,11 +9,11 @@ batch is retried one request at a time so only the bad request fails.
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -26,6 +26,7 @@ from kobench.images import ImageError
 from kobench.models.batching import BatchSize, free_accelerator_memory, out_of_memory
 from kobench.models.chat_formats import chat_format
 from kobench.models.compat import apply_layers, fingerprint_suffix
+from kobench.models.cpu_threads import CpuThreads
 from kobench.models.family_settings import apply_image_settings, image_kwargs
 from kobench.models.family_settings import generation_defaults as generation_defaults_for
 from kobench.models.fingerprint import hf_name, model_fingerprint
@@ -39,8 +40,6 @@ from kobench.types import GenerationSettings, Message, Request, Response, TextPa
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 # Tried in order; the first whose mapping knows the config's class (or, with remote code, that the
 # config's auto_map names) loads the model. AutoModelForVision2Seq is gone from transformers 5.
-# How much slower generate runs on the CPU while the decoding thread works beside it (see `_overlap_pays`).
-OVERLAP_COST = 0.1
 # --batch-size auto on an accelerator: the first batch size tried (halved on out-of-memory).
 AUTO_BATCH_START = 64
 AUTO_CLASSES = ("AutoModelForImageTextToText", "AutoModelForVision2Seq", "AutoModelForCausalLM")
@@ -107,9 +106,9 @@ class HFModel:
         )
         self.batch = BatchSize(int(start), auto=batch_size == "auto")
         self.torch_dtype = _resolve_dtype(dtype, self.device)
-        self.cpu_threads = _cpu_threads() if self.device.type == "cpu" else None
-        if self.cpu_threads:
-            torch.set_num_threads(self.cpu_threads)
+        self.cpu_threads = CpuThreads.detect() if self.device.type == "cpu" else None
+        if self.cpu_threads is not None:
+            self.cpu_threads.set_for_batch(decoding_beside=False)
         self._stops: dict[tuple[str, ...], StoppingCriteriaList] = {}
         self._decode_seconds = self._generate_seconds = 0.0  # the last batch's, for `_overlap_pays`
         # As given (so they are known without loading the model, like the registry's cache keys);
@@ -203,19 +202,39 @@ class HFModel:
         # generate 1.2x slower to save 5% of the run; decoding alone left generate as fast, and with 1024x768
         # JPEGs it took the run to 2.1 s from 3.4 s (nothing in the background) or 2.9 s (both).
         ahead_work = self._decode if self.device.type == "cpu" else self._prepare
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kobench-hf-prep") as pool:
-            ahead: Future[_Prepared] = pool.submit(ahead_work, current[1])
+        with ExitStack() as stack:
+            pool: ThreadPoolExecutor | None = None
+
+            def in_background(items: list[_Item]) -> Future[_Prepared]:
+                # Started on first use: on the CPU a worker thread merely alive beside torch's two OpenMP
+                # threads made generate 1.07-1.09x slower (two cores, 200 rows of a tiny LLaVA, bench/
+                # hf_overhead.py), and there it is only wanted where decoding is worth overlapping.
+                nonlocal pool
+                if pool is None:
+                    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kobench-hf-prep")
+                    stack.enter_context(pool)
+                return pool.submit(ahead_work, items)
+
+            def in_turn(items: list[_Item]) -> Future[_Prepared]:
+                done: Future[_Prepared] = Future()
+                done.set_result(ahead_work(items))
+                return done
+
+            # The first batch has nothing to overlap with on the CPU; on an accelerator its preparation
+            # starts the pipeline.
+            ahead = in_turn(current[1]) if self.device.type == "cpu" else in_background(current[1])
             while current is not None:
                 settings, batch = current
                 prepared = self._process(ahead.result())
                 following = next(plan, None)
                 overlapped = following is not None and self._overlap_pays()
+                if self.cpu_threads is not None:
+                    self.cpu_threads.set_for_batch(decoding_beside=overlapped)
                 if overlapped:
-                    ahead = pool.submit(ahead_work, following[1])
+                    ahead = in_background(following[1])
                 answers = self._answer(prepared, settings)
                 if following is not None and not overlapped:
-                    ahead = Future()
-                    ahead.set_result(ahead_work(following[1]))
+                    ahead = in_turn(following[1])
                 for item in batch:
                     answer = answers.get(item.index) or Response(text=None, error="no response produced")
                     yield answer.answering(ids[item.index])
@@ -251,13 +270,13 @@ class HFModel:
 
     def _overlap_pays(self) -> bool:
         """Whether to decode the next batch's images while this one generates. Always on an accelerator. On
-        the CPU only where decoding is a real share of a batch: the decoding thread's turns at the GIL slow a
-        small model's generate (Python dispatching one op after another) by about a tenth, measured on two
-        cores with the demo's small images, which decode in a fraction of that. So the last batch's timings
-        decide, and the first batches, with no timings yet, decode in turn."""
-        if self.device.type != "cpu":
+        the CPU only where decoding costs more than overlapping it would (`CpuThreads.overlap_cost`: the GIL
+        turns, the core torch gives up); the demo's small images decode in a fraction of that. So the last
+        batch's timings decide, and the first batches, with no timings yet, decode in turn."""
+        if self.cpu_threads is None:
             return True
-        return self._generate_seconds > 0 and self._decode_seconds > OVERLAP_COST * self._generate_seconds
+        cost = self.cpu_threads.overlap_cost()
+        return self._generate_seconds > 0 and self._decode_seconds > cost * self._generate_seconds
 
     def _with_system_prompt(self, request: Request) -> Request:
         """--system-prompt: the request with that system message first, where the task's prompt has none
@@ -539,21 +558,6 @@ def _auto_class(config: Any, trust_remote_code: bool) -> Any:
         f"model type {config.model_type!r} has no image-text-to-text or causal-LM class in transformers"
         f" {transformers.__version__}"
     )
-
-
-def _cpu_threads() -> int | None:
-    """torch's threads for generating on the CPU: every core this process may use but one, which the
-    background thread decoding images gets; None where OMP_NUM_THREADS says how many, as the user chose.
-
-    torch's default is one thread per core, and its OpenMP workers busy-wait for each other at the end of
-    every op: anything else that wants a core then (the decoding thread, another process) stalls a worker the
-    others spin waiting for. Measured on two cores, a tiny LLaVA's 200 rows: with torch's two threads generate
-    takes 0.65 s alone and 5-6 s beside one busy process (20-30 s beside a test suite); with one, 0.69 s and
-    0.8 s. (Inter-op threads are left alone: eager generation never uses them.)"""
-    if "OMP_NUM_THREADS" in os.environ:
-        return None
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, cores - 1)
 
 
 def _resolve_device(device: str) -> torch.device:
