@@ -357,6 +357,9 @@ def test_cpu_threads_use_every_core_but_leave_one_to_background_decoding(
     assert (threads.count(decoding_beside=False), threads.count(decoding_beside=True)) == (4, 3)
     # giving torch's fourth core to the decoder costs up to a third of a compute-bound generate
     assert threads.overlap_cost() == pytest.approx(cpu_threads.GIL_SHARE + 1 / 3)
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")  # two data parallel processes on this machine: 2 cores each
+    assert cpu_threads.CpuThreads.detect().cores == 2
+    monkeypatch.delenv("LOCAL_WORLD_SIZE")
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
     alone = cpu_threads.CpuThreads.detect()
     assert alone.count(decoding_beside=True) == 1 and alone.overlap_cost() == float("inf")

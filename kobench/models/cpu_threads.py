@@ -40,7 +40,14 @@ class CpuThreads:
 
     @classmethod
     def detect(cls) -> CpuThreads:
-        return cls(cores=usable_cores(), managed="OMP_NUM_THREADS" not in os.environ)
+        """This process's share of the cores: all of them, or under a data parallel launcher its part of
+        them (LOCAL_WORLD_SIZE processes on this machine; torchrun itself sets OMP_NUM_THREADS=1)."""
+        try:
+            local_processes = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+        except ValueError:
+            local_processes = 1  # Ranks.from_env reports torchrun's variables that are not numbers
+        cores = max(1, usable_cores() // local_processes)
+        return cls(cores=cores, managed="OMP_NUM_THREADS" not in os.environ)
 
     def count(self, decoding_beside: bool) -> int:
         return max(1, self.cores - 1) if decoding_beside else self.cores
