@@ -138,6 +138,36 @@ def test_an_unreadable_image_fails_only_its_row() -> None:
     assert "not a readable image" in (responses[1].error or "")
 
 
+def test_images_are_encoded_as_their_requests_are_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Not every request's base64 before the first call: a document benchmark's would all be held at once.
+    import kobench.llm.client as client
+
+    encoded: list[int] = []
+    encode = client.image_data_url
+    monkeypatch.setattr(client, "image_data_url", lambda ref: encoded.append(1) or encode(ref))
+    seen_at_arrival: list[int] = []
+
+    def script(body: dict, index: int) -> Reply:
+        seen_at_arrival.append(len(encoded))
+        return Reply(text="ok", delay=0.02)
+
+    requests = [
+        Request(
+            id=f"q{n}",
+            messages=(Message("user", (ImagePart(ImageRef(data=png("red"))), TextPart(str(n)))),),
+            generation=GREEDY,
+        )
+        for n in range(40)
+    ]
+    with FakeOpenAIServer(script) as server:
+        responses = in_request_order(OpenAIModel(f"m@{server.base_url}", concurrency=4), requests)
+    assert all(r.text == "ok" for r in responses) and len(encoded) == 40
+    # when the first request arrived, only the requests the four workers had taken up were encoded
+    assert seen_at_arrival[0] <= 4
+    # and every request was encoded before it was sent
+    assert all(seen >= k + 1 for k, seen in enumerate(seen_at_arrival))
+
+
 def test_empty_batch() -> None:
     with FakeOpenAIServer() as server:
         assert in_request_order(OpenAIModel(f"m@{server.base_url}"), []) == []

@@ -121,6 +121,10 @@ class ChatResult:
         return self.error is None and self.text is not None
 
 
+# A request built only when it is about to be sent (ChatClient.chat_stream); a ChatResult where it cannot be.
+Builder = Callable[[], "ChatRequest | ChatResult"]
+
+
 @dataclass(frozen=True)
 class _Outcome:
     """One attempt: a completion, or what went wrong and whether asking again may help."""
@@ -275,10 +279,15 @@ class ChatClient:
             stream.close()  # now, not when a traceback that holds the generator is freed
         return [r for r in results if r is not None]
 
-    def chat_stream(self, requests: Sequence[ChatRequest]) -> Iterator[tuple[int, ChatResult]]:
+    def chat_stream(self, requests: Sequence[ChatRequest | Builder]) -> Iterator[tuple[int, ChatResult]]:
         """(index, result) for every request as each finishes, at most `concurrency` in flight. When the
         consumer stops early (an exception, Ctrl-C, closing the generator), requests not yet started are
-        dropped and those in flight are cancelled before the generator returns."""
+        dropped and those in flight are cancelled before the generator returns.
+
+        A request may be given as a `Builder`, called (off the event loop) only when a worker is about to
+        send it: a task's images are then read and base64-encoded a few at a time, not all of them before
+        the first request goes out and held until the last answer. A builder returning a ChatResult (why
+        the request cannot be sent) gives that result, and nothing is sent."""
         requests = list(requests)
         if not requests:
             return
@@ -365,7 +374,7 @@ class ChatClient:
 
     async def _batch(
         self,
-        requests: list[ChatRequest],
+        requests: list[ChatRequest | Builder],
         put: Callable[[tuple[int, ChatResult]], None],
         ended: threading.Event,
     ) -> None:
@@ -375,7 +384,10 @@ class ChatClient:
 
             async def work() -> None:
                 for i, request in pending:
-                    put((i, await self._chat(request)))
+                    if not isinstance(request, ChatRequest):
+                        # encoding images on the loop would hold up the answers (and timings) in flight
+                        request = await asyncio.to_thread(request)
+                    put((i, request if isinstance(request, ChatResult) else await self._chat(request)))
 
             workers = [asyncio.create_task(work()) for _ in range(min(self.concurrency.most, len(requests)))]
             try:

@@ -13,6 +13,7 @@ id, so a re-deployed model under the same id and URL is answered from the cache 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -74,21 +75,25 @@ class OpenAIModel:
         return self.client.report()
 
     def generate(self, requests: Sequence[Request]) -> Iterator[Response]:
-        """All requests at once, as many in flight as the concurrency allows; each answer as it arrives."""
-        chats: list[ChatRequest] = []
-        sent: list[Request] = []
-        for request in requests:
-            try:
-                chats.append(chat_request(request))
-                sent.append(request)
-            except ImageError as exc:  # an unreadable image fails its own row, never the others
-                error = f"request not sent: {exc}"  # its reason is stable text already
-                yield Response(text=None, error=error, request_id=request.id)
-            except Exception as exc:
-                error = f"request not sent: {type(exc).__name__}: {exc}"
-                yield Response(text=None, error=error, request_id=request.id)
-        for i, result in self.client.chat_stream(chats):
-            yield _response(result).answering(sent[i].id)
+        """All requests at once, as many in flight as the concurrency allows; each answer as it arrives.
+        Each request's images are encoded only when it is about to be sent (a document benchmark's base64
+        would otherwise all be built before the first call, and held to the last)."""
+        requests = list(requests)
+        builders = [functools.partial(_chat_or_why_not, request) for request in requests]
+        for i, result in self.client.chat_stream(builders):
+            yield _response(result).answering(requests[i].id)
+
+
+def _chat_or_why_not(request: Request) -> ChatRequest | ChatResult:
+    """The request to send, or why it cannot be: an unreadable image fails its own row, never the others,
+    and costs no call."""
+    try:
+        return chat_request(request)
+    except ImageError as exc:
+        error = f"request not sent: {exc}"  # its reason is stable text already
+    except Exception as exc:
+        error = f"request not sent: {type(exc).__name__}: {exc}"
+    return ChatResult(text=None, error=error, attempts=0)
 
 
 def _response(result: ChatResult) -> Response:
