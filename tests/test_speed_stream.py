@@ -69,7 +69,10 @@ def test_first_token_before_the_end_with_the_usage_counts() -> None:
     reply = Reply(text="서울입니다", usage=(42, 5))
     with FakeOpenAIServer(lambda body, i: reply) as server:
         client, model = client_for(server)
-        timing = stream_one(client, model, HELLO, 16, temperature=0.0)
+        # The timer counts its own readings (no wall clock): the first token is read after the start and
+        # the end after the first token.
+        ticks = itertools.count()
+        timing = stream_one(client, model, HELLO, 16, temperature=0.0, timer=lambda: float(next(ticks)))
         body = server.requests[0][1]
     assert timing.ok and timing.text == "서울입니다"
     assert timing.ttft_s is not None and 0 < timing.ttft_s < timing.latency_s
@@ -175,7 +178,8 @@ def test_many_keep_the_input_order_with_at_most_concurrency_in_flight() -> None:
     conversations = [[{"role": "user", "content": str(n)}] for n in range(6)]
     with FakeOpenAIServer(script) as server:
         client, model = client_for(server)
-        timings, wall = stream_many(client, model, conversations, 8, 2)
+        ticks = itertools.count()  # readings counted, not timed: each request's and the whole run's order
+        timings, wall = stream_many(client, model, conversations, 8, 2, timer=lambda: float(next(ticks)))
         assert server.max_in_flight == 2
         one_by_one, _ = stream_many(client, model, conversations[:3], 8, 1)
         assert server.max_in_flight == 2  # never more than asked, whatever came before
