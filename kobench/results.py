@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from kobench.errors import BadInputError
-from kobench.files.temporaries import make_temporary
+from kobench.files.temporaries import atomic_file
 from kobench.files.text import read_utf8
 
 # 2: a task records why its answers ended (`truncation`) and samples their `finish_reason`.
@@ -192,28 +191,16 @@ class RunResult(_Model):
 
 def write_text_atomic(path: Path, text: str) -> None:
     """Write via a temporary file in the same folder and rename, line ends as given (a README's stay)."""
-    fd, tmp = make_temporary(path, suffix="")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, newline="") as fh:
+        fh.write(text)
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write via a temporary file in the same folder and rename, so readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = make_temporary(path)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, ensure_ascii=False, indent=2)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as fh:
+        json.dump(data, fh, ensure_ascii=False, indent=2)
+        fh.write("\n")
 
 
 def save_results(result: RunResult, path: Path) -> None:

@@ -221,17 +221,35 @@ def test_a_run_killed_here_resumes_to_the_uninterrupted_result(
 
 
 def test_only_a_gone_process_temporaries_are_cleared(tmp_path: Path) -> None:
-    from kobench.files.temporaries import clear_stale_temporaries, make_temporary, temporary_name
+    from kobench.files.temporaries import clear_stale_temporaries, temporary_name
 
     target = tmp_path / "results.json"
-    fd, made = make_temporary(target)  # a process still writing: this one
-    os.close(fd)
-    mine = Path(made)
+    mine = temporary_name(target)  # a process still writing: this one
     gone = tmp_path / ".results.json.999999999.def456.tmp"  # no such process
-    named = temporary_name(target)  # as the HTML report names its page's, for a process that is gone
+    named = temporary_name(target)  # as named for a process that is gone
     named = named.with_name(named.name.replace(f".{os.getpid()}.", ".999999998.", 1))
     other = tmp_path / ".settings.json.999999999.ghi789.tmp"  # another file's
     for path in (mine, gone, named, other):
         path.write_text("{", encoding="utf-8")
     assert clear_stale_temporaries(target) == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([mine.name, other.name])
+
+
+def test_atomic_writes_leave_files_as_shareable_as_any_other(tmp_path: Path) -> None:
+    # results.json, samples and a user's README updated in place get the umask's permissions, as a file the
+    # user writes would (mkstemp's temporaries made them readable by their owner alone).
+    from kobench.results import write_json_atomic, write_text_atomic
+
+    readme = tmp_path / "README.md"
+    readme.write_text("old\r\n", encoding="utf-8")
+    previous = os.umask(0o022)
+    try:
+        write_json_atomic(tmp_path / "out" / "results.json", {"a": 1})
+        write_text_atomic(readme, "new\r\n")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "out" / "results.json").stat().st_mode & 0o777 == 0o644
+    assert readme.stat().st_mode & 0o777 == 0o644
+    assert readme.read_bytes() == b"new\r\n"  # line ends as given
+    assert json.loads((tmp_path / "out" / "results.json").read_text("utf-8")) == {"a": 1}
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["README.md", "out", "results.json"]

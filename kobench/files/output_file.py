@@ -4,13 +4,12 @@ in one line naming the option and the file, never a traceback."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from kobench.errors import BadInputError
-from kobench.files.temporaries import make_temporary
+from kobench.files.temporaries import temporary_name
 
 
 def check_output_file(path: Path, option: str) -> Path:
@@ -24,9 +23,9 @@ def check_output_file(path: Path, option: str) -> Path:
         raise BadInputError(f"{option} {path}: {folder} is a file, not a folder")
     with writing(path, option):
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, probe = make_temporary(path, suffix=".probe")
-        os.close(fd)
-        os.unlink(probe)
+        probe = temporary_name(path, suffix=".probe")
+        probe.open("x").close()
+        probe.unlink()
     return path
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 import secrets
-import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 
 def alive(pid: str | int) -> bool:
@@ -20,15 +22,25 @@ def alive(pid: str | int) -> bool:
     return True
 
 
-def make_temporary(path: Path, suffix: str = ".tmp") -> tuple[int, str]:
-    """mkstemp beside `path`, named `.<name>.<pid>.<random><suffix>`: (fd, its path)."""
-    return tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=suffix, dir=path.parent)
-
-
 def temporary_name(path: Path, suffix: str = ".tmp") -> Path:
-    """A new name beside `path` as make_temporary gives, the file not made: whoever writes it creates it
-    with the usual permissions (the umask's), where mkstemp's are the owner's alone."""
+    """A new name beside `path`, `.<name>.<pid>.<random><suffix>`, the file not made: whoever writes it
+    creates it (exclusively) with the umask's permissions, where mkstemp's are the owner's alone."""
     return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}{suffix}")
+
+
+@contextmanager
+def atomic_file(path: Path, *, newline: str | None = None) -> Iterator[TextIO]:
+    """A UTF-8 text file to write in the block, renamed onto `path` when the block ends (removed if it
+    raises), so a reader never sees half a file. Made with the umask's permissions: results, samples,
+    reports and READMEs are written to be shared (mkstemp made a user's README owner-only)."""
+    tmp = temporary_name(path)
+    try:
+        with open(tmp, "x", encoding="utf-8", newline=newline) as fh:
+            yield fh
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def clear_stale_temporaries(path: Path, suffix: str = ".tmp") -> int:

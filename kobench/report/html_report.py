@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,14 +28,14 @@ from kobench.efficiency import FILE_NAMES, EfficiencyResult
 from kobench.errors import BadInputError, KobenchError
 from kobench.families import load_tasks
 from kobench.files.output_file import check_output_file, writing
-from kobench.files.temporaries import clear_stale_temporaries, temporary_name
+from kobench.files.temporaries import clear_stale_temporaries
 from kobench.provenance import VERSION
 from kobench.report import html_page
 from kobench.report.inputs import load_inputs
 from kobench.report.leaderboard import CATEGORY_ORDER, MODALITY_ORDER, render_table
 from kobench.report.sample_rows import Sample, read_samples
 from kobench.report.thumbnails import ImageSource, Thumbnails
-from kobench.results import PIPELINES, RunResult
+from kobench.results import PIPELINES, RunResult, write_text_atomic
 
 DEFAULT_MAX_BYTES = 20_000_000
 # Room kept for what is counted roughly (HTML escapes, the script's own state): a page lands a little
@@ -480,14 +479,8 @@ def _page(
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    """Via a temporary file beside it and a rename (a reader never sees half a page), with the usual
-    permissions (the umask's), since a report is made to be shared."""
+    """Via a temporary file beside it and a rename (a reader never sees half a page), a killed writer's
+    half-written page cleared first."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    clear_stale_temporaries(path)  # a killed writer's page, half written
-    tmp = temporary_name(path)
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    clear_stale_temporaries(path)
+    write_text_atomic(path, text)
