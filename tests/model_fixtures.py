@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from kobench.testing.tiny_models import TINY_DECODER, _train_tokenizer
+from kobench.testing.tiny_models import TINY_DECODER, VLLM_DECODER, _train_tokenizer
 
 # Every fixture's vision tower (SigLIP): two layers, 32 wide; each builder gives its image and patch size.
 TINY_VISION = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2}
@@ -161,6 +161,18 @@ def _copy_code(family: str, out_dir: Path) -> None:
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _tokenizer_readable_by_transformers_4(out_dir: Path) -> None:
+    """The tokenizer config as transformers 4.x reads it too (the vLLM that still serves HCX pins
+    transformers < 5): transformers 5 names its class `TokenizersBackend` and writes extra special tokens as
+    a list, which 4.x does not know. The same tokenizer.json; transformers 5 reads either."""
+    path = out_dir / "tokenizer_config.json"
+    config = json.loads(path.read_text(encoding="utf-8"))
+    config["tokenizer_class"] = "PreTrainedTokenizerFast"
+    if not config.get("extra_special_tokens"):
+        config.pop("extra_special_tokens", None)
+    _write_json(path, config)
 
 
 # A.X 4.0 VL Light: the chat template's text was not available; ChatML (it is built on Qwen2.5) with
@@ -531,8 +543,9 @@ def build_hyperclovax_seed_vision_main(out_dir: Path, seed: int = 0) -> Path:
             },
             "text_config": {
                 "model_type": "llama",
+                "architectures": ["LlamaForCausalLM"],  # vLLM's port builds the language model by it
                 "vocab_size": len(tokenizer),
-                **TINY_DECODER,
+                **VLLM_DECODER,  # vLLM's CPU attention: heads of 32 or more
                 "max_position_embeddings": 512,
                 "pad_token_id": ids["<|endoftext|>"],
                 "eos_token_id": ends,
@@ -542,10 +555,18 @@ def build_hyperclovax_seed_vision_main(out_dir: Path, seed: int = 0) -> Path:
                 **TINY_VISION,
                 "image_size": 28,
                 "patch_size": 14,
+                "vision_use_head": False,
             },
             "image_token_id": ids["<|dummy3|>"],
             "video_token_id": ids["<|_unuse_missing_100270|>"],
             "num_queries_vis_abstractor_image": 4,
+            # what vLLM's port reads: the base image as the one grid, the linear projector
+            "anyres": True,
+            "max_num_grids": 1,
+            "possible_resolutions": [[28, 28]],
+            "unpad": False,
+            "mm_projector_type": "linear",
+            "use_nth_layer": -1,
             "pad_token_id": ids["<|endoftext|>"],
             "eos_token_id": ends,
         },
@@ -556,9 +577,11 @@ def build_hyperclovax_seed_vision_main(out_dir: Path, seed: int = 0) -> Path:
             "auto_map": {"AutoProcessor": "processing_hyperclovax.HCXProcessor"},
             "processor_class": "HCXProcessor",
             "image_size": 28,
-            "num_queries": 4,
+            "num_queries": 5,  # (28 / 14)² patches and the image_newline
         },
     )
-    return _save_remote_code_model(
+    _save_remote_code_model(
         out_dir, tokenizer, seed, "AutoModelForCausalLM", pad_token_id=ids["<|endoftext|>"], eos_token_id=ends
     )
+    _tokenizer_readable_by_transformers_4(out_dir)
+    return out_dir

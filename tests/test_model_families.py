@@ -944,8 +944,8 @@ def test_hcx_main_card_snippet_runs_against_the_fixture(hcx_main: Path) -> None:
         **model_inputs, max_new_tokens=8, do_sample=True, top_p=0.6, temperature=0.5, repetition_penalty=1.0
     )
     assert isinstance(processor.batch_decode(output_ids)[0], str)
-    assert model_inputs["vision_query_lengths_images"] == [[4, 4]]
-    assert model_inputs["input_ids"][0].tolist().count(model.config.image_token_id) == 8
+    assert model_inputs["vision_query_lengths_images"] == [[5, 5]]
+    assert model_inputs["input_ids"][0].tolist().count(model.config.image_token_id) == 10
     assert tokenizer.chat_template is not None
 
 

