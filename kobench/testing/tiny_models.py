@@ -163,13 +163,18 @@ def build_tiny_llava(out_dir: Path, seed: int = 0) -> Path:
 
 
 def build_tiny_qwen2_vl(
-    out_dir: Path, seed: int = 0, variant: Literal["qwen2_vl", "qwen2_5_vl"] = "qwen2_vl"
+    out_dir: Path,
+    seed: int = 0,
+    variant: Literal["qwen2_vl", "qwen2_5_vl"] = "qwen2_vl",
+    *,
+    for_vllm: bool = False,
 ) -> Path:
-    """Write a tiny random Qwen2-VL or Qwen2.5-VL to `out_dir` and return it. Needs torchvision."""
+    """Write a tiny random Qwen2-VL or Qwen2.5-VL to `out_dir` and return it. Needs torchvision.
+    `for_vllm`: a decoder vLLM's CPU build can run (VLLM_DECODER)."""
     if variant not in ("qwen2_vl", "qwen2_5_vl"):
         raise ValueError(f"unknown Qwen2-VL variant {variant!r}; expected 'qwen2_vl' or 'qwen2_5_vl'")
     out_dir = Path(out_dir)
-    spec = {"family": variant, "seed": seed, "version": BUILDER_VERSION}
+    spec = {"family": variant + ("-vllm" if for_vllm else ""), "seed": seed, "version": BUILDER_VERSION}
     if _is_built(out_dir, spec):
         return out_dir
     import torch
@@ -185,10 +190,11 @@ def build_tiny_qwen2_vl(
     )
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in QWEN_SPECIAL_TOKENS}
     patch, merge, temporal = 4, 2, 2
-    head_dim = TINY_DECODER["hidden_size"] // TINY_DECODER["num_attention_heads"]
+    decoder = VLLM_DECODER if for_vllm else TINY_DECODER
+    head_dim = decoder["hidden_size"] // decoder["num_attention_heads"]
     text = {
         "vocab_size": len(tokenizer),
-        **TINY_DECODER,
+        **decoder,
         "max_position_embeddings": 1024,
         "max_window_layers": 2,
         # mrope splits the rotary half-dimension into temporal/height/width sections.
@@ -214,7 +220,8 @@ def build_tiny_qwen2_vl(
     if variant == "qwen2_vl":
         from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration, Qwen2VLProcessor
 
-        vision = {**common_vision, "embed_dim": 32, "hidden_size": 64, "mlp_ratio": 2}
+        # hidden_size: what the merger hands the decoder
+        vision = {**common_vision, "embed_dim": 32, "hidden_size": decoder["hidden_size"], "mlp_ratio": 2}
         config = Qwen2VLConfig(text_config=text, vision_config=vision, **token_ids)
         model_cls, processor_cls = Qwen2VLForConditionalGeneration, Qwen2VLProcessor
     else:
@@ -224,7 +231,7 @@ def build_tiny_qwen2_vl(
             **common_vision,
             "hidden_size": 32,
             "intermediate_size": 64,
-            "out_hidden_size": 64,
+            "out_hidden_size": decoder["hidden_size"],
             # window attention in block 0, full attention in block 1, like the real tower's mix
             "window_size": patch * merge * 2,
             "fullatt_block_indexes": [1],
