@@ -175,6 +175,23 @@ def _tokenizer_readable_by_transformers_4(out_dir: Path) -> None:
     _write_json(path, config)
 
 
+def _vision_tower_under_vision_model(out_dir: Path) -> None:
+    """The weights under the names the published checkpoints carry, `vision_tower.vision_model.*`, which
+    transformers 4.x saved and vLLM's ports load; transformers 5 saves SigLIP flat (`vision_tower.*`) and
+    maps the old names back when it loads them, so hf: reads the renamed file as it reads a real one."""
+    from safetensors.torch import load_file, save_file
+
+    path = out_dir / "model.safetensors"
+    weights = load_file(path)
+    renamed = {
+        f"vision_tower.vision_model.{name.removeprefix('vision_tower.')}"
+        if name.startswith("vision_tower.")
+        else name: tensor
+        for name, tensor in weights.items()
+    }
+    save_file(renamed, path, metadata={"format": "pt"})
+
+
 # A.X 4.0 VL Light: the chat template's text was not available; ChatML (it is built on Qwen2.5) with
 # "<image>\n" for each image item, which its processor expands. kobench's.
 AX4VL_CHAT_TEMPLATE = (
@@ -275,9 +292,9 @@ LLAVA_ONEVISION_CHAT_TEMPLATE = (
 LLAVA_ONEVISION_SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>", "<video>"]
 
 
-def build_llava_onevision(out_dir: Path, seed: int = 0) -> Path:
+def build_llava_onevision(out_dir: Path, seed: int = 0, *, for_vllm: bool = False) -> Path:
     """A tiny LLaVA-OneVision (SigLIP + Qwen2, anyres tiling), transformers' own classes, as
-    VARCO-VISION-2.0 ships."""
+    VARCO-VISION-2.0 ships. `for_vllm`: a decoder vLLM's CPU attention runs (heads of 32 or more)."""
     import torch
     from transformers import (
         LlavaOnevisionConfig,
@@ -309,7 +326,7 @@ def build_llava_onevision(out_dir: Path, seed: int = 0) -> Path:
         ),
         text_config=Qwen2Config(
             vocab_size=len(tokenizer),
-            **TINY_DECODER,
+            **(VLLM_DECODER if for_vllm else TINY_DECODER),
             max_position_embeddings=1024,
             pad_token_id=ids["<|endoftext|>"],
             eos_token_id=ids["<|im_end|>"],
@@ -344,6 +361,8 @@ def build_llava_onevision(out_dir: Path, seed: int = 0) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out_dir)
     processor.save_pretrained(out_dir)
+    if for_vllm:
+        _vision_tower_under_vision_model(out_dir)
     return out_dir
 
 
@@ -374,9 +393,10 @@ GEMMA3_SPECIAL_TOKENS = [
 ]
 
 
-def build_gemma3(out_dir: Path, seed: int = 0) -> Path:
+def build_gemma3(out_dir: Path, seed: int = 0, *, for_vllm: bool = False) -> Path:
     """A tiny Gemma 3 (SigLIP + Gemma 3 text, a fixed number of soft tokens per image), transformers' own
-    classes, as google/gemma-3-*-it ship."""
+    classes, as google/gemma-3-*-it ship. `for_vllm`: a decoder vLLM's CPU attention runs (heads of 32 or
+    more)."""
     import torch
     from transformers import (
         Gemma3Config,
@@ -400,13 +420,19 @@ def build_gemma3(out_dir: Path, seed: int = 0) -> Path:
         },
         chat_template=GEMMA3_CHAT_TEMPLATE,
     )
+    if for_vllm:
+        # Gemma's own vocabulary has runs of one to four newlines as single tokens, and vLLM's Gemma 3 port
+        # looks them up to merge the newlines around each image's tokens as the tokenizer would.
+        from tokenizers import AddedToken
+
+        tokenizer.add_tokens([AddedToken("\n" * n, normalized=False) for n in (4, 3, 2, 1)])
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in GEMMA3_SPECIAL_TOKENS}
     image_size, patch_size, tokens = 28, 7, 4  # 4x4 patches pooled to 2x2 soft tokens
     config = Gemma3Config(
         text_config=Gemma3TextConfig(
             vocab_size=len(tokenizer),
-            **TINY_DECODER,
-            head_dim=16,
+            **(VLLM_DECODER if for_vllm else TINY_DECODER),
+            head_dim=64 if for_vllm else 16,
             max_position_embeddings=1024,
             sliding_window=64,
             pad_token_id=ids["<pad>"],
@@ -444,6 +470,8 @@ def build_gemma3(out_dir: Path, seed: int = 0) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out_dir)
     processor.save_pretrained(out_dir)
+    if for_vllm:
+        _vision_tower_under_vision_model(out_dir)
     return out_dir
 
 
