@@ -70,6 +70,7 @@ def _fixtures(root: Path) -> dict[str, tuple[Path, bool]]:
         "llava-onevision (fixture)": (build_llava_onevision(root / "llava-onevision"), False),
         "gemma3 (fixture)": (build_gemma3(root / "gemma3"), False),
         "qwen2.5-vl (fixture)": (build_tiny_qwen2_vl(root / "qwen2_5_vl", variant="qwen2_5_vl"), False),
+        "qwen3-vl (fixture)": (build_tiny_qwen2_vl(root / "qwen3_vl", variant="qwen3_vl"), False),
         "llava (fixture)": (build_tiny_llava(root / "llava"), False),
     }
 
