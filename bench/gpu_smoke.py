@@ -2,12 +2,15 @@
 agree. Run it when a GPU is lent (the device tool); it needs no Hub unless --model names a Hub model.
 
     python bench/gpu_smoke.py [--vllm-python PY] [--model ORG/NAME --task k-seed --data-dir DIR] [--limit 32]
+                              [--device cuda|cpu]
 
-Without --model: the tests' tiny text model (built here, offline; heads vLLM runs) on KMMLU's generative
-version and KoBALT from the local mirrors (tests/fixtures/mirrors), bfloat16 on cuda. With --model (a public
-VLM where the Hub is reachable, e.g. NCSOFT/VARCO-VISION-2.0-1.7B): that model on --task. Prints, per task,
-each adapter's score and the share of rows whose answers are identical. Never asserted: greedy decoding in
-bfloat16 through two different kernels may break near-ties the other way.
+Without --model: the tests' tiny models, built here offline with heads vLLM runs: the text model on KMMLU's
+generative version and KoBALT from the local mirrors (tests/fixtures/mirrors), then the image families
+(Qwen2.5-VL, Qwen3-VL, LLaVA-OneVision, Gemma 3) on generated K-SEED-style rows with their images; bfloat16
+on cuda. With --model (a public VLM where the Hub is reachable, e.g. NCSOFT/VARCO-VISION-2.0-1.7B): that
+model on --task. Prints, per model and task, each adapter's score and the share of rows whose answers are
+identical. Never asserted: greedy decoding in bfloat16 through two different kernels may break near-ties
+the other way. `--device cpu` runs the same on vLLM's CPU build (float32), to try the script without a GPU.
 """
 
 from __future__ import annotations
@@ -20,57 +23,109 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+IMAGE_FAMILIES = ("qwen2_5_vl", "qwen3_vl", "llava_onevision", "gemma3")
 
 
-def _answers(out: Path, task: str) -> list[str | None]:
+def _answers(out: Path, task: str) -> list[str]:
+    """Each row's answer; hf decodes an answer cut off inside a multi-byte character as U+FFFD where vLLM
+    holds the partial character back, so a trailing one is not a difference."""
     lines = (out / "samples" / f"{task}.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line)["prediction"] for line in lines]
+    return [(json.loads(line)["prediction"] or "").rstrip("\ufffd") for line in lines]
+
+
+def _image_fixture(family: str, folder: Path) -> Path:
+    from model_fixtures import build_gemma3, build_llava_onevision
+
+    from kobench.testing.tiny_models import build_tiny_qwen2_vl
+
+    if family.startswith("qwen"):
+        return build_tiny_qwen2_vl(folder, variant=family, for_vllm=True)  # type: ignore[arg-type]
+    return {"llava_onevision": build_llava_onevision, "gemma3": build_gemma3}[family](folder, for_vllm=True)
+
+
+def _runs(args: argparse.Namespace, work: Path) -> list[tuple[str, str, list[str], str, tuple[str, ...]]]:
+    """(label, model, tasks, data folder, further engine arguments) for each model to compare."""
+    from benchmark_copies import k_seed_rows, write_parquet
+
+    from kobench.testing.tiny_models import build_tiny_text_lm
+
+    if args.model:
+        return [(args.model, args.model, args.task or ["k-seed"], args.data_dir, ())]
+    runs = [
+        (
+            "tiny text",
+            str(build_tiny_text_lm(work / "lm", for_vllm=True)),
+            ["kmmlu", "kobalt"],
+            args.data_dir,
+            (),
+        )
+    ]
+    images = work / "mirror"
+    write_parquet(images, "NCSOFT/K-SEED", "test", k_seed_rows(args.limit))
+    for family in IMAGE_FAMILIES:
+        # Gemma 3's mixed attention on the CPU build needs 16-token KV blocks (tests/test_vllm_real.py).
+        extra = ("--block-size", "16") if family == "gemma3" and args.device == "cpu" else ()
+        runs.append(
+            (f"tiny {family}", str(_image_fixture(family, work / family)), ["k-seed"], str(images), extra)
+        )
+    return runs
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--vllm-python", default=None)
-    parser.add_argument("--model", default=None, help="a Hub id or folder (default: the tiny text model)")
+    parser.add_argument("--model", default=None, help="a Hub id or folder (default: the tiny models)")
     parser.add_argument("--task", action="append", default=None)
     parser.add_argument("--data-dir", default=str(ROOT / "tests" / "fixtures" / "mirrors"))
     parser.add_argument("--limit", type=int, default=32)
     parser.add_argument("--max-new-tokens", type=int, default=16)
+    parser.add_argument("--device", default="cuda", choices=["cuda", "cpu"])
     args = parser.parse_args()
     import torch
 
     import kobench
     from kobench.errors import KobenchError
-    from kobench.testing.tiny_models import build_tiny_text_lm
 
-    if not torch.cuda.is_available():
-        sys.exit("no CUDA device: this smoke run is for a GPU machine")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        sys.exit("no CUDA device: this smoke run is for a GPU machine (--device cpu to try it here)")
+    where = torch.cuda.get_device_name(0) if args.device == "cuda" else "CPU"
     work = Path(tempfile.mkdtemp(prefix="kobench-gpu-smoke-"))
-    model = args.model or str(build_tiny_text_lm(work / "lm", for_vllm=True))
-    tasks = args.task or ["kmmlu", "kobalt"]
+    dtype = "bfloat16" if args.device == "cuda" else "float32"
     versions = ["kmmlu=lm-eval-direct", "kmmlu-hard=lm-eval-direct"]
-    common = dict(
-        data_dir=args.data_dir,
-        limit=args.limit,
-        max_new_tokens=args.max_new_tokens,
-        dtype="bfloat16",
-        prompt_versions=versions,
-        use_cache=False,
-    )
-    engine = {"python": args.vllm_python, "max_model_len": 4096}
-    print(f"{torch.cuda.get_device_name(0)}; model {model}; tasks {', '.join(tasks)}; {args.limit} rows each")
-    hf = kobench.evaluate(f"hf:{model}", tasks, device="cuda", output=work / "hf", **common)
-    for task in tasks:
-        print(f"  {task:12} hf {hf.primary(task).value} ({hf.run.tokens_per_second} tokens/s)")
-    try:
-        served = kobench.evaluate(f"vllm:{model}", tasks, vllm=engine, output=work / "vllm", **common)
-    except KobenchError as exc:  # a lent machine reaches no index: vLLM is there already, or not at all
-        sys.exit(f"vllm: half skipped: {exc}")
-    for task in tasks:
-        a, b = _answers(work / "hf", task), _answers(work / "vllm", task)
-        alike = sum(x == y for x, y in zip(a, b, strict=True)) / max(1, len(a))
-        score_hf, score_vllm = hf.primary(task).value, served.primary(task).value
-        print(f"  {task:12} hf {score_hf}  vllm {score_vllm}  identical answers {alike:.0%} of {len(a)}")
-    print(f"  vllm concurrency: {served.run.concurrency}; outputs in {work}")
+    print(f"{where}; {dtype}; {args.limit} rows a task; outputs in {work}")
+    for label, model, tasks, data_dir, extra in _runs(args, work):
+        common = dict(
+            data_dir=data_dir,
+            limit=args.limit,
+            max_new_tokens=args.max_new_tokens,
+            dtype=dtype,
+            prompt_versions=[v for v in versions if v.split("=")[0] in tasks],
+            use_cache=False,
+        )
+        out = work / label.replace(" ", "-")
+        hf = kobench.evaluate(f"hf:{model}", tasks, device=args.device, output=out / "hf", **common)
+        engine = {
+            "python": args.vllm_python,
+            "max_model_len": None if args.model else 1024,  # the fixtures' positions; a real model's own
+            "limit_mm_per_prompt": '{"image": 4, "video": 0}' if tasks == ["k-seed"] else None,
+            "engine_args": ("--enforce-eager", *extra) if args.device == "cpu" else extra,
+        }
+        try:
+            served = kobench.evaluate(f"vllm:{model}", tasks, vllm=engine, output=out / "vllm", **common)
+        except KobenchError as exc:  # a lent machine reaches no index: vLLM is there already, or not at all
+            print(f"{label}: hf only, the vllm: half failed: {exc}")
+            continue
+        for task in tasks:
+            a, b = _answers(out / "hf", task), _answers(out / "vllm", task)
+            alike = sum(x == y for x, y in zip(a, b, strict=True)) / max(1, len(a))
+            score_hf, score_vllm = hf.primary(task).value, served.primary(task).value
+            print(
+                f"  {label:22} {task:8} hf {score_hf}  vllm {score_vllm}"
+                f"  identical answers {alike:.0%} of {len(a)}  (hf {hf.run.tokens_per_second} tokens/s)"
+            )
+        print(f"  {label:22} vllm concurrency: {served.run.concurrency}")
 
 
 if __name__ == "__main__":
