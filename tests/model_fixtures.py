@@ -10,7 +10,12 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from kobench.testing.tiny_models import TINY_DECODER, VLLM_DECODER, _train_tokenizer
+from kobench.testing.tiny_models import (
+    TINY_DECODER,
+    VLLM_DECODER,
+    _train_tokenizer,
+    vision_tower_under_vision_model,
+)
 
 # Every fixture's vision tower (SigLIP): two layers, 32 wide; each builder gives its image and patch size.
 TINY_VISION = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2}
@@ -173,23 +178,6 @@ def _tokenizer_readable_by_transformers_4(out_dir: Path) -> None:
     if not config.get("extra_special_tokens"):
         config.pop("extra_special_tokens", None)
     _write_json(path, config)
-
-
-def _vision_tower_under_vision_model(out_dir: Path) -> None:
-    """The weights under the names the published checkpoints carry, `vision_tower.vision_model.*`, which
-    transformers 4.x saved and vLLM's ports load; transformers 5 saves SigLIP flat (`vision_tower.*`) and
-    maps the old names back when it loads them, so hf: reads the renamed file as it reads a real one."""
-    from safetensors.torch import load_file, save_file
-
-    path = out_dir / "model.safetensors"
-    weights = load_file(path)
-    renamed = {
-        f"vision_tower.vision_model.{name.removeprefix('vision_tower.')}"
-        if name.startswith("vision_tower.")
-        else name: tensor
-        for name, tensor in weights.items()
-    }
-    save_file(renamed, path, metadata={"format": "pt"})
 
 
 # A.X 4.0 VL Light: the chat template's text was not available; ChatML (it is built on Qwen2.5) with
@@ -362,7 +350,7 @@ def build_llava_onevision(out_dir: Path, seed: int = 0, *, for_vllm: bool = Fals
     model.save_pretrained(out_dir)
     processor.save_pretrained(out_dir)
     if for_vllm:
-        _vision_tower_under_vision_model(out_dir)
+        vision_tower_under_vision_model(out_dir)
     return out_dir
 
 
@@ -471,7 +459,7 @@ def build_gemma3(out_dir: Path, seed: int = 0, *, for_vllm: bool = False) -> Pat
     model.save_pretrained(out_dir)
     processor.save_pretrained(out_dir)
     if for_vllm:
-        _vision_tower_under_vision_model(out_dir)
+        vision_tower_under_vision_model(out_dir)
     return out_dir
 
 

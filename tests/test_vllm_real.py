@@ -179,21 +179,25 @@ def test_hyperclovax_seed_vision_through_an_older_vllm_agrees_with_hf(tmp_path: 
 def _family_for_vllm(family: str, folder: Path) -> Path:
     from model_fixtures import build_gemma3, build_llava_onevision
 
-    from kobench.testing.tiny_models import build_tiny_qwen2_vl
+    from kobench.testing.tiny_models import build_tiny_llava, build_tiny_qwen2_vl
 
+    if family == "llava":
+        return build_tiny_llava(folder, for_vllm=True)
     if family in ("qwen2_vl", "qwen2_5_vl", "qwen3_vl"):
         return build_tiny_qwen2_vl(folder, variant=family, for_vllm=True)
     return {"llava_onevision": build_llava_onevision, "gemma3": build_gemma3}[family](folder, for_vllm=True)
 
 
-@pytest.mark.parametrize("family", ["qwen2_vl", "qwen2_5_vl", "qwen3_vl", "llava_onevision", "gemma3"])
+@pytest.mark.parametrize(
+    "family", ["qwen2_vl", "qwen2_5_vl", "qwen3_vl", "llava", "llava_onevision", "gemma3"]
+)
 def test_image_families_through_the_real_engine_agree_with_hf(
     family: str, tmp_path: Path, monkeypatch
 ) -> None:
-    """The families our users' tables compare against (Qwen2-VL, Qwen2.5-VL, Qwen3-VL; LLaVA-OneVision, as
-    VARCO-VISION-2.0 ships; Gemma 3), through `vllm:` for real, on the newest CPU build (its processors need
-    the torchvision that setup_vllm installs with PyPI's torch). Same prompts (the image's tokens counted
-    alike), same answers."""
+    """The families our users' tables compare against (Qwen2-VL, Qwen2.5-VL, Qwen3-VL; LLaVA;
+    LLaVA-OneVision, as VARCO-VISION-2.0 ships; Gemma 3), through `vllm:` for real, on the newest CPU build
+    (its processors need the torchvision that setup_vllm installs with PyPI's torch). Same prompts (the
+    image's tokens counted alike), same answers."""
     from benchmark_copies import k_seed_rows, write_parquet
 
     monkeypatch.setenv("VLLM_CPU_KVCACHE_SPACE", "1")
@@ -202,7 +206,7 @@ def test_image_families_through_the_real_engine_agree_with_hf(
     common = dict(data_dir=tmp_path / "mirror", max_new_tokens=8, dtype="float32", use_cache=False)
     engine = {
         "python": _vllm_python(),
-        "max_model_len": 1024,
+        "max_model_len": 512 if family == "llava" else 1024,  # the fixtures' positions
         "limit_mm_per_prompt": '{"image": 4, "video": 0}',  # no video profiling: the tasks send none
         "engine_args": ("--enforce-eager",),
     }

@@ -89,10 +89,11 @@ QWEN_SPECIAL_TOKENS = [
 LLAVA_SPECIAL_TOKENS = ["<pad>", "<s>", "</s>", "<image>"]
 
 
-def build_tiny_llava(out_dir: Path, seed: int = 0) -> Path:
-    """Write a tiny random LLaVA (CLIP vision tower + Llama text model) to `out_dir` and return it."""
+def build_tiny_llava(out_dir: Path, seed: int = 0, *, for_vllm: bool = False) -> Path:
+    """Write a tiny random LLaVA (CLIP vision tower + Llama text model) to `out_dir` and return it.
+    `for_vllm`: a decoder vLLM's CPU build can run (VLLM_DECODER), the tower under its published names."""
     out_dir = Path(out_dir)
-    spec = {"family": "llava", "seed": seed, "version": BUILDER_VERSION}
+    spec = {"family": "llava" + ("-vllm" if for_vllm else ""), "seed": seed, "version": BUILDER_VERSION}
     if _is_built(out_dir, spec):
         return out_dir
     import torch
@@ -126,7 +127,7 @@ def build_tiny_llava(out_dir: Path, seed: int = 0) -> Path:
     )
     text = LlamaConfig(
         vocab_size=len(tokenizer),
-        **TINY_DECODER,
+        **(VLLM_DECODER if for_vllm else TINY_DECODER),
         max_position_embeddings=512,
         pad_token_id=ids["<pad>"],
         bos_token_id=ids["<s>"],
@@ -159,7 +160,7 @@ def build_tiny_llava(out_dir: Path, seed: int = 0) -> Path:
         # writes one image token fewer than the model has features.
         num_additional_image_tokens=1,
     )
-    return _save(out_dir, spec, model, processor)
+    return _save(out_dir, spec, model, processor, published_vision_names=for_vllm)
 
 
 def build_tiny_qwen2_vl(
@@ -444,7 +445,28 @@ def _set_generation_defaults(model: Any, *, pad: int, eos: int, bos: int | None)
     gen.do_sample = False
 
 
-def _save(out_dir: Path, spec: dict[str, Any], model: Any, processor: Any) -> Path:
+def vision_tower_under_vision_model(out_dir: Path) -> None:
+    """The weights under the names the published checkpoints carry, `vision_tower.vision_model.*`, which
+    transformers 4.x saved and vLLM's ports load; transformers 5 saves SigLIP flat (`vision_tower.*`) and
+    maps the old names back when it loads them, so hf: reads the renamed file as it reads a real one."""
+    from safetensors.torch import load_file, save_file
+
+    path = out_dir / "model.safetensors"
+    weights = load_file(path)
+    renamed = {
+        f"vision_tower.vision_model.{name.removeprefix('vision_tower.')}"
+        if name.startswith("vision_tower.")
+        else name: tensor
+        for name, tensor in weights.items()
+    }
+    save_file(renamed, path, metadata={"format": "pt"})
+
+
+def _save(
+    out_dir: Path, spec: dict[str, Any], model: Any, processor: Any, *, published_vision_names: bool = False
+) -> Path:
+    """`published_vision_names`: the vision tower's weights under the names published checkpoints carry
+    (vision_tower_under_vision_model), before the marker records the files' digests."""
     from transformers.utils import logging
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -457,6 +479,8 @@ def _save(out_dir: Path, spec: dict[str, Any], model: Any, processor: Any) -> Pa
     finally:
         if bars:
             logging.enable_progress_bar()
+    if published_vision_names:
+        vision_tower_under_vision_model(out_dir)
     write_generated_marker(out_dir, spec, {p.name for p in out_dir.iterdir()} - before - {MARKER})
     return out_dir
 
