@@ -35,19 +35,10 @@ def _answers(out: Path, task: str) -> list[str]:
     return [(json.loads(line)["prediction"] or "").rstrip("\ufffd") for line in lines]
 
 
-def _image_fixture(family: str, folder: Path) -> Path:
-    from model_fixtures import build_gemma3, build_llava_onevision
-
-    from kobench.testing.tiny_models import build_tiny_qwen2_vl
-
-    if family.startswith("qwen"):
-        return build_tiny_qwen2_vl(folder, variant=family, for_vllm=True)  # type: ignore[arg-type]
-    return {"llava_onevision": build_llava_onevision, "gemma3": build_gemma3}[family](folder, for_vllm=True)
-
-
 def _runs(args: argparse.Namespace, work: Path) -> list[tuple[str, str, list[str], str, tuple[str, ...]]]:
     """(label, model, tasks, data folder, further engine arguments) for each model to compare."""
     from benchmark_copies import k_seed_rows, write_parquet
+    from model_fixtures import VLLM_CPU_ENGINE_ARGS, build_for_vllm
 
     from kobench.testing.tiny_models import build_tiny_text_lm
 
@@ -65,11 +56,9 @@ def _runs(args: argparse.Namespace, work: Path) -> list[tuple[str, str, list[str
     images = work / "mirror"
     write_parquet(images, "NCSOFT/K-SEED", "test", k_seed_rows(args.limit))
     for family in IMAGE_FAMILIES:
-        # Gemma 3's mixed attention on the CPU build needs 16-token KV blocks (tests/test_vllm_real.py).
-        extra = ("--block-size", "16") if family == "gemma3" and args.device == "cpu" else ()
-        runs.append(
-            (f"tiny {family}", str(_image_fixture(family, work / family)), ["k-seed"], str(images), extra)
-        )
+        extra = VLLM_CPU_ENGINE_ARGS.get(family, ()) if args.device == "cpu" else ()
+        folder = str(build_for_vllm(family, work / family))
+        runs.append((f"tiny {family}", folder, ["k-seed"], str(images), extra))
     return runs
 
 

@@ -601,3 +601,22 @@ def build_hyperclovax_seed_vision_main(out_dir: Path, seed: int = 0) -> Path:
     )
     _tokenizer_readable_by_transformers_4(out_dir)
     return out_dir
+
+
+# Further `vllm serve` arguments vLLM's CPU build needs for a family: Gemma 3 mixes sliding-window and
+# full-attention layers, which splits the KV cache into groups whose kernel blocks are 16 tokens while the
+# attention kernel is picked for the configured block size (128 by default): "Check failed:
+# input.block_size % attn_impl::BlockSizeAlignment". Configured as 16, the two agree. A GPU engine needs none.
+VLLM_CPU_ENGINE_ARGS: dict[str, tuple[str, ...]] = {"gemma3": ("--block-size", "16")}
+
+
+def build_for_vllm(family: str, folder: Path) -> Path:
+    """The image family's tiny model with heads vLLM's CPU attention runs and the weight names its ports
+    load: qwen2_vl, qwen2_5_vl, qwen3_vl, llava, llava_onevision or gemma3."""
+    from kobench.testing.tiny_models import build_tiny_llava, build_tiny_qwen2_vl
+
+    if family == "llava":
+        return build_tiny_llava(folder, for_vllm=True)
+    if family in ("qwen2_vl", "qwen2_5_vl", "qwen3_vl"):
+        return build_tiny_qwen2_vl(folder, variant=family, for_vllm=True)  # type: ignore[arg-type]
+    return {"llava_onevision": build_llava_onevision, "gemma3": build_gemma3}[family](folder, for_vllm=True)

@@ -176,18 +176,6 @@ def test_hyperclovax_seed_vision_through_an_older_vllm_agrees_with_hf(tmp_path: 
     assert agree >= 0.75, pairs
 
 
-def _family_for_vllm(family: str, folder: Path) -> Path:
-    from model_fixtures import build_gemma3, build_llava_onevision
-
-    from kobench.testing.tiny_models import build_tiny_llava, build_tiny_qwen2_vl
-
-    if family == "llava":
-        return build_tiny_llava(folder, for_vllm=True)
-    if family in ("qwen2_vl", "qwen2_5_vl", "qwen3_vl"):
-        return build_tiny_qwen2_vl(folder, variant=family, for_vllm=True)
-    return {"llava_onevision": build_llava_onevision, "gemma3": build_gemma3}[family](folder, for_vllm=True)
-
-
 @pytest.mark.parametrize(
     "family", ["qwen2_vl", "qwen2_5_vl", "qwen3_vl", "llava", "llava_onevision", "gemma3"]
 )
@@ -199,9 +187,10 @@ def test_image_families_through_the_real_engine_agree_with_hf(
     (its processors need the torchvision that setup_vllm installs with PyPI's torch). Same prompts (the
     image's tokens counted alike), same answers."""
     from benchmark_copies import k_seed_rows, write_parquet
+    from model_fixtures import VLLM_CPU_ENGINE_ARGS, build_for_vllm
 
     monkeypatch.setenv("VLLM_CPU_KVCACHE_SPACE", "1")
-    folder = _family_for_vllm(family, tmp_path / family)
+    folder = build_for_vllm(family, tmp_path / family)
     write_parquet(tmp_path / "mirror", "NCSOFT/K-SEED", "test", k_seed_rows(12))
     common = dict(data_dir=tmp_path / "mirror", max_new_tokens=8, dtype="float32", use_cache=False)
     engine = {
@@ -210,12 +199,7 @@ def test_image_families_through_the_real_engine_agree_with_hf(
         "limit_mm_per_prompt": '{"image": 4, "video": 0}',  # no video profiling: the tasks send none
         "engine_args": ("--enforce-eager",),
     }
-    if family == "gemma3":
-        # Gemma 3 mixes sliding-window and full-attention layers; on the CPU build that splits the KV cache
-        # into groups whose kernel blocks are 16 tokens, while the attention kernel is picked for the
-        # configured block size (larger by default): "Check failed: input.block_size %
-        # attn_impl::BlockSizeAlignment". Configured as 16, the two agree. A GPU engine needs nothing.
-        engine["engine_args"] += ("--block-size", "16")
+    engine["engine_args"] += VLLM_CPU_ENGINE_ARGS.get(family, ())
     served = kobench.evaluate(f"vllm:{folder}", "k-seed", vllm=engine, output=tmp_path / "vllm", **common)
     assert served.status == "complete" and served.tasks["k-seed"].n_failed == 0
     local = kobench.evaluate(f"hf:{folder}", "k-seed", output=tmp_path / "hf", **common)
