@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
 from enum import Enum
 from pathlib import Path
@@ -1012,6 +1013,20 @@ def _on_interrupt(exit_code: int | None) -> None:
         return
     signal.signal(signal.SIGINT, lambda *_: stop_now(exit_code))
     atexit.register(signal.signal, signal.SIGINT, signal.SIG_IGN)  # atexit runs it first (last in, first out)
+
+
+def _summaries_as_paragraphs(*apps: typer.Typer) -> None:
+    """Typer's command list shows a docstring's first paragraph with its line breaks (those of the source);
+    joined, it wraps at the terminal's width instead."""
+    for each in apps:
+        for command in each.registered_commands:
+            text = command.help if command.help is not None else inspect.getdoc(command.callback)
+            if text:
+                first, *rest = text.split("\n\n")
+                command.help = "\n\n".join([" ".join(first.splitlines()), *rest])
+
+
+_summaries_as_paragraphs(app, data_app)
 
 
 def main() -> None:

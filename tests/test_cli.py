@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +34,21 @@ def test_help_lists_every_command() -> None:
     )
     for command in ("run", "score", "tasks", "table", "demo"):
         assert command in out.stdout
+
+
+def test_help_command_list_wraps_each_summary_as_one_paragraph() -> None:
+    """A docstring's own line breaks are not the list's: on a wide terminal each summary is one line, and
+    tokens' tiktoken:[NAME=]PATH keeps its brackets (plain text, not markup)."""
+    env = {**os.environ, "COLUMNS": "400"}
+    wide = subprocess.run(
+        [sys.executable, "-m", "kobench", "--help"], capture_output=True, text=True, check=True, env=env
+    ).stdout
+    score = next(line for line in wide.splitlines() if " score " in line)
+    assert "as `run`; into an --output folder scored under the same --model-name" in score
+    tokens = subprocess.run(
+        [sys.executable, "-m", "kobench", "tokens", "--help"], capture_output=True, text=True, env=env
+    ).stdout
+    assert "tiktoken:[NAME=]PATH" in tokens
 
 
 def test_tasks_lists_builtins_with_source_split_size_metric_version() -> None:
