@@ -77,6 +77,15 @@ def test_unknown_adapter_exits_4(mirror: Path) -> None:
     assert result.exit_code == 4 and "unknown model adapter 'gguf'" in result.output
 
 
+def test_a_mistyped_model_folder_is_said_before_any_data_is_read(tmp_path: Path) -> None:
+    """The folder is checked first: the data folder here is empty, and reading it would fail (or, without a
+    --data-dir, ask the Hub for K-SEED with its retries) before the model was ever looked at."""
+    missing = tmp_path / "ckpt" / "step-1000"
+    (tmp_path / "empty").mkdir()
+    result = invoke("run", "--model", f"hf:{missing}", "--tasks", "k-seed", "--data-dir", tmp_path / "empty")
+    assert result.exit_code == 4 and f"model folder not found: {missing}" in result.output, result.output
+
+
 def test_bad_task_yaml_exits_4(mirror: Path, tmp_path: Path) -> None:
     folder = tmp_path / "tasks"
     folder.mkdir()

@@ -53,6 +53,9 @@ def _run(config: RunConfig, ranks: Ranks, meetings: Meetings) -> RunResult:
     if adapter != "hf" and (family := config.options.family_settings()):
         given = ", ".join("--" + name.replace("_", "-") for name in family)
         raise BadInputError(f"{given}: per-family settings of the hf adapter; the {adapter} adapter has none")
+    # Fingerprinted before any data is read: a mistyped model folder or Hub id is said at once, not after
+    # every task's rows were loaded (or the Hub asked for them, with its retries).
+    fingerprint = entry.fingerprint(target, config.options)
     cache_dir = config.policy.cache_dir
     # Rank 0 first: what preparing writes to the caches (rendered images, datasets) is written once.
     prepared = meetings.main_first(
@@ -65,7 +68,7 @@ def _run(config: RunConfig, ranks: Ranks, meetings: Meetings) -> RunResult:
         spec=portable(config.model, cache_dir),
         name=name,
         adapter=adapter,
-        fingerprint=entry.fingerprint(target, options),
+        fingerprint=fingerprint,
         settings=resolved_settings(entry, options),
     )
     task_settings = {p.spec.name: p.settings() for p in prepared}
