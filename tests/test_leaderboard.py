@@ -150,3 +150,24 @@ def test_readme_command(tmp_path: Path) -> None:
     assert bad.exit_code == 4 and broken.read_text(encoding="utf-8") == "no markers\n"
     table = runner.invoke(app, ["table", *paths, "--format", "csv"])
     assert table.exit_code == 0 and table.output.startswith("Category,Benchmark,VARCO-VISION,A.X-4.0-VL")
+
+
+def test_table_of_a_folder_holding_one_run_folder_per_model(tmp_path: Path) -> None:
+    """`kobench table results/` reads every run below it, as `kobench table results/*` does; a glob's
+    picture beside them is refused by what it is, not read as mis-encoded text."""
+    for n, result in enumerate(two_models()):
+        save_results(result, tmp_path / "results" / f"model-{n}" / "results.json")
+    (tmp_path / "results" / "scores.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    runner = CliRunner()
+    folder = runner.invoke(app, ["table", str(tmp_path / "results")])
+    each = runner.invoke(app, ["table", *(str(tmp_path / "results" / f"model-{n}") for n in range(2))])
+    assert folder.exit_code == 0 and each.exit_code == 0, folder.output
+    assert folder.output == each.output
+    assert "VARCO-VISION" in folder.output and "A.X-4.0-VL" in folder.output
+    picture = runner.invoke(app, ["table", str(tmp_path / "results" / "scores.png")])
+    assert picture.exit_code == 4
+    assert "scores.png: not a results file" in picture.output and "UTF-8" not in picture.output
+    empty = tmp_path / "empty"
+    (empty / "inner").mkdir(parents=True)
+    nothing = runner.invoke(app, ["table", str(empty)])
+    assert nothing.exit_code == 4 and "no results.json" in nothing.output and "below it" in nothing.output
