@@ -196,6 +196,7 @@ class _Handler(BaseHTTPRequestHandler):
         404: "not_found_error",
         429: "rate_limit_exceeded",
     }
+    _answering = False  # this connection's request is counted in the server's in_flight
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read .requests instead
         pass
@@ -222,6 +223,7 @@ class _Handler(BaseHTTPRequestHandler):
         fake = self.server.fake
         headers = Headers((k.lower(), v) for k, v in self.headers.items())
         index = fake._begin(headers, body if isinstance(body, dict) else {})
+        self._answering = True
         try:
             if not isinstance(body, dict):
                 self._send(400, _error("the body is not a JSON object", "invalid_request_error", 400))
@@ -234,7 +236,15 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client gave up (timed out) while we hung
         finally:
-            fake._end()
+            self._answered()
+
+    def _answered(self) -> None:
+        """Out of the server's in_flight just before a response's last bytes go out: with them the client may
+        send its next request at once, before this thread has come back from writing them (the count once
+        read one too many under load)."""
+        if self._answering:
+            self._answering = False
+            self.server.fake._end()
 
     def _answer(self, reply: Reply, body: dict, index: int) -> None:
         if reply.delay or reply.hang:
@@ -332,6 +342,7 @@ class _Handler(BaseHTTPRequestHandler):
             event(choice({}, reply.finish_reason))
         if include_usage and reply.usage is not None:
             event([], _usage(reply.usage))
+        self._answered()  # a client reads on to [DONE] at most
         self._write_chunk(b"data: [DONE]\n\n")
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
@@ -352,6 +363,7 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in extra.values():
             self.send_header(name, value)
         self.end_headers()
+        self._answered()
         self.wfile.write(data)
         self.wfile.flush()
 
