@@ -86,6 +86,14 @@ VllmPython = Annotated[
 EngineArgs = Annotated[
     list[str], typer.Option(help="vllm: a further `vllm serve` argument, as it is (repeatable).")
 ]
+VllmStartTimeout = Annotated[
+    float,
+    typer.Option(
+        min=1.0,
+        help="vllm: seconds the engine may take to answer once started (it downloads and loads the weights"
+        " meanwhile: a 72B model from the Hub wants more).",
+    ),
+]
 ApiKeyEnv = Annotated[
     str, typer.Option(help="API models: the environment variable holding the key (never stored).")
 ]
@@ -247,6 +255,7 @@ def run(
         typer.Option(help="vllm: auto, string or openai (how message content reaches the template)."),
     ] = None,
     engine_arg: EngineArgs = [],  # noqa: B006
+    vllm_start_timeout: VllmStartTimeout = 900.0,
     api_key_env: ApiKeyEnv = "OPENAI_API_KEY",
     request_timeout: RequestTimeout = 120.0,
     max_retry_after: MaxRetryAfter = 60.0,
@@ -342,6 +351,7 @@ def run(
                 "limit_mm_per_prompt": limit_mm_per_prompt,
                 "chat_template_content_format": chat_template_content_format,
                 "engine_args": tuple(engine_arg),
+                "start_timeout": vllm_start_timeout,
             },
             api_key_env=api_key_env,
             request_timeout=request_timeout,
@@ -656,6 +666,7 @@ def speed(
     model_revision: ModelRevision = None,
     vllm_python: VllmPython = None,
     engine_arg: EngineArgs = [],  # noqa: B006
+    vllm_start_timeout: VllmStartTimeout = 900.0,
     api_key_env: ApiKeyEnv = "OPENAI_API_KEY",
     request_timeout: RequestTimeout = 120.0,
     cache_dir: Annotated[Path | None, typer.Option(envvar="KOBENCH_CACHE_DIR", help="Cache folder.")] = None,
@@ -683,7 +694,11 @@ def speed(
             device=device,
             trust_remote_code=trust_remote_code,
             model_revision=model_revision,
-            vllm={"python": vllm_python, "engine_args": tuple(engine_arg)},
+            vllm={
+                "python": vllm_python,
+                "engine_args": tuple(engine_arg),
+                "start_timeout": vllm_start_timeout,
+            },
             api_key_env=api_key_env,
             request_timeout=request_timeout,
             cache_dir=cache_dir,

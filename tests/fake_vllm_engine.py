@@ -1,7 +1,7 @@
 """Stands in for `python -m vllm.entrypoints.openai.api_server` in tests of kobench's engine management:
 the same arguments, an OpenAI-compatible server on --port (kobench.testing.fake_openai) that answers "B",
-after --start-delay seconds. FAKE_ENGINE_EXIT=N exits with code N at start, after printing log lines;
-FAKE_ENGINE_DIE_AFTER=N answers N requests, then dies (os._exit(7))."""
+after --start-delay seconds (or $FAKE_ENGINE_START_DELAY). FAKE_ENGINE_EXIT=N exits with code N at start,
+after printing log lines; FAKE_ENGINE_DIE_AFTER=N answers N requests, then dies (os._exit(7))."""
 
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--served-model-name", default="fake")
-    parser.add_argument("--start-delay", type=float, default=0.5)
+    parser.add_argument(
+        "--start-delay", type=float, default=float(os.environ.get("FAKE_ENGINE_START_DELAY", 0.5))
+    )
     args, _ = parser.parse_known_args()
     print(f"fake engine: {' '.join(sys.argv[1:])}", flush=True)
     if code := int(os.environ.get("FAKE_ENGINE_EXIT", "0")):

@@ -199,6 +199,31 @@ def test_a_run_through_the_adapter_and_a_mid_run_engine_death(
     assert again.run.model_calls == 40 - kmmlu.n  # only what had failed was asked again
 
 
+def test_the_start_timeout_comes_from_the_command_line(
+    fake_engine, tiny_text_lm_folder, tmp_path, monkeypatch
+) -> None:
+    """A 72B model downloading from the Hub takes longer than the default 900 s to answer: the option reaches
+    the engine's wait, and the message names it."""
+    from typer.testing import CliRunner
+
+    from kobench.cli import app
+
+    monkeypatch.setenv("FAKE_ENGINE_START_DELAY", "30")
+    result = CliRunner().invoke(
+        app,
+        [
+            *("run", "--model", f"vllm:{tiny_text_lm_folder}", "--tasks", "kobalt", "--limit", "2"),
+            *("--data-dir", str(ROOT / "tests/fixtures/mirrors"), "--cache-dir", str(tmp_path / "c")),
+            *("--vllm-start-timeout", "1"),
+        ],
+    )
+    assert result.exit_code == 4, result.output
+    assert (
+        "did not answer" in result.output
+        and "within 1 s (--vllm-start-timeout gives it longer)" in result.output
+    )
+
+
 def _fake_vllm(root: Path, version: str, supported: list[str], dropped: dict[str, str]) -> Path:
     """A `vllm` package with the registry names the architecture check reads (as vLLM 0.32 has them)."""
     package = root / "vllm"

@@ -196,7 +196,9 @@ class VLLMServer:
             time.sleep(0.5)
         self.close()
         within = f"{self.base_url}/models within {self.start_timeout:g} s"
-        raise BadInputError(f"the vLLM engine did not answer {within}: {self.tail()}")
+        raise BadInputError(
+            f"the vLLM engine did not answer {within} (--vllm-start-timeout gives it longer): {self.tail()}"
+        )
 
     @property
     def exit_code(self) -> int | None:
