@@ -75,7 +75,7 @@ def evaluate(
     judge_concurrency: int = 16,
     max_failed_judgements: float = 0.05,
     concurrency: int | str = "auto",
-    max_concurrency: int = 64,
+    max_concurrency: int | None = None,
     vllm: Mapping[str, Any] | None = None,
     api_key_env: str = "OPENAI_API_KEY",
     request_timeout: float = 120.0,

@@ -233,8 +233,13 @@ def run(
         ),
     ] = "auto",
     max_concurrency: Annotated[
-        int, typer.Option(min=1, help="API models, --concurrency auto: the most requests in flight.")
-    ] = 64,
+        int | None,
+        typer.Option(
+            min=1,
+            help="API models, --concurrency auto: the most requests in flight (default: 64; vllm: 64 for"
+            " each --data-parallel-size replica).",
+        ),
+    ] = None,
     vllm_python: VllmPython = None,
     tensor_parallel_size: Annotated[int, typer.Option(min=1, help="vllm: GPUs per replica (tensor).")] = 1,
     pipeline_parallel_size: Annotated[int, typer.Option(min=1, help="vllm: pipeline stages.")] = 1,

@@ -107,8 +107,9 @@ class ModelOptions(_Options):
     generation_defaults: GenerationDefaults = "greedy"
     # API adapters: how to reach the server; none of these changes an answer, so none is in the cache key.
     # Requests in flight: "auto" adapts to the server (from 8, at most max_concurrency), a number is fixed.
+    # Unset, the most is 64 a server: 64 for each of a vllm: engine's data-parallel replicas.
     concurrency: int | Literal["auto"] = "auto"
-    max_concurrency: int = Field(default=64, ge=1)
+    max_concurrency: int | None = Field(default=None, ge=1)
     api_key_env: str = "OPENAI_API_KEY"
     request_timeout: float = Field(default=120.0, gt=0, allow_inf_nan=False)
     # The longest wait a server's Retry-After (429, 503) is granted; a longer one is capped (and logged).

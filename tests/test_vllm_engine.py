@@ -302,3 +302,27 @@ def test_image_tokens_are_unknown_where_the_engine_has_processor_settings_of_its
     assert own.of(request) is None
     missing = vllm_engine.ImageTokens("/no/such/model", False, ())
     assert missing.of(request) is None
+
+
+def test_the_most_requests_in_flight_grow_with_the_engines_replicas(
+    fake_engine, tiny_text_lm_folder, tmp_path
+) -> None:
+    """vLLM spreads the requests over its data-parallel replicas, each batching its own: the adaptive limit
+    may go to 64 for each (the default for one server), unless --max-concurrency says otherwise."""
+
+    def maximum(**options) -> int:
+        result = kobench.evaluate(
+            f"vllm:{tiny_text_lm_folder}",
+            "kobalt",
+            data_dir=ROOT / "tests/fixtures/mirrors",
+            limit=2,
+            use_cache=False,
+            cache_dir=tmp_path / "c",
+            **options,
+        )
+        assert result.status == "complete"
+        return result.run.concurrency["maximum"]
+
+    assert maximum() == 64
+    assert maximum(vllm={"data_parallel_size": 4}) == 256
+    assert maximum(vllm={"data_parallel_size": 4}, max_concurrency=10) == 10

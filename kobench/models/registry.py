@@ -195,12 +195,13 @@ def _openai_settings(options: ModelOptions) -> dict[str, Any]:
     return {"revision": options.revision, **options.extra}
 
 
-def _concurrency(options: ModelOptions):
-    """The API adapters' requests in flight: --concurrency auto (up to --max-concurrency) or fixed."""
-    from kobench.llm.concurrency import Concurrency
+def _concurrency(options: ModelOptions, replicas: int = 1):
+    """The API adapters' requests in flight: --concurrency auto (up to --max-concurrency, by default the
+    default maximum for each of the server's `replicas`) or fixed."""
+    from kobench.llm.concurrency import DEFAULT_MAXIMUM, Concurrency
 
     if options.concurrency == "auto":
-        return Concurrency.auto(options.max_concurrency)
+        return Concurrency.auto(options.max_concurrency or DEFAULT_MAXIMUM * replicas)
     return Concurrency.fixed(options.concurrency)
 
 
@@ -239,7 +240,8 @@ def _vllm_load(target: str, options: ModelOptions) -> Model:
         dtype=options.dtype,
         trust_remote_code=options.trust_remote_code,
         fingerprint=_hf_fingerprint(target, options),
-        concurrency=_concurrency(options),
+        # vLLM balances the requests over its data-parallel replicas: each keeps its own batch full.
+        concurrency=_concurrency(options, replicas=options.vllm.data_parallel_size),
         timeout=options.request_timeout,
         max_retry_after=options.max_retry_after,
     )
