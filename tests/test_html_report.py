@@ -157,6 +157,17 @@ def test_the_demo_report_holds_the_leaderboard_charts_summary_and_every_sample_r
     assert signature.startswith("kobench-demo|data:sha256:") and signature in demo_page
 
 
+def test_the_folder_holding_the_runs_gives_the_same_page_with_every_runs_samples(demo_page, tmp_path):
+    """`kobench report results/demo`: each run below is read with its own samples/, as when each is named."""
+    out = tmp_path / "report.html"
+    write_report([ROOT / "results" / "demo"], out)
+    page = out.read_text(encoding="utf-8")
+    assert blocks(page)["kobench-meta"] == blocks(demo_page)["kobench-meta"]
+    for task in blocks(demo_page)["kobench-meta"]["tasks"]:
+        rows = task_block(page, task["name"])["rows"]
+        assert rows and rows == task_block(demo_page, task["name"])["rows"]
+
+
 def test_the_page_fetches_nothing_and_names_no_local_path(demo_page):
     assert "default-src 'none'; img-src data:" in demo_page  # the browser refuses any other request
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//|file:)""", demo_page, re.I)

@@ -31,7 +31,7 @@ from kobench.files.output_file import check_output_file, writing
 from kobench.files.temporaries import clear_stale_temporaries
 from kobench.provenance import VERSION
 from kobench.report import html_page
-from kobench.report.inputs import load_inputs
+from kobench.report.inputs import load_inputs, result_folders
 from kobench.report.leaderboard import CATEGORY_ORDER, MODALITY_ORDER, render_table
 from kobench.report.sample_rows import Sample, read_samples
 from kobench.report.thumbnails import ImageSource, Thumbnails
@@ -84,10 +84,10 @@ def load_sources(paths: Sequence[Path]) -> tuple[list[Source], list[EfficiencyRe
     reads them."""
     sources: list[Source] = []
     efficiency: list[EfficiencyResult] = []
-    for path in map(Path, paths):
+    for path in (each for given in paths for each in result_folders(Path(given))):
         results, measured = load_inputs([path])
         efficiency.extend(measured)
-        folder = path if path.is_dir() else path.parent
+        folder = path if path.is_dir() else path.parent  # where the run's samples/ are
         sources.extend(Source(r, folder, folder_label(folder)) for r in results)
     if not sources:
         names = " or ".join(FILE_NAMES.values())

@@ -21,29 +21,39 @@ class ReportInputs:
     imported: list[ImportedResult] = field(default_factory=list)  # shown in tables, never gated
 
 
+def result_folders(path: Path) -> list[Path]:
+    """`path` itself, unless it is a folder with no results.json, tokens.json or speed.json of its own
+    (results/, holding one folder per model): then each folder below it that has one."""
+    if not path.is_dir() or (path / "results.json").is_file() or efficiency_files(path):
+        return [path]
+    names = ("results.json", *FILE_NAMES.values())
+    return sorted({found.parent for name in names for found in path.rglob(name) if found.is_file()})
+
+
 def load_report_inputs(paths: Sequence[Path]) -> ReportInputs:
     """Each path's runs, efficiency measurements and other harnesses' scores: a folder gives its
-    results.json and its tokens.json / speed.json, or else every run, efficiency file and lmms-eval /
-    VLMEvalKit file below it (results/ holding one folder per model); a file is read as what its name
-    (or, for JSON, its content) says."""
+    results.json and its tokens.json / speed.json, or else those of every folder below it and every
+    lmms-eval / VLMEvalKit file below it; a file is read as what its name (or, for JSON, its content)
+    says."""
     inputs = ReportInputs()
     for path in map(Path, paths):
         if path.is_dir():
-            measured = efficiency_files(path)
-            if (path / "results.json").is_file():
-                inputs.results.append(load_results(path / "results.json"))
-            elif not measured:
-                runs = sorted(path.rglob("results.json"))
-                measured = [p for name in FILE_NAMES.values() for p in sorted(path.rglob(name))]
-                found = harness_files(path)
-                if not (runs or measured or found):
-                    raise BadInputError(
-                        f"{path}: no results.json, {' or '.join(FILE_NAMES.values())} in this folder or below"
-                        " it, nor lmms-eval's *_results.json or VLMEvalKit's *_acc / *_score files"
-                    )
-                inputs.results.extend(load_results(p) for p in runs if p.is_file())
-                inputs.imported.extend(load_imported(p) for p in found)
-            inputs.efficiency.extend(load_efficiency(p) for p in measured)
+            folders = result_folders(path)
+            if folders == [path]:
+                if (path / "results.json").is_file():
+                    inputs.results.append(load_results(path / "results.json"))
+                inputs.efficiency.extend(load_efficiency(p) for p in efficiency_files(path))
+                continue
+            found = harness_files(path)
+            if not (folders or found):
+                raise BadInputError(
+                    f"{path}: no results.json, {' or '.join(FILE_NAMES.values())} in this folder or below"
+                    " it, nor lmms-eval's *_results.json or VLMEvalKit's *_acc / *_score files"
+                )
+            below = load_report_inputs(folders)
+            inputs.results.extend(below.results)
+            inputs.efficiency.extend(below.efficiency)
+            inputs.imported.extend(load_imported(p) for p in found)
         elif path.name in FILE_NAMES.values():
             inputs.efficiency.append(load_efficiency(path))
         elif harness_of(path) is not None:
