@@ -96,6 +96,24 @@ def test_start_waits_for_the_server_and_close_stops_it() -> None:
     assert server.exit_code is not None and not _alive(server.process.pid)
 
 
+def test_a_slow_start_says_where_the_log_is_and_how_it_goes(monkeypatch, capsys) -> None:
+    """A large model loads for minutes: the wait is not silent (the interval is a minute; here shortened)."""
+    monkeypatch.setenv("FAKE_ENGINE_START_DELAY", "3")
+    port = vllm_engine._free_port()
+    server = VLLMServer(_fake_command(port), port, start_timeout=30)
+    server.report_every = 0.5
+    server.start()
+    server.close()
+    said = capsys.readouterr().err.splitlines()
+    assert said[0] == f"kobench: starting the vLLM engine at {server.base_url} (its log: {server.log_path})"
+    assert said[-1].startswith("kobench: the vLLM engine answers, ") and said[-1].endswith(
+        " s after its start"
+    )
+    still = said[1:-1]
+    assert still and all(line.startswith("kobench: the vLLM engine is still starting (") for line in still)
+    assert still[-1].endswith("): fake engine: --port " + str(port) + " --served-model-name fake")
+
+
 def test_a_failed_start_says_why_with_the_engine_log(monkeypatch) -> None:
     monkeypatch.setenv("FAKE_ENGINE_EXIT", "3")
     port = vllm_engine._free_port()

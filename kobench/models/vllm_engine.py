@@ -5,8 +5,9 @@ build's distribution name breaks) on a free loopback port, run by a Python that 
 default: this one): vLLM pins its own torch, so it lives in an environment of its own. vLLM balances its
 own data-parallel replicas behind the one server; kobench sends chat requests under adaptive concurrency.
 
-- Start: kobench waits until `/v1/models` answers (at most `start_timeout` seconds); a server that exits or
-  never answers is a BadInputError with its last log lines.
+- Start: kobench waits until `/v1/models` answers (at most `start_timeout` seconds), saying on stderr where
+  the engine's log is and, every minute, its last line (a large model takes minutes to load); a server that
+  exits or never answers is a BadInputError with its last log lines.
 - Stop: at the end of the run, on Ctrl-C and on errors (the adapter's close), SIGTERM to the server's
   process group, then SIGKILL after 10 s. Should kobench itself die, the kernel sends the server SIGTERM
   (Linux's parent-death signal), so no engine outlives it.
@@ -46,6 +47,11 @@ from kobench.types import Request, Response
 SERVER_MODULE = "vllm.entrypoints.openai.api_server"
 LOG_TAIL_LINES = 30
 _PR_SET_PDEATHSIG = 1
+
+
+def _say(line: str) -> None:
+    """A line on stderr (a progress bar on screen keeps it above itself)."""
+    print(f"kobench: {line}", file=sys.stderr, flush=True)
 
 
 def vllm_python(explicit: str | None) -> str:
@@ -172,6 +178,7 @@ class VLLMServer:
         self.env = env
         self.log_path = Path(tempfile.mkstemp(prefix="kobench-vllm-", suffix=".log")[1])
         self.process: subprocess.Popen[bytes] | None = None
+        self.report_every = 60.0  # seconds between "still starting" lines on stderr
 
     def start(self) -> None:
         with self.log_path.open("wb") as log:
@@ -183,16 +190,23 @@ class VLLMServer:
                 env=self.env,
                 preexec_fn=_die_with_parent,
             )
-        deadline = time.monotonic() + self.start_timeout
+        started = time.monotonic()
+        deadline, report = started + self.start_timeout, started + self.report_every
+        _say(f"starting the vLLM engine at {self.base_url} (its log: {self.log_path})")
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 code = self.process.returncode
                 raise BadInputError(f"the vLLM engine exited with code {code} while starting: {self.tail()}")
             try:
                 if httpx2.get(f"{self.base_url}/models", timeout=2.0, trust_env=False).status_code == 200:
+                    _say(f"the vLLM engine answers, {time.monotonic() - started:.0f} s after its start")
                     return
             except httpx2.HTTPError:
                 pass
+            if time.monotonic() >= report:
+                report += self.report_every
+                last = self.tail(1).rpartition("\n")[2].strip()[:200]
+                _say(f"the vLLM engine is still starting ({time.monotonic() - started:.0f} s): {last}")
             time.sleep(0.5)
         self.close()
         within = f"{self.base_url}/models within {self.start_timeout:g} s"
