@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,6 +20,7 @@ import kobench
 from kobench.config import VLLMOptions
 from kobench.errors import BadInputError
 from kobench.models import vllm_engine
+from kobench.models.fingerprint import pinned_commit
 from kobench.models.vllm_engine import VLLMServer, engine_command, engine_settings
 
 FAKE = str(Path(__file__).with_name("fake_vllm_engine.py"))
@@ -74,6 +76,52 @@ def test_engine_command_passes_options_through() -> None:
         "0",
     ]
     assert "gpu_memory_utilization" not in settings  # a memory share changes no answer
+
+
+def test_the_engine_is_given_the_commit_kobench_fingerprinted() -> None:
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    options = VLLMOptions(engine_args=("--seed", "0"))
+    pinned = engine_command("/py", "org/m", 8123, "m", options, "auto", False, revision=sha)
+    assert pinned[pinned.index("--revision") + 1] == sha and pinned[-2:] == ["--seed", "0"]
+    assert "--revision" not in engine_command("/py", "./ckpt", 8123, "ckpt", options, "auto", False)
+    assert pinned_commit(f"hub:org/m@{sha}") == sha
+    assert pinned_commit(f"hub:org/m@{sha}+compat:hcx-vision@1") == sha
+    assert pinned_commit("local:0123456789abcdef") is None
+
+
+def test_a_hub_model_is_served_at_the_commit_its_results_name(
+    fake_engine, tiny_text_lm_folder, tmp_path, monkeypatch
+) -> None:
+    """`vllm:ORG/NAME`: the results name the commit main pointed to when kobench looked; the engine gets that
+    commit too, not main again by the time it downloads (here: offline, from a Hugging Face cache)."""
+    from huggingface_hub import constants
+
+    sha = "89abcdef0123456789abcdef0123456789abcdef"
+    repo = tmp_path / "hub" / "models--kobench-tests--tiny-lm"
+    shutil.copytree(tiny_text_lm_folder, repo / "snapshots" / sha)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(sha)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    asked = []
+    assembled = vllm_engine.engine_command
+
+    def recorded(*args, **kwargs):
+        asked.append(kwargs.get("revision"))
+        return assembled(*args, **kwargs)
+
+    monkeypatch.setattr(vllm_engine, "engine_command", recorded)
+    result = kobench.evaluate(
+        "vllm:kobench-tests/tiny-lm",
+        "kobalt",
+        data_dir=ROOT / "tests/fixtures/mirrors",
+        limit=2,
+        cache_dir=tmp_path / "c",
+    )
+    assert result.status == "complete"
+    assert result.run.model.fingerprint == f"hub:kobench-tests/tiny-lm@{sha}" and asked == [sha]
 
 
 def test_a_python_without_vllm_is_a_clear_error() -> None:
@@ -165,8 +213,10 @@ def fake_engine(monkeypatch, tiny_text_lm_folder: Path):
     monkeypatch.setattr(vllm_engine, "vllm_python", lambda explicit: sys.executable)
     real = vllm_engine.engine_command
 
-    def command(python, model, port, served_name, options, dtype, trust):
-        real(python, model, port, served_name, options, dtype, trust)  # still assembled, as for vLLM
+    def command(python, model, port, served_name, options, dtype, trust, revision=None):
+        real(
+            python, model, port, served_name, options, dtype, trust, revision
+        )  # still assembled, as for vLLM
         return _fake_command(port, served_name)
 
     monkeypatch.setattr(vllm_engine, "engine_command", command)

@@ -41,6 +41,14 @@ def model_fingerprint(path_or_id: str, revision: str | None = None) -> str:
     return f"hub:{path_or_id}@{hub_commit(path_or_id, revision)}"
 
 
+def pinned_commit(fingerprint: str) -> str | None:
+    """The commit a 'hub:<id>@<commit>' fingerprint names; None for a local folder's."""
+    if not fingerprint.startswith("hub:"):
+        return None
+    commit = fingerprint.split("+", 1)[0].rpartition("@")[2]
+    return commit if _COMMIT.match(commit) else None
+
+
 def hf_name(target: str) -> str:
     """A local folder by its folder name (`hf:./ckpt/step-900` is `step-900`), a Hub model by its id."""
     local = Path(target).expanduser().is_dir() or looks_like_path(target)

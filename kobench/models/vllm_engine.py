@@ -41,7 +41,7 @@ import httpx2
 from kobench.config import VLLMOptions
 from kobench.errors import BadInputError
 from kobench.llm.concurrency import Concurrency
-from kobench.models.fingerprint import hf_name
+from kobench.models.fingerprint import hf_name, pinned_commit
 from kobench.types import Request, Response
 
 SERVER_MODULE = "vllm.entrypoints.openai.api_server"
@@ -132,9 +132,20 @@ def engine_settings(options: VLLMOptions, dtype: str, trust_remote_code: bool) -
 
 
 def engine_command(
-    python: str, model: str, port: int, served_name: str, options: VLLMOptions, dtype: str, trust: bool
+    python: str,
+    model: str,
+    port: int,
+    served_name: str,
+    options: VLLMOptions,
+    dtype: str,
+    trust: bool,
+    revision: str | None = None,
 ) -> list[str]:
+    """`revision`: the Hub commit kobench fingerprinted, so that the engine serves those very weights (and,
+    vLLM's default, that tokenizer), not whatever the branch points to by the time it downloads."""
     command = [python, "-m", SERVER_MODULE, "--model", model, "--served-model-name", served_name]
+    if revision is not None:
+        command += ["--revision", revision]
     command += ["--host", "127.0.0.1", "--port", str(port), "--dtype", dtype]
     command += ["--tensor-parallel-size", str(options.tensor_parallel_size)]
     command += ["--pipeline-parallel-size", str(options.pipeline_parallel_size)]
@@ -267,9 +278,12 @@ class VLLMModel:
         self.fingerprint = fingerprint
         self.settings = engine_settings(options, dtype, trust_remote_code)
         python = vllm_python(options.python)
-        refuse_dropped_architecture(python, target)
+        revision = pinned_commit(fingerprint)  # a Hub model: the commit its results name
+        refuse_dropped_architecture(python, target, revision)
         port = _free_port()
-        command = engine_command(python, target, port, self.name, options, dtype, trust_remote_code)
+        command = engine_command(
+            python, target, port, self.name, options, dtype, trust_remote_code, revision=revision
+        )
         self.server = VLLMServer(command, port, options.start_timeout)
         self.server.start()
         self.api = OpenAIModel(
