@@ -147,15 +147,15 @@ def test_task_usage_sums_only_what_the_adapter_said() -> None:
         (None, 1),  # not answered yet
     ]
     usage = token_usage(rows)
-    # by hand: answered a-d; generated 3+5+2+4; prompt known a-c; image known a, b (3 images)
+    # by hand: answered a-d; generated 3+5+2+4; prompt known a-c; image known a, b (3 images) and d (none)
     assert (usage.n, usage.generated_tokens, usage.mean_generated_tokens) == (4, 14, 3.5)
     assert (usage.n_prompt_known, usage.prompt_tokens, usage.mean_prompt_tokens) == (
         3,
         290,
         pytest.approx(96.667),
     )
-    assert (usage.n_image_known, usage.image_tokens, usage.images) == (2, 192, 3)
-    assert usage.mean_image_tokens == 96.0 and usage.image_tokens_per_image == 64.0
+    assert (usage.n_image_known, usage.image_tokens, usage.images) == (3, 192, 3)
+    assert usage.mean_image_tokens == 64.0 and usage.image_tokens_per_image == 64.0
     assert usage.mean_text_tokens == pytest.approx(((100 - 64) + (150 - 128)) / 2)
     empty = token_usage([])
     assert empty.n == 0 and empty.mean_prompt_tokens is None and empty.image_tokens_per_image is None

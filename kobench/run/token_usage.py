@@ -14,8 +14,10 @@ def token_usage(rows: Iterable[tuple[SampleRecord | None, int]]) -> TokenUsage:
     answered = [(r, images) for r, images in rows if r is not None and r.scored]
     generated = sum(r.n_tokens for r, _ in answered)
     prompt_known = [r for r, _ in answered if r.n_prompt_tokens > 0]
-    image_known = [(r, images) for r, images in answered if r.n_image_tokens is not None]
-    both = [r for r in prompt_known if r.n_image_tokens is not None]
+    # A request without images has no image tokens, whether or not the adapter said so (log-likelihood
+    # scoring and an API's usage block do not).
+    image_known = [(r, images) for r, images in answered if r.n_image_tokens is not None or images == 0]
+    both = [r for r, images in image_known if r.n_prompt_tokens > 0]
     image_tokens = sum(r.n_image_tokens or 0 for r, _ in image_known)
     images = sum(images for _, images in image_known)
     return TokenUsage(
