@@ -287,6 +287,57 @@ def test_hub_fingerprint_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         model_fingerprint("kobench-tests/cached-model", revision="v2")
 
 
+def test_a_hub_model_is_loaded_at_the_commit_fingerprinted_before_the_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """main moves while the data loads (a team's CI pushing a checkpoint): the run still loads, and names,
+    the commit main pointed to when it was fingerprinted (offline here, from a Hugging Face cache)."""
+    from huggingface_hub import constants
+
+    import kobench
+    import kobench.run as run
+    from kobench.testing.tiny_models import build_tiny_text_lm
+
+    first, second = "1" * 40, "2" * 40
+    repo = tmp_path / "hub" / "models--kobench-tests--moving"
+    model = build_tiny_text_lm(tmp_path / "lm")
+    for sha in (first, second):
+        shutil.copytree(model, repo / "snapshots" / sha)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(first)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    prepare = run.prepare_task
+
+    def main_moves(*args, **kwargs):
+        (repo / "refs" / "main").write_text(second)
+        return prepare(*args, **kwargs)
+
+    monkeypatch.setattr(run, "prepare_task", main_moves)
+    loaded = []
+    init = HFModel.__init__
+
+    def recorded(self, path_or_id, **kwargs):
+        init(self, path_or_id, **kwargs)
+        loaded.append(self.fingerprint)
+
+    monkeypatch.setattr(HFModel, "__init__", recorded)
+    result = kobench.evaluate(
+        "hf:kobench-tests/moving",
+        "kobalt",
+        data_dir=Path(__file__).parent / "fixtures" / "mirrors",
+        limit=2,
+        max_new_tokens=2,
+        cache_dir=tmp_path / "c",
+    )
+    assert (repo / "refs" / "main").read_text() == second
+    assert result.run.model.fingerprint == f"hub:kobench-tests/moving@{first}"
+    assert loaded == [f"hub:kobench-tests/moving@{first}"]
+    assert result.run.model.settings["revision"] is None  # as given: a resumed run's settings still match
+
+
 def test_missing_model_is_bad_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from huggingface_hub import constants
 

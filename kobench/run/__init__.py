@@ -17,6 +17,7 @@ from kobench.errors import BadInputError
 from kobench.families import FAMILIES, resolve_tasks
 from kobench.families.items import Item
 from kobench.images import limits as image_limits
+from kobench.models.fingerprint import pinned_commit
 from kobench.models.registry import accepted, model_name, parse_model_spec, resolved_settings
 from kobench.parallel import SHARDING, Meetings, Ranks
 from kobench.provenance import VERSION, git_commit, package_versions, portable, portable_arguments
@@ -78,8 +79,12 @@ def _run(config: RunConfig, ranks: Ranks, meetings: Meetings) -> RunResult:
         meetings.main_alone(lambda: claim(model_info.model_dump(), task_settings, config.policy.overwrite))
     path = cache_dir / "responses.sqlite" if config.policy.use_cache else None
     cache = meetings.main_first(lambda: ResponseCache(path))  # rank 0 creates its tables
+    # A Hub model is loaded at the commit its fingerprint names, not at whatever its branch points to by
+    # then (a team's CI may push to main while the data loads); its recorded settings are left as given.
+    commit = pinned_commit(fingerprint)
+    load_options = options.model_copy(update={"revision": commit}) if commit else options
     responder = Responder(
-        lambda: entry.load(target, options), adapter, model_info.fingerprint, model_info.settings, cache
+        lambda: entry.load(target, load_options), adapter, model_info.fingerprint, model_info.settings, cache
     )
     report = RunReport(
         config,
