@@ -119,6 +119,10 @@ class Meetings:
         result = self._on_main(work)
         return cast(T, result) if self.ranks.main else work()
 
+    def from_main_alone(self, work: Callable[[], T]) -> T:
+        """Rank 0 alone does `work`; every rank gets its result (or its error)."""
+        return cast(T, self.from_main(self._on_main(work)))
+
     def main_alone(self, work: Callable[[], object]) -> None:
         """Rank 0 alone does `work`."""
         self._on_main(work)

@@ -33,8 +33,16 @@ class DyingModel(ScriptedModel):
 
 
 def rank_main(
-    rank: int, world: int, port: int, evaluate_kwargs: dict, die_after: int | None, out: str
+    rank: int,
+    world: int,
+    port: int,
+    evaluate_kwargs: dict,
+    die_after: int | None,
+    out: str,
+    fingerprint_by_rank: bool = False,
 ) -> None:
+    """`fingerprint_by_rank`: the model's fingerprint differs on each rank (as a Hub model's would where
+    main moved between the ranks' lookups)."""
     os.environ.update(
         RANK=str(rank),
         LOCAL_RANK=str(rank),
@@ -49,8 +57,9 @@ def rank_main(
 
     model = DyingModel(answer)
     model.die_after = die_after
+    fingerprint = f"{model.fingerprint}@rank{rank}" if fingerprint_by_rank else model.fingerprint
     registry.BUILTIN_ADAPTERS["scripted"] = AdapterEntry(
-        fingerprint=lambda target, options: model.fingerprint, load=lambda target, options: model
+        fingerprint=lambda target, options: fingerprint, load=lambda target, options: model
     )
     result = evaluate("scripted:x", "k-seed", **evaluate_kwargs)
     Path(out).write_text(

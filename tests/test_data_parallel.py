@@ -119,7 +119,13 @@ def _kwargs(mirror: Path, out: Path, tmp_path: Path) -> dict:
     }
 
 
-def _ranks(world: int, kwargs: dict, tmp_path: Path, die: dict[int, int] | None = None) -> list:
+def _ranks(
+    world: int,
+    kwargs: dict,
+    tmp_path: Path,
+    die: dict[int, int] | None = None,
+    fingerprint_by_rank: bool = False,
+) -> list:
     """Start `world` ranks; those in `die` are killed after that many answers. Returns the processes,
     finished (or, when a rank was killed, the survivors stopped as torchrun stops them)."""
     ctx = multiprocessing.get_context("spawn")
@@ -127,7 +133,8 @@ def _ranks(world: int, kwargs: dict, tmp_path: Path, die: dict[int, int] | None 
     die = die or {}
     procs = [
         ctx.Process(
-            target=rank_main, args=(r, world, port, kwargs, die.get(r), str(tmp_path / f"rank{r}.json"))
+            target=rank_main,
+            args=(r, world, port, kwargs, die.get(r), str(tmp_path / f"rank{r}.json"), fingerprint_by_rank),
         )
         for r in range(world)
     ]
@@ -192,6 +199,22 @@ def test_two_ranks_score_as_one_process(tmp_path: Path, one_process) -> None:
     assert [r["model_calls"] for r in dp["ranks"]] == [ROWS // 2, ROWS // 2]
     # every rank returns the merged results, not its own share
     assert all(r["result"]["run"]["model_calls"] == ROWS for r in ranks)
+
+
+def test_every_rank_caches_and_reports_rank_0s_fingerprint(tmp_path: Path) -> None:
+    """Each rank looking the model up itself could name two commits in one run (a Hub branch moving
+    between the lookups): rank 0 looks, and its fingerprint keys every rank's cached answers."""
+    out = tmp_path / "dp"
+    kwargs = {**_kwargs(_mirror(tmp_path), out, tmp_path), "use_cache": True}
+    procs = _ranks(2, kwargs, tmp_path, fingerprint_by_rank=True)
+    assert [p.exitcode for p in procs] == [0, 0]
+    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text(encoding="utf-8")) for r in (0, 1)]
+    assert {r["result"]["run"]["model"]["fingerprint"] for r in ranks} == {"scripted:1@rank0"}
+    assert load_results(out / "results.json").run.model.fingerprint == "scripted:1@rank0"
+    again = _ranks(1, {**kwargs, "output": str(tmp_path / "again")}, tmp_path, fingerprint_by_rank=True)
+    assert again[0].exitcode == 0
+    rerun = json.loads((tmp_path / "rank0.json").read_text(encoding="utf-8"))
+    assert rerun["calls"] == [] and rerun["result"]["run"]["cache_hits"] == ROWS  # rank 1's answers too
 
 
 def test_a_killed_rank_resumes_and_the_result_is_unchanged(tmp_path: Path, one_process) -> None:

@@ -55,8 +55,9 @@ def _run(config: RunConfig, ranks: Ranks, meetings: Meetings) -> RunResult:
         given = ", ".join("--" + name.replace("_", "-") for name in family)
         raise BadInputError(f"{given}: per-family settings of the hf adapter; the {adapter} adapter has none")
     # Fingerprinted before any data is read: a mistyped model folder or Hub id is said at once, not after
-    # every task's rows were loaded (or the Hub asked for them, with its retries).
-    fingerprint = entry.fingerprint(target, config.options)
+    # every task's rows were loaded (or the Hub asked for them, with its retries). By rank 0 alone: every
+    # rank then loads, caches and reports the one commit, even if main moved between their lookups.
+    fingerprint = meetings.from_main_alone(lambda: entry.fingerprint(target, config.options))
     cache_dir = config.policy.cache_dir
     # Rank 0 first: what preparing writes to the caches (rendered images, datasets) is written once.
     prepared = meetings.main_first(
