@@ -368,6 +368,11 @@ def test_cli_exit_codes_table_and_json(tmp_path: Path) -> None:
     assert row["verdict"] == "incompatible" and row["differences"] == ["prompt: 2025-07 -> 2025-06"]
     assert "prompt: 2025-07 -> 2025-06" in inc.stderr
 
+    parent = gate(tmp_path)  # the folder holding the runs, not a run
+    assert parent.exit_code == 4
+    said = "no results.json in this folder; it holds runs below it (base, other, same, worse)"
+    assert said in parent.output
+
     only = gate(worse, "--tasks", "k-dtcbench")
     assert only.exit_code == EXIT_OK and "k-seed" not in only.output
     missing = gate(worse, "--tasks", "k-seed,k-nope")

@@ -179,6 +179,13 @@ def load_run(path: Path) -> RunResult:
             raise BadInputError(
                 f"{path}: {harness_of(others[0])}'s results ({others[0].name}): {GATE_REFUSAL}"
             )
+        if not (path / "results.json").is_file():
+            runs = sorted(str(found.parent.relative_to(path)) for found in path.rglob("results.json"))
+            holds = f"; it holds runs below it ({', '.join(runs[:5])}{', …' if len(runs) > 5 else ''})"
+            raise BadInputError(
+                f"{path}: no results.json in this folder{holds if runs else ''}: the gate compares one run"
+                " with one run, so give the folder of each"
+            )
         return load_results(path / "results.json")
     harness = harness_of(path)
     if harness is not None:
