@@ -807,7 +807,9 @@ def gate(
 @app.command()
 def report(
     results: ResultsArgs,
-    out: Annotated[Path, typer.Option("--out", help="The HTML file to write (its folder is created).")],
+    out: Annotated[
+        Path, typer.Option("--out", "--output", "-o", help="The HTML file to write (its folder is created).")
+    ],
     with_images: Annotated[
         bool,
         typer.Option(
@@ -919,7 +921,9 @@ app.add_typer(data_app, name="data")
 
 @data_app.command("synth")
 def data_synth(
-    out: Annotated[Path, typer.Option("--out", help="Folder to write DIR/kobench/<name>/ into.")],
+    out: Annotated[
+        Path, typer.Option("--out", "--output", "-o", help="Folder to write DIR/kobench/<name>/ into.")
+    ],
     seed: Annotated[int, typer.Option(help="Generator seed (the same seed gives the same data).")] = 0,
     only: Annotated[list[str], typer.Option(help="Only these generators (repeatable).")] = [],  # noqa: B006
 ) -> None:
@@ -970,7 +974,9 @@ def demo(
 @app.command()
 def plot(
     results: ResultsArgs,
-    out: Annotated[Path, typer.Option("--out", help="The PNG to write (its folder is created).")],
+    out: Annotated[
+        Path, typer.Option("--out", "--output", "-o", help="The PNG to write (its folder is created).")
+    ],
     pipeline: Pipeline = "kobench",
     radar: Annotated[
         bool, typer.Option("--radar", help="Also write a radar chart to OUT's stem + '-radar.png'.")

@@ -246,6 +246,11 @@ def test_cli_plot_writes_png_and_radar(results: list[RunResult], tmp_path: Path)
         with Image.open(path) as image:
             image.load()
             assert image.size[0] == 1200
+    # -o / --output, as run, tokens and speed name theirs; here on the folder holding both runs
+    short = CliRunner().invoke(app, ["plot", str(tmp_path), "-o", str(tmp_path / "short.png")])
+    assert short.exit_code == 0, short.output
+    with Image.open(tmp_path / "short.png") as image:
+        assert image.size[0] == 1200
 
 
 def test_cli_plot_bad_pipeline_is_a_usage_error(results: list[RunResult], tmp_path: Path) -> None:
