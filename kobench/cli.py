@@ -404,6 +404,7 @@ def score(
         bool,
         typer.Option(help="Replace results in --output made with other settings (another model or file)."),
     ] = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar with ETA.")] = True,
 ) -> None:
     """Score answers produced elsewhere, writing the same results and samples as `run`; into an --output
     folder scored under the same --model-name, the task joins the others there."""
@@ -425,6 +426,7 @@ def score(
             max_prompt_chars=max_prompt_chars,
             max_failed_share=max_failed_share,
             overwrite=overwrite,
+            progress=progress,
         )
     except KobenchError as exc:
         _fail(exc)

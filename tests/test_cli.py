@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -169,6 +170,18 @@ def test_score_predictions_from_elsewhere(mirror: Path, tmp_path: Path) -> None:
     assert saved.run.model.name == "other-harness"
     samples = (out / "samples" / "k-seed.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(samples) == 10 and json.loads(samples[0])["prediction"]
+
+
+def test_score_shows_its_progress_as_run_does(mirror: Path, tmp_path: Path) -> None:
+    preds = tmp_path / "p.jsonl"
+    preds.write_text("".join(json.dumps({"id": 1000 + i, "prediction": "A"}) + "\n" for i in range(10)))
+    command = [sys.executable, "-m", "kobench", "score", "-t", "k-seed", "--predictions", str(preds)]
+    shown = subprocess.run([*command, "--data-dir", str(mirror)], capture_output=True, text=True)
+    assert shown.returncode == 0 and re.search(r"k-seed .* 10/10 elapsed", shown.stderr), shown.stderr
+    quiet = subprocess.run(
+        [*command, "--data-dir", str(mirror), "--no-progress"], capture_output=True, text=True
+    )
+    assert quiet.returncode == 0 and "10/10" not in quiet.stderr
 
 
 def test_score_rejects_a_malformed_line_naming_file_line_field(mirror: Path, tmp_path: Path) -> None:
