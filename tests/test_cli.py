@@ -249,3 +249,70 @@ def test_predictions_may_say_why_each_answer_ended(mirror: Path, tmp_path: Path)
     preds.write_text("\n".join(json.dumps(x) for x in lines) + "\n", encoding="utf-8")
     bad = invoke("score", "--task", "k-seed", "--predictions", preds, "--data-dir", mirror)
     assert bad.exit_code == 4 and "row 4" in bad.output and "finish_reason" in bad.output
+
+
+_HOLD = """
+import sys, time
+from pathlib import Path
+from kobench.run.output import OutputLock
+with OutputLock(Path(sys.argv[1])) as lock:
+    lock.acquire()
+    print("held", flush=True)
+    while not Path(sys.argv[2]).exists():
+        time.sleep(0.05)
+"""
+
+
+def test_a_second_run_into_a_folder_in_use_is_refused_before_it_touches_it(
+    mirror: Path, tmp_path: Path
+) -> None:
+    out, release = tmp_path / "out", tmp_path / "release"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD, str(out), str(release)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        run = ("run", "--model", "chance:0", "--tasks", "k-seed", "--data-dir", mirror, "--output", out)
+        busy = invoke(*run, "--cache-dir", tmp_path / "c")
+        assert busy.exit_code == 4, busy.output
+        assert f"{out} is being written by another kobench run (process {holder.pid})" in busy.output
+        assert sorted(p.name for p in out.iterdir()) == [".kobench.lock"]  # nothing written, nothing removed
+        preds = tmp_path / "p.jsonl"
+        preds.write_text("".join(json.dumps({"id": 1000 + i, "prediction": "A"}) + "\n" for i in range(10)))
+        scored = invoke(
+            "score", "-t", "k-seed", "--predictions", preds, "--data-dir", mirror, "--output", out
+        )
+        assert scored.exit_code == 4 and "is being written by another kobench run" in scored.output
+    finally:
+        release.touch()
+        holder.wait(30)
+    done = invoke(*run, "--cache-dir", tmp_path / "c")
+    assert done.exit_code == 0, done.output
+    assert (out / "results.json").is_file() and not (out / ".kobench.lock").exists()  # let go at the end
+
+
+def test_a_killed_runs_lock_is_no_lock(mirror: Path, tmp_path: Path) -> None:
+    import signal
+
+    out = tmp_path / "out"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD, str(out), str(tmp_path / "never")], stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    holder.send_signal(signal.SIGKILL)
+    holder.wait(30)
+    assert (out / ".kobench.lock").read_text() == str(holder.pid)  # left behind, and held by no one
+    result = invoke(
+        "run",
+        "--model",
+        "chance:0",
+        "--tasks",
+        "k-seed",
+        "--data-dir",
+        mirror,
+        "--output",
+        out,
+        "--cache-dir",
+        tmp_path / "c",
+    )
+    assert result.exit_code == 0, result.output

@@ -25,7 +25,7 @@ from kobench.results import ModelInfo, RunInfo, RunResult, TaskResult, save_resu
 from kobench.run.aggregate import Aggregated, aggregate
 from kobench.run.cache import ResponseCache
 from kobench.run.judging import Judging
-from kobench.run.output import OutputDir
+from kobench.run.output import OutputDir, OutputLock
 from kobench.run.prepare import PreparedTask, prepare_task
 from kobench.run.progress import Progress
 from kobench.run.records import SampleRecord, sample_record
@@ -40,11 +40,12 @@ def run(config: RunConfig) -> RunResult:
     ranks = Ranks.from_env()
     if ranks.parallel:
         refuse_unshardable(config, ranks)
-    with Meetings(ranks) as meetings:
-        return _run(config, ranks, meetings)
+    # Rank 0 holds the output folder for the run; the other ranks write only their own files in it.
+    with Meetings(ranks) as meetings, OutputLock(config.output if ranks.main else None) as lock:
+        return _run(config, ranks, meetings, lock)
 
 
-def _run(config: RunConfig, ranks: Ranks, meetings: Meetings) -> RunResult:
+def _run(config: RunConfig, ranks: Ranks, meetings: Meetings, lock: OutputLock) -> RunResult:
     started = _now()
     image_limits()  # a bad $KOBENCH_MAX_IMAGE_* is refused here, before any work, not at the first image
     tasks = resolve_tasks(config.tasks, config.data.task_dirs)
@@ -77,7 +78,12 @@ def _run(config: RunConfig, ranks: Ranks, meetings: Meetings) -> RunResult:
     out = OutputDir(config.output, rank=ranks.rank if ranks.parallel else None) if config.output else None
     if out:
         claim = out.claim
-        meetings.main_alone(lambda: claim(model_info.model_dump(), task_settings, config.policy.overwrite))
+
+        def held_and_claimed() -> None:
+            lock.acquire()  # before the claim, which --overwrite lets empty the folder
+            claim(model_info.model_dump(), task_settings, config.policy.overwrite)
+
+        meetings.main_alone(held_and_claimed)
     path = cache_dir / "responses.sqlite" if config.policy.use_cache else None
     cache = meetings.main_first(lambda: ResponseCache(path))  # rank 0 creates its tables
     # A Hub model is loaded at the commit its fingerprint names, not at whatever its branch points to by

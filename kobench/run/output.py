@@ -14,6 +14,7 @@ and a resumed run reads them all, whatever its number of ranks.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -33,6 +34,66 @@ from kobench.results import TaskResult, write_json_atomic
 from kobench.run.records import SampleRecord
 
 SETTINGS_FILE = "settings.json"
+LOCK_FILE = ".kobench.lock"
+
+
+class OutputLock:
+    """An output folder held by one kobench process at a time, from `acquire` to the end of the `with`
+    block: a second run into it meanwhile (another terminal, a CI job started twice) is refused before it
+    touches anything, instead of interleaving its samples and results with the first's. An advisory lock
+    (flock) on a file in the folder that the kernel lets go of when the process ends, so a killed run
+    leaves no stale lock behind (only the empty file, which the next run takes over); a run that ends
+    removes it. `path` None: nothing to hold (no --output, or a rank other than 0, which writes only its
+    own files)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = Path(path) if path is not None else None
+        self._file: Any = None
+
+    def __enter__(self) -> OutputLock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._file is not None and self.path is not None:
+            # Removed while still held: a run that opened it meanwhile sees, once it holds it, that the
+            # name no longer leads to it, and starts again on a new file (acquire's check).
+            with contextlib.suppress(OSError):
+                (self.path / LOCK_FILE).unlink()
+            self._file.close()
+            self._file = None
+
+    def acquire(self) -> None:
+        if self.path is None or self._file is not None:
+            return
+        import fcntl
+
+        name = self.path / LOCK_FILE
+        while True:
+            with _writing(self.path):
+                self.path.mkdir(parents=True, exist_ok=True)
+                lock = open(name, "a+", encoding="utf-8")  # noqa: SIM115 (held past this call)
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                lock.seek(0)
+                holder = lock.read().strip() or "unknown"
+                lock.close()
+                raise BadInputError(
+                    f"{self.path} is being written by another kobench run (process {holder}): wait for it"
+                    " to end, or give this run another --output"
+                ) from None
+            try:
+                current = os.stat(name).st_ino
+            except FileNotFoundError:
+                current = None
+            if current == os.fstat(lock.fileno()).st_ino:
+                break
+            lock.close()  # the run that held it removed it as this one opened it: take the new one
+        lock.seek(0)
+        lock.truncate()
+        lock.write(str(os.getpid()))
+        lock.flush()
+        self._file = lock
 
 
 class OutputDir:

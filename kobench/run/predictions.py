@@ -22,7 +22,7 @@ from kobench.provenance import portable
 from kobench.results import ModelInfo, RunResult
 from kobench.run import RunReport, _hash, _now, answer_items, score_task
 from kobench.run.cache import ResponseCache
-from kobench.run.output import OutputDir
+from kobench.run.output import OutputDir, OutputLock
 from kobench.run.prepare import prepare_task
 from kobench.run.progress import Progress
 from kobench.run.records import SampleRecord
@@ -156,27 +156,29 @@ def score_predictions(
         fingerprint=f"file:{digest}",
         settings={},
     )
-    out = OutputDir(config.output) if config.output else None
-    if out:
-        # The model is the name it is scored under; which answers, its task's settings (see above).
-        claimed = {**model.model_dump(), "fingerprint": f"predictions:{model.name}"}
-        settings = {**prepared.settings(), "predictions": model.fingerprint}
-        out.claim(claimed, {spec.name: settings}, overwrite=config.policy.overwrite)
+    with OutputLock(config.output) as lock:
+        out = OutputDir(config.output) if config.output else None
+        if out:
+            lock.acquire()
+            # The model is the name it is scored under; which answers, its task's settings (see above).
+            claimed = {**model.model_dump(), "fingerprint": f"predictions:{model.name}"}
+            settings = {**prepared.settings(), "predictions": model.fingerprint}
+            out.claim(claimed, {spec.name: settings}, overwrite=config.policy.overwrite)
 
-    responder = Responder(
-        lambda: Predictions(predictions), "predictions", model.fingerprint, {}, ResponseCache(None)
-    )
-    report = RunReport(config, model, _hash({"model": model.model_dump()}), _now(), responder.stats, out)
-    records: dict[str, SampleRecord] = (
-        with_new_metrics(prepared, out.finished_samples(spec.name)) if out else {}
-    )
-    with Progress(progress) as bar:
-        answer_items(prepared, records, responder, bar, out)
-    scored = score_task(prepared, records, complete=True)
-    report.results[spec.name] = scored.result
-    if out and scored.result.complete:  # in dataset order, with the scores only the whole set gives (CIDEr)
-        out.rewrite_samples(spec.name, scored.records)
-    return report.save()
+        responder = Responder(
+            lambda: Predictions(predictions), "predictions", model.fingerprint, {}, ResponseCache(None)
+        )
+        report = RunReport(config, model, _hash({"model": model.model_dump()}), _now(), responder.stats, out)
+        records: dict[str, SampleRecord] = (
+            with_new_metrics(prepared, out.finished_samples(spec.name)) if out else {}
+        )
+        with Progress(progress) as bar:
+            answer_items(prepared, records, responder, bar, out)
+        scored = score_task(prepared, records, complete=True)
+        report.results[spec.name] = scored.result
+        if out and scored.result.complete:  # in dataset order, with the whole set's scores (CIDEr)
+            out.rewrite_samples(spec.name, scored.records)
+        return report.save()
 
 
 def refuse_unmatched(

@@ -18,9 +18,10 @@ from kobench.results import RunResult, TaskResult, load_results, save_results
 from kobench.run import run_complete
 from kobench.run.aggregate import aggregate
 from kobench.run.judging import judge_records
-from kobench.run.output import OutputDir
+from kobench.run.output import OutputDir, OutputLock
 from kobench.run.progress import Progress
 from kobench.run.records import SampleRecord
+from kobench.tasks.spec import TaskSpec
 
 
 def _samples(path: Path) -> dict[str, SampleRecord]:
@@ -91,11 +92,28 @@ def rejudge(
         max_failed_share=max_failed_judgements,
         max_retry_after=max_retry_after,
     )
-    cache = JudgementCache(cache_path)
     settings = ScoringSettings(judge_model=endpoint.model, judge_max_failed_share=options.max_failed_share)
+    with OutputLock(out.path) as lock:
+        lock.acquire()  # a run still writing this folder, or another `kobench judge` of it, is refused
+        cache = JudgementCache(cache_path)
+        client = ChatClient(
+            endpoint, concurrency=options.concurrency, max_retry_after=options.max_retry_after
+        )
+        return _judge_again(out, result, registry, judged, client, cache, settings, progress)
+
+
+def _judge_again(
+    out: OutputDir,
+    result: RunResult,
+    registry: dict[str, TaskSpec],
+    judged: list[str],
+    client: ChatClient,
+    cache: JudgementCache,
+    settings: ScoringSettings,
+    progress: bool,
+) -> RunResult:
     updated: dict[str, TaskResult] = dict(result.tasks)
     calls = cache_hits = 0  # this pass's own, what the results then report (not the first run's)
-    client = ChatClient(endpoint, concurrency=options.concurrency, max_retry_after=options.max_retry_after)
     with client, Progress(progress) as bar:
         for name in judged:
             spec, old = registry[name], result.tasks[name]
