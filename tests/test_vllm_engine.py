@@ -372,6 +372,36 @@ def test_image_tokens_are_unknown_where_the_engine_has_processor_settings_of_its
     assert missing.of(request) is None
 
 
+def test_image_tokens_are_counted_with_the_processor_of_the_served_commit(
+    tiny_llava: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """A Hub model's processor is read at the commit the engine serves: main names another here, with a
+    processor that tiles nothing like it (a config the counter cannot read)."""
+    from benchmark_copies import png
+    from huggingface_hub import constants
+
+    from kobench.types import GenerationSettings, ImagePart, ImageRef, Message, Request, TextPart
+
+    served, moved = "a" * 40, "b" * 40
+    repo = tmp_path / "hub" / "models--kobench-tests--llava"
+    shutil.copytree(tiny_llava, repo / "snapshots" / served)
+    (repo / "snapshots" / moved).mkdir(parents=True)
+    (repo / "snapshots" / moved / "config.json").write_text("not json")
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(moved)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    request = Request(
+        id="a",
+        messages=(Message("user", (ImagePart(ImageRef(data=png((1, 2, 3)))), TextPart("?"))),),
+        generation=GenerationSettings(max_new_tokens=2),
+    )
+    assert vllm_engine.ImageTokens("kobench-tests/llava", False, (), served).of(request) == 16
+    assert vllm_engine.ImageTokens("kobench-tests/llava", False, ()).of(request) is None  # main's
+
+
 def test_the_most_requests_in_flight_grow_with_the_engines_replicas(
     fake_engine, tiny_text_lm_folder, tmp_path
 ) -> None:

@@ -294,7 +294,7 @@ class VLLMModel:
         )
         self._watch = threading.Thread(target=self._watch_engine, daemon=True, name="vllm-watch")
         self._watch.start()
-        self._image_tokens = ImageTokens(target, trust_remote_code, options.engine_args)
+        self._image_tokens = ImageTokens(target, trust_remote_code, options.engine_args, revision)
 
     def _watch_engine(self) -> None:
         """When the engine dies mid-run, the client gives up at once instead of retrying a dead port."""
@@ -332,8 +332,10 @@ class ImageTokens:
     or the processor cannot load here, the config names no image token, or the engine was given processor
     settings of its own (`--mm-processor-kwargs`), which the local processor would not know."""
 
-    def __init__(self, target: str, trust_remote_code: bool, engine_args: Sequence[str]) -> None:
-        self._target, self._trust = target, trust_remote_code
+    def __init__(
+        self, target: str, trust_remote_code: bool, engine_args: Sequence[str], revision: str | None = None
+    ) -> None:
+        self._target, self._trust, self._revision = target, trust_remote_code, revision
         self._own_settings = any(a.startswith("--mm-processor-kwargs") for a in engine_args)
         self._count: Any = None
         self._failed = self._own_settings
@@ -359,7 +361,7 @@ class ImageTokens:
             try:
                 from kobench.models.visual_tokens import image_token_counter
 
-                self._count = image_token_counter(self._target, self._trust)
+                self._count = image_token_counter(self._target, self._trust, revision=self._revision)
             except Exception:  # no transformers here, or a processor it cannot load: unknown, never a guess
                 self._failed = True
         return self._count
