@@ -263,6 +263,10 @@ with OutputLock(Path(sys.argv[1])) as lock:
 """
 
 
+def _chance_run(mirror: Path, out: Path) -> tuple:
+    return ("run", "--model", "chance:0", "--tasks", "k-seed", "--data-dir", mirror, "--output", out)
+
+
 def test_a_second_run_into_a_folder_in_use_is_refused_before_it_touches_it(
     mirror: Path, tmp_path: Path
 ) -> None:
@@ -272,7 +276,7 @@ def test_a_second_run_into_a_folder_in_use_is_refused_before_it_touches_it(
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "held\n"
-        run = ("run", "--model", "chance:0", "--tasks", "k-seed", "--data-dir", mirror, "--output", out)
+        run = _chance_run(mirror, out)
         busy = invoke(*run, "--cache-dir", tmp_path / "c")
         assert busy.exit_code == 4, busy.output
         assert f"{out} is being written by another kobench run (process {holder.pid})" in busy.output
@@ -302,17 +306,5 @@ def test_a_killed_runs_lock_is_no_lock(mirror: Path, tmp_path: Path) -> None:
     holder.send_signal(signal.SIGKILL)
     holder.wait(30)
     assert (out / ".kobench.lock").read_text() == str(holder.pid)  # left behind, and held by no one
-    result = invoke(
-        "run",
-        "--model",
-        "chance:0",
-        "--tasks",
-        "k-seed",
-        "--data-dir",
-        mirror,
-        "--output",
-        out,
-        "--cache-dir",
-        tmp_path / "c",
-    )
+    result = invoke(*_chance_run(mirror, out), "--cache-dir", tmp_path / "c")
     assert result.exit_code == 0, result.output

@@ -292,23 +292,16 @@ def test_a_hub_model_is_loaded_at_the_commit_fingerprinted_before_the_data(
 ) -> None:
     """main moves while the data loads (a team's CI pushing a checkpoint): the run still loads, and names,
     the commit main pointed to when it was fingerprinted (offline here, from a Hugging Face cache)."""
-    from huggingface_hub import constants
+    from offline_hub import cached_model, offline_hub
 
     import kobench
     import kobench.run as run
     from kobench.testing.tiny_models import build_tiny_text_lm
 
     first, second = "1" * 40, "2" * 40
-    repo = tmp_path / "hub" / "models--kobench-tests--moving"
     model = build_tiny_text_lm(tmp_path / "lm")
-    for sha in (first, second):
-        shutil.copytree(model, repo / "snapshots" / sha)
-    (repo / "refs").mkdir()
-    (repo / "refs" / "main").write_text(first)
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
-    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    hub = offline_hub(monkeypatch, tmp_path / "hub")
+    repo = cached_model(hub, "kobench-tests/moving", {first: model, second: model}, main=first)
     prepare = run.prepare_task
 
     def main_moves(*args, **kwargs):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -15,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from offline_hub import cached_model, offline_hub
 
 import kobench
 from kobench.config import VLLMOptions
@@ -94,17 +94,9 @@ def test_a_hub_model_is_served_at_the_commit_its_results_name(
 ) -> None:
     """`vllm:ORG/NAME`: the results name the commit main pointed to when kobench looked; the engine gets that
     commit too, not main again by the time it downloads (here: offline, from a Hugging Face cache)."""
-    from huggingface_hub import constants
-
     sha = "89abcdef0123456789abcdef0123456789abcdef"
-    repo = tmp_path / "hub" / "models--kobench-tests--tiny-lm"
-    shutil.copytree(tiny_text_lm_folder, repo / "snapshots" / sha)
-    (repo / "refs").mkdir()
-    (repo / "refs" / "main").write_text(sha)
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
-    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    hub = offline_hub(monkeypatch, tmp_path / "hub")
+    cached_model(hub, "kobench-tests/tiny-lm", {sha: tiny_text_lm_folder}, main=sha)
     asked = []
     assembled = vllm_engine.engine_command
 
@@ -378,21 +370,13 @@ def test_image_tokens_are_counted_with_the_processor_of_the_served_commit(
     """A Hub model's processor is read at the commit the engine serves: main names another here, with a
     processor that tiles nothing like it (a config the counter cannot read)."""
     from benchmark_copies import png
-    from huggingface_hub import constants
 
     from kobench.types import GenerationSettings, ImagePart, ImageRef, Message, Request, TextPart
 
     served, moved = "a" * 40, "b" * 40
-    repo = tmp_path / "hub" / "models--kobench-tests--llava"
-    shutil.copytree(tiny_llava, repo / "snapshots" / served)
-    (repo / "snapshots" / moved).mkdir(parents=True)
+    hub = offline_hub(monkeypatch, tmp_path / "hub")
+    repo = cached_model(hub, "kobench-tests/llava", {served: tiny_llava, moved: None}, main=moved)
     (repo / "snapshots" / moved / "config.json").write_text("not json")
-    (repo / "refs").mkdir()
-    (repo / "refs" / "main").write_text(moved)
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
-    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
     request = Request(
         id="a",
         messages=(Message("user", (ImagePart(ImageRef(data=png((1, 2, 3)))), TextPart("?"))),),
