@@ -99,6 +99,32 @@ def test_newest_run_of_a_model_wins_unless_all_runs() -> None:
     assert "| m (2)" in separate.splitlines()[0] and "50.0" in separate
 
 
+def _built(result: RunResult, fingerprint: str) -> RunResult:
+    model = result.run.model.model_copy(update={"fingerprint": fingerprint})
+    return result.model_copy(update={"run": result.run.model_copy(update={"model": model})})
+
+
+def test_a_column_merged_from_two_builds_of_one_name_says_so() -> None:
+    """A checkpoint retrained at the same path keeps its name: its column may show k-seed from the new
+    weights and k-dtcbench from the old, and the table says which builds made it."""
+    old = _built(
+        run_result(
+            "step-1000",
+            {"k-seed": task_result("k-seed", 50.0), "k-dtcbench": task_result("k-dtcbench", 40.0)},
+            ended="2026-11-01T00:00:00+00:00",
+        ),
+        "local:aaaa",
+    )
+    new = _built(run_result("step-1000", {"k-seed": task_result("k-seed", 70.0)}), "local:bbbb")
+    table = render_table([old, new], average=False)
+    assert "70.0" in table and "40.0" in table  # one column, each task from its newest run
+    note = "step-1000: these tasks come from runs of 2 builds of the model (local:aaaa, local:bbbb)"
+    assert note in table
+    again = _built(run_result("step-1000", {"k-dtcbench": task_result("k-dtcbench", 45.0)}), "local:bbbb")
+    assert "builds of the model" not in render_table([old, new, again], average=False)  # all of bbbb now
+    assert "builds of the model" not in render_table([old, new], merge=False, average=False)
+
+
 def test_other_formats() -> None:
     results = two_models()
     csv_text = render_table(results, fmt="csv")

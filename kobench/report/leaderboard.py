@@ -132,6 +132,27 @@ def columns_of(results: Sequence[RunResult], merge: bool = True) -> list[Column]
     return columns
 
 
+def mixed_builds(results: Sequence[RunResult]) -> list[str]:
+    """A note for each merged column whose tasks come from runs of different builds of the model under one
+    name (their fingerprints differ: a checkpoint retrained at the same path, a Hub repository that moved
+    on), so that one column is never silently two models."""
+    builds: dict[str, dict[str, str]] = {}  # model name -> task -> the fingerprint of the run shown
+    order: list[str] = []  # the fingerprints, oldest run first
+    for result in sorted(results, key=lambda r: r.run.ended_at):
+        shown = builds.setdefault(result.run.model.name, {})
+        shown.update(dict.fromkeys(result.tasks, result.run.model.fingerprint))
+        order.append(result.run.model.fingerprint)
+    notes = []
+    for name, shown in builds.items():
+        distinct = [f for f in dict.fromkeys(order) if f in shown.values()]
+        if len(distinct) > 1:
+            notes.append(
+                f"{name}: these tasks come from runs of {len(distinct)} builds of the model"
+                f" ({', '.join(distinct)}); --all-runs gives each run its own column."
+            )
+    return notes
+
+
 def _unique(names: list[str]) -> list[str]:
     seen: dict[str, int] = {}
     out = []
@@ -373,6 +394,8 @@ def render_table(
     marked with its source, matched to the columns by model name in the same way."""
     columns = with_efficiency_columns(with_imported_columns(columns_of(results, merge), imported), efficiency)
     all_rows, notes = board_rows(columns, pipeline, imported)
+    if merge:
+        notes = [*notes, *mixed_builds(results)]
     measured, efficiency_notes = efficiency_rows([c.name for c in columns], efficiency)
     all_rows += measured
     sections = [[r for r in all_rows if r.modality == m] for m in dict.fromkeys(r.modality for r in all_rows)]
