@@ -125,7 +125,7 @@ def main() -> None:
                 f"  {label:22} {task:8} hf {score_hf}  vllm {score_vllm}"
                 f"  identical answers {alike:.0%} of {len(a)}"
             )
-        print(f"  {label:22} vllm concurrency: {served.run.concurrency}")
+        print(f"  {label:22} vllm concurrency: {served.run.concurrency}; engine: {served.run.loading}")
 
 
 if __name__ == "__main__":

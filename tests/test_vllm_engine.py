@@ -202,7 +202,9 @@ def test_no_engine_outlives_kobench(tmp_path: Path) -> None:
 @pytest.fixture
 def fake_engine(monkeypatch, tiny_text_lm_folder: Path):
     """The vllm: adapter with the stand-in engine in vLLM's place."""
-    monkeypatch.setattr(vllm_engine, "vllm_python", lambda explicit: sys.executable)
+    monkeypatch.setattr(
+        vllm_engine, "_engine_environment", lambda explicit: (sys.executable, {"vllm": "0.0.0+stand-in"})
+    )
     real = vllm_engine.engine_command
 
     def command(python, model, port, served_name, options, dtype, trust, revision=None):
@@ -233,6 +235,7 @@ def test_a_run_through_the_adapter_and_a_mid_run_engine_death(
     task = result.tasks["kobalt"]
     assert result.status == "complete" and task.n == task.n_rows and task.n_failed == 0
     assert result.run.model.adapter == "vllm" and result.run.model.settings["tensor_parallel_size"] == 1
+    assert result.run.loading == {"engine": "vllm", "vllm": "0.0.0+stand-in"}  # the engine's, not kobench's
     assert result.run.concurrency["mode"] == "adaptive"
 
     # an engine that dies after 5 requests: the finished answers are kept, the rest fail at once, exit 5

