@@ -232,6 +232,7 @@ def test_kobench_speed_streams_from_the_real_engine(tmp_path: Path, monkeypatch)
     common = dict(data_dir=MIRRORS, limit=4, max_new_tokens=8, dtype="float32", vllm=engine)
     result, table = speed(f"vllm:{folder}", "kobalt", batch_sizes=[1, 2], output=tmp_path / "out", **common)
     assert result.environment["adapter"] == "vllm" and result.environment["dtype"] == "float32"
+    assert result.environment["engine"]["engine"] == "vllm" and result.environment["engine"]["vllm"]
     by_label = {v.benchmark: v for v in result.values}
     for b in (1, 2):
         ttft = by_label[f"TTFT ms (batch {b})"]

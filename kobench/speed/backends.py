@@ -33,6 +33,7 @@ def load_timed(config: RunConfig, max_batch: int = 64) -> Timed:
         # server's to know).
         environment = {"adapter": "vllm", **resolved_settings(entry, config.options)}
         model = entry.load(target, config.options)  # starts the server; closed when timing ends
+        environment["engine"] = model.loading_report()  # its vLLM, torch, transformers: not kobench's
         timed = server_timed(model.api.endpoint, config.options.request_timeout, environment, max_batch)
         close = timed.close
 
