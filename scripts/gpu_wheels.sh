@@ -59,7 +59,7 @@ for _, wheel in newest.values():
     shutil.copy2(wheel, target)
 EOF
 size=$(du -sb "$WHEELS" | cut -f1)
-tree=$(git ls-files -z | xargs -0 du -cb 2>/dev/null | tail -1 | cut -f1)
+tree=$(git ls-files -z | du -cb --files0-from=- 2>/dev/null | tail -1 | cut -f1)
 echo "[gpu wheels] $(ls "$WHEELS" | wc -l) wheels, $((size / 1048576)) MiB; with the working tree $(((size + tree) / 1048576)) MiB of 64" >&2
 if (((size + tree) > 64 * 1048576)); then
   echo "[gpu wheels] too large to carry: drop what the image already has from $WHEELS" >&2

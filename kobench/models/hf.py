@@ -29,7 +29,7 @@ from kobench.models.compat import apply_layers, fingerprint_suffix
 from kobench.models.cpu_threads import CpuThreads
 from kobench.models.family_settings import apply_image_settings, image_kwargs
 from kobench.models.family_settings import generation_defaults as generation_defaults_for
-from kobench.models.fingerprint import hf_name, model_fingerprint
+from kobench.models.fingerprint import hf_name, model_fingerprint, pinned_commit
 from kobench.models.loglikelihood import LoglikelihoodScorer
 from kobench.models.modalities import config_model_type
 from kobench.models.stops import StopStrings
@@ -128,7 +128,7 @@ class HFModel:
         self.system_prompt = system_prompt
         self.generation_mode = generation_defaults
         # A Hub model loads the very commit its fingerprint names.
-        load_revision = identity.rsplit("@", 1)[1] if identity.startswith("hub:") else None
+        load_revision = pinned_commit(identity)
         # --device-map: the model sharded over the GPUs by accelerate (one too large for one GPU); inputs go
         # to its first device.
         self.processor, self.tokenizer, self.model, self.compat, self.card_generation = _load(

@@ -48,6 +48,7 @@ from kobench.report.efficiency_gate import INCOMPATIBLE as EFFICIENCY_INCOMPATIB
 from kobench.report.efficiency_gate import REGRESSION as EFFICIENCY_REGRESSION
 from kobench.report.efficiency_gate import EfficiencyComparison, compare_efficiency
 from kobench.report.importers import GATE_REFUSAL, ImportedResult, harness_files, harness_of
+from kobench.report.inputs import result_folders
 from kobench.report.signatures import signature_differences, signature_unknowns
 from kobench.results import PIPELINES, RunResult, TaskResult, load_results, write_json_atomic
 
@@ -180,7 +181,7 @@ def load_run(path: Path) -> RunResult:
                 f"{path}: {harness_of(others[0])}'s results ({others[0].name}): {GATE_REFUSAL}"
             )
         if not (path / "results.json").is_file():
-            runs = sorted(str(found.parent.relative_to(path)) for found in path.rglob("results.json"))
+            runs = [str(f.relative_to(path)) for f in result_folders(path) if (f / "results.json").is_file()]
             holds = f"; it holds runs below it ({', '.join(runs[:5])}{', …' if len(runs) > 5 else ''})"
             raise BadInputError(
                 f"{path}: no results.json in this folder{holds if runs else ''}: the gate compares one run"
